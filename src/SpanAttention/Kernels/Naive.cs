@@ -1,0 +1,254 @@
+namespace SpanAttention.Kernels;
+
+/// <summary>
+/// The naive twins of every kernel: plain scalar loops written straight from the formula, with no
+/// blocking, no SIMD and no packing. They are kept on purpose, as the oracle the tests compare the
+/// fast kernels against and as the baseline the benchmarks measure them against.
+/// </summary>
+/// <remarks>
+/// The twins check their arguments exactly like the fast kernels, so a test can swap one for the other.
+/// They accumulate in <see cref="float"/>, like the fast kernels, so differences come only from
+/// summation order.
+/// </remarks>
+public static class Naive
+{
+    /// <summary>
+    /// C = op(A)·op(B), or C += op(A)·op(B) when <paramref name="accumulate"/> is true.
+    /// </summary>
+    /// <param name="m">Rows of op(A) and of C.</param>
+    /// <param name="n">Columns of op(B) and of C.</param>
+    /// <param name="k">Columns of op(A), rows of op(B).</param>
+    /// <param name="a">A: (m, k) row-major with leading dimension <paramref name="lda"/>, or (k, m) when transposed.</param>
+    /// <param name="lda">Leading dimension (row stride) of A as stored.</param>
+    /// <param name="transposeA">Whether op(A) = Aᵀ.</param>
+    /// <param name="b">B: (k, n) row-major, or (n, k) when transposed.</param>
+    /// <param name="ldb">Leading dimension of B as stored.</param>
+    /// <param name="transposeB">Whether op(B) = Bᵀ.</param>
+    /// <param name="c">C: (m, n) row-major with leading dimension <paramref name="ldc"/>.</param>
+    /// <param name="ldc">Leading dimension of C.</param>
+    /// <param name="accumulate">Add to C instead of overwriting it.</param>
+    public static void Gemm(
+        int m, int n, int k,
+        ReadOnlySpan<float> a, int lda, Transpose transposeA,
+        ReadOnlySpan<float> b, int ldb, Transpose transposeB,
+        Span<float> c, int ldc, bool accumulate)
+    {
+        Kernels.Gemm.CheckArguments(m, n, k, a, lda, transposeA, b, ldb, transposeB, c, ldc);
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                float sum = 0f;
+                for (int p = 0; p < k; p++)
+                {
+                    float aip = transposeA == Transpose.Yes ? a[p * lda + i] : a[i * lda + p];
+                    float bpj = transposeB == Transpose.Yes ? b[j * ldb + p] : b[p * ldb + j];
+                    sum += aip * bpj;
+                }
+                c[i * ldc + j] = accumulate ? c[i * ldc + j] + sum : sum;
+            }
+        }
+    }
+
+    /// <summary>y = W·x, or y += W·x when <paramref name="accumulate"/> is true.</summary>
+    /// <param name="w">W: (rows, cols) row-major with leading dimension <paramref name="ldw"/>.</param>
+    /// <param name="rows">Rows of W, length of y.</param>
+    /// <param name="cols">Columns of W, length of x.</param>
+    /// <param name="ldw">Leading dimension of W.</param>
+    /// <param name="x">x: (cols).</param>
+    /// <param name="y">y: (rows).</param>
+    /// <param name="accumulate">Add to y instead of overwriting it.</param>
+    public static void Gemv(ReadOnlySpan<float> w, int rows, int cols, int ldw, ReadOnlySpan<float> x, Span<float> y, bool accumulate)
+    {
+        Kernels.Gemv.CheckArguments(w, rows, cols, ldw, x, cols, y, rows);
+        for (int i = 0; i < rows; i++)
+        {
+            float sum = 0f;
+            for (int j = 0; j < cols; j++)
+            {
+                sum += w[i * ldw + j] * x[j];
+            }
+            y[i] = accumulate ? y[i] + sum : sum;
+        }
+    }
+
+    /// <summary>y = Wᵀ·x, or y += Wᵀ·x when <paramref name="accumulate"/> is true.</summary>
+    /// <param name="w">W: (rows, cols) row-major with leading dimension <paramref name="ldw"/>.</param>
+    /// <param name="rows">Rows of W, length of x.</param>
+    /// <param name="cols">Columns of W, length of y.</param>
+    /// <param name="ldw">Leading dimension of W.</param>
+    /// <param name="x">x: (rows).</param>
+    /// <param name="y">y: (cols).</param>
+    /// <param name="accumulate">Add to y instead of overwriting it.</param>
+    public static void GemvTransposed(ReadOnlySpan<float> w, int rows, int cols, int ldw, ReadOnlySpan<float> x, Span<float> y, bool accumulate)
+    {
+        Kernels.Gemv.CheckArguments(w, rows, cols, ldw, x, rows, y, cols);
+        for (int j = 0; j < cols; j++)
+        {
+            float sum = 0f;
+            for (int i = 0; i < rows; i++)
+            {
+                sum += w[i * ldw + j] * x[i];
+            }
+            y[j] = accumulate ? y[j] + sum : sum;
+        }
+    }
+
+    /// <summary>Stable masked softmax of one row: weights_j = exp(s_j - max) / Σ exp(s_i - max) over valid j; 0 elsewhere.</summary>
+    /// <param name="scores">Logits: (n).</param>
+    /// <param name="valid">Empty for no mask, else (n): true where the position may get weight.</param>
+    /// <param name="weights">Output probabilities: (n). Overwritten.</param>
+    public static void Softmax(ReadOnlySpan<float> scores, ReadOnlySpan<bool> valid, Span<float> weights)
+    {
+        Kernels.Softmax.CheckArguments(scores, valid, weights);
+        int n = scores.Length;
+        float max = float.NegativeInfinity;
+        for (int j = 0; j < n; j++)
+        {
+            if (valid.IsEmpty || valid[j])
+            {
+                max = MathF.Max(max, scores[j]);
+            }
+        }
+        float sum = 0f;
+        for (int j = 0; j < n; j++)
+        {
+            weights[j] = valid.IsEmpty || valid[j] ? MathF.Exp(scores[j] - max) : 0f;
+            sum += weights[j];
+        }
+        for (int j = 0; j < n; j++)
+        {
+            weights[j] = sum > 0f ? weights[j] / sum : 0f;
+        }
+    }
+
+    /// <summary>Softmax backward: dScores_j += weights_j (dWeights_j - Σ_i weights_i dWeights_i).</summary>
+    /// <param name="weights">Forward output: (n).</param>
+    /// <param name="dWeights">Upstream gradient: (n).</param>
+    /// <param name="dScores">Gradient of the logits: (n). Accumulated.</param>
+    public static void SoftmaxBackward(ReadOnlySpan<float> weights, ReadOnlySpan<float> dWeights, Span<float> dScores)
+    {
+        Kernels.Softmax.CheckBackwardArguments(weights, dWeights, dScores);
+        float dot = 0f;
+        for (int i = 0; i < weights.Length; i++)
+        {
+            dot += weights[i] * dWeights[i];
+        }
+        for (int j = 0; j < weights.Length; j++)
+        {
+            dScores[j] += weights[j] * (dWeights[j] - dot);
+        }
+    }
+
+    /// <summary>y = σ(x) = 1 / (1 + exp(-x)), element-wise.</summary>
+    /// <param name="x">Input: (n).</param>
+    /// <param name="y">Output: (n). Overwritten.</param>
+    public static void Sigmoid(ReadOnlySpan<float> x, Span<float> y)
+    {
+        Guard.Length(y.Length, x.Length, nameof(y));
+        for (int i = 0; i < x.Length; i++)
+        {
+            y[i] = 1f / (1f + MathF.Exp(-x[i]));
+        }
+    }
+
+    /// <summary>y = tanh(x), element-wise.</summary>
+    /// <param name="x">Input: (n).</param>
+    /// <param name="y">Output: (n). Overwritten.</param>
+    public static void Tanh(ReadOnlySpan<float> x, Span<float> y)
+    {
+        Guard.Length(y.Length, x.Length, nameof(y));
+        for (int i = 0; i < x.Length; i++)
+        {
+            y[i] = MathF.Tanh(x[i]);
+        }
+    }
+
+    /// <summary>dx += dy ⊙ y ⊙ (1 - y), where y = σ(x).</summary>
+    /// <param name="y">Forward output σ(x): (n).</param>
+    /// <param name="dy">Upstream gradient: (n).</param>
+    /// <param name="dx">Gradient of the input: (n). Accumulated.</param>
+    public static void SigmoidBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        Guard.SameLength(dy.Length, y.Length, nameof(dy));
+        Guard.SameLength(dx.Length, y.Length, nameof(dx));
+        for (int i = 0; i < y.Length; i++)
+        {
+            dx[i] += dy[i] * y[i] * (1f - y[i]);
+        }
+    }
+
+    /// <summary>dx += dy ⊙ (1 - y²), where y = tanh(x).</summary>
+    /// <param name="y">Forward output tanh(x): (n).</param>
+    /// <param name="dy">Upstream gradient: (n).</param>
+    /// <param name="dx">Gradient of the input: (n). Accumulated.</param>
+    public static void TanhBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        Guard.SameLength(dy.Length, y.Length, nameof(dy));
+        Guard.SameLength(dx.Length, y.Length, nameof(dx));
+        for (int i = 0; i < y.Length; i++)
+        {
+            dx[i] += dy[i] * (1f - y[i] * y[i]);
+        }
+    }
+
+    /// <summary>Σ x_i.</summary>
+    /// <param name="x">Input: (n).</param>
+    /// <returns>The sum.</returns>
+    public static float Sum(ReadOnlySpan<float> x)
+    {
+        float sum = 0f;
+        for (int i = 0; i < x.Length; i++)
+        {
+            sum += x[i];
+        }
+        return sum;
+    }
+
+    /// <summary>Σ x_i² (the squared L2 norm, as gradient clipping needs).</summary>
+    /// <param name="x">Input: (n).</param>
+    /// <returns>The squared norm.</returns>
+    public static float SquaredNorm(ReadOnlySpan<float> x)
+    {
+        float sum = 0f;
+        for (int i = 0; i < x.Length; i++)
+        {
+            sum += x[i] * x[i];
+        }
+        return sum;
+    }
+
+    /// <summary>Σ x_i y_i.</summary>
+    /// <param name="x">First input: (n).</param>
+    /// <param name="y">Second input: (n).</param>
+    /// <returns>The dot product.</returns>
+    public static float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        Guard.SameLength(y.Length, x.Length, nameof(y));
+        float sum = 0f;
+        for (int i = 0; i < x.Length; i++)
+        {
+            sum += x[i] * y[i];
+        }
+        return sum;
+    }
+
+    /// <summary>log Σ exp(x_i), computed stably as max + log Σ exp(x_i - max).</summary>
+    /// <param name="x">Input: (n), n ≥ 1.</param>
+    /// <returns>The log-sum-exp.</returns>
+    public static float LogSumExp(ReadOnlySpan<float> x)
+    {
+        Reductions.CheckNotEmpty(x, nameof(x));
+        float max = float.NegativeInfinity;
+        for (int i = 0; i < x.Length; i++)
+        {
+            max = MathF.Max(max, x[i]);
+        }
+        float sum = 0f;
+        for (int i = 0; i < x.Length; i++)
+        {
+            sum += MathF.Exp(x[i] - max);
+        }
+        return max + MathF.Log(sum);
+    }
+}

@@ -1,0 +1,99 @@
+using SpanAttention.Kernels;
+using SpanAttention.Tests.Support;
+using Xunit;
+
+namespace SpanAttention.Tests.Kernels;
+
+public class ActivationsTests
+{
+    public static TheoryData<int> Sizes => Numerics.SizeData();
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void Sigmoid_AnySize_MatchesNaiveTwin(int n)
+    {
+        float[] x = Numerics.Random(n, seed: n, scale: 12f);
+        var expected = new float[n];
+        var actual = new float[n];
+        Naive.Sigmoid(x, expected);
+        Activations.Sigmoid(x, actual);
+        Numerics.AssertClose(expected, actual, rtol: 1e-5f, atol: 1e-7f, $"n={n}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void Tanh_AnySize_MatchesNaiveTwin(int n)
+    {
+        float[] x = Numerics.Random(n, seed: 100 + n, scale: 6f);
+        var expected = new float[n];
+        var actual = new float[n];
+        Naive.Tanh(x, expected);
+        Activations.Tanh(x, actual);
+        Numerics.AssertClose(expected, actual, rtol: 1e-5f, atol: 1e-7f, $"n={n}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void SigmoidBackward_AnySize_MatchesNaiveTwinAndAccumulates(int n)
+    {
+        float[] y = Numerics.Random(n, seed: 200 + n);
+        for (int i = 0; i < n; i++)
+        {
+            y[i] = 0.5f + 0.5f * y[i];
+        }
+        float[] dy = Numerics.Random(n, seed: 300 + n);
+        float[] expected = Numerics.Random(n, seed: 400 + n);
+        float[] actual = (float[])expected.Clone();
+        Naive.SigmoidBackward(y, dy, expected);
+        Activations.SigmoidBackward(y, dy, actual);
+        Numerics.AssertClose(expected, actual, rtol: 1e-5f, atol: 1e-6f, $"n={n}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void TanhBackward_AnySize_MatchesNaiveTwinAndAccumulates(int n)
+    {
+        float[] y = Numerics.Random(n, seed: 500 + n);
+        float[] dy = Numerics.Random(n, seed: 600 + n);
+        float[] expected = Numerics.Random(n, seed: 700 + n);
+        float[] actual = (float[])expected.Clone();
+        Naive.TanhBackward(y, dy, expected);
+        Activations.TanhBackward(y, dy, actual);
+        Numerics.AssertClose(expected, actual, rtol: 1e-5f, atol: 1e-6f, $"n={n}");
+    }
+
+    [Fact]
+    public void Backward_MatchesFiniteDifferenceOfForward()
+    {
+        // d/dx σ(x) and d/dx tanh(x) at a few points, oracle in double.
+        float[] x = [-6f, -1.5f, -0.3f, 0f, 0.01f, 0.7f, 2f, 5f];
+        var s = new float[x.Length];
+        var t = new float[x.Length];
+        Activations.Sigmoid(x, s);
+        Activations.Tanh(x, t);
+        var ones = Enumerable.Repeat(1f, x.Length).ToArray();
+        var ds = new float[x.Length];
+        var dt = new float[x.Length];
+        Activations.SigmoidBackward(s, ones, ds);
+        Activations.TanhBackward(t, ones, dt);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double h = 1e-5;
+            double sigNumeric = (1 / (1 + Math.Exp(-(x[i] + h))) - 1 / (1 + Math.Exp(-(x[i] - h)))) / (2 * h);
+            double tanhNumeric = (Math.Tanh(x[i] + h) - Math.Tanh(x[i] - h)) / (2 * h);
+            Assert.Equal(sigNumeric, ds[i], 5);
+            Assert.Equal(tanhNumeric, dt[i], 5);
+        }
+    }
+
+    [Fact]
+    public void Sigmoid_ExtremeInputs_SaturateWithoutNaN()
+    {
+        float[] x = [-1e30f, -100f, 100f, 1e30f];
+        var y = new float[4];
+        Activations.Sigmoid(x, y);
+        Assert.Equal(new[] { 0f, 0f, 1f, 1f }, y.Select(v => MathF.Round(v, 6)).ToArray());
+        Activations.Tanh(x, y);
+        Assert.Equal(new[] { -1f, -1f, 1f, 1f }, y);
+    }
+}
