@@ -257,31 +257,43 @@ public sealed class SafeTensorsReader : IDisposable
         }
         using (document)
         {
-            JsonElement root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
+            try
             {
-                throw new ModelFileException($"The header is a JSON {root.ValueKind}, not an object.");
+                return ParseRoot(document.RootElement);
             }
-            var tensors = new List<SafeTensorInfo>();
-            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-            var names = new HashSet<string>(StringComparer.Ordinal);
-            foreach (JsonProperty property in root.EnumerateObject())
+            catch (InvalidOperationException e)
             {
-                if (!names.Add(property.Name))
-                {
-                    throw new ModelFileException($"The header names '{property.Name}' twice.");
-                }
-                if (property.Name == "__metadata__")
-                {
-                    ParseMetadata(property.Value, metadata);
-                }
-                else
-                {
-                    tensors.Add(ParseTensor(property.Name, property.Value));
-                }
+                // System.Text.Json parses "\ud800" (a lone surrogate escape) but refuses to turn it into a string.
+                throw new ModelFileException($"The header holds a string that is not valid text (a lone surrogate \\u escape): {e.Message}", e);
             }
-            return (tensors, metadata);
         }
+    }
+
+    private static (List<SafeTensorInfo>, Dictionary<string, string>) ParseRoot(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new ModelFileException($"The header is a JSON {root.ValueKind}, not an object.");
+        }
+        var tensors = new List<SafeTensorInfo>();
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (JsonProperty property in root.EnumerateObject())
+        {
+            if (!names.Add(property.Name))
+            {
+                throw new ModelFileException($"The header names '{property.Name}' twice.");
+            }
+            if (property.Name == "__metadata__")
+            {
+                ParseMetadata(property.Value, metadata);
+            }
+            else
+            {
+                tensors.Add(ParseTensor(property.Name, property.Value));
+            }
+        }
+        return (tensors, metadata);
     }
 
     private static void ParseMetadata(JsonElement value, Dictionary<string, string> metadata)
