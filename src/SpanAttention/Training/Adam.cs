@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using SpanAttention.Kernels;
 
@@ -100,6 +102,7 @@ public sealed class Adam
     /// <summary>The update over every element, widest path first; all paths give bit-identical results.</summary>
     internal static void Update(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v, in Coefficients c)
     {
+        Debug.Assert(g.Length == p.Length && m.Length == p.Length && v.Length == p.Length);
         int i = 0;
         if (Isa.Vector512)
         {
@@ -136,20 +139,24 @@ public sealed class Adam
         Vector256<float> minusStepSize = Vector256.Create(-c.StepSize), bc2 = Vector256.Create(c.BiasCorrection2Sqrt);
         Vector256<float> eps = Vector256.Create(c.Epsilon), wd = Vector256.Create(c.WeightDecay);
         bool decay = c.WeightDecay != 0f;
+        ref float rp = ref MemoryMarshal.GetReference(p);
+        ref float rg = ref MemoryMarshal.GetReference(g);
+        ref float rm = ref MemoryMarshal.GetReference(m);
+        ref float rv = ref MemoryMarshal.GetReference(v);
         for (int i = 0; i < n; i += Vector256<float>.Count)
         {
-            Vector256<float> pi = Vector256.Create(p.Slice(i, 8));
-            Vector256<float> grad = Vector256.Create(g.Slice(i, 8));
+            Vector256<float> pi = Vector256.LoadUnsafe(ref rp, (nuint)i);
+            Vector256<float> grad = Vector256.LoadUnsafe(ref rg, (nuint)i);
             if (decay)
             {
                 grad = Vector256.FusedMultiplyAdd(pi, wd, grad);
             }
-            Vector256<float> mi = Vector256.FusedMultiplyAdd(grad, oneMinusBeta1, Vector256.Create(m.Slice(i, 8)) * beta1);
-            Vector256<float> vi = Vector256.Create(v.Slice(i, 8)) * beta2 + oneMinusBeta2 * grad * grad;
+            Vector256<float> mi = Vector256.FusedMultiplyAdd(grad, oneMinusBeta1, Vector256.LoadUnsafe(ref rm, (nuint)i) * beta1);
+            Vector256<float> vi = Vector256.LoadUnsafe(ref rv, (nuint)i) * beta2 + oneMinusBeta2 * grad * grad;
             Vector256<float> denom = Vector256.Sqrt(vi) / bc2 + eps;
-            (pi + minusStepSize * mi / denom).CopyTo(p.Slice(i, 8));
-            mi.CopyTo(m.Slice(i, 8));
-            vi.CopyTo(v.Slice(i, 8));
+            (pi + minusStepSize * mi / denom).StoreUnsafe(ref rp, (nuint)i);
+            mi.StoreUnsafe(ref rm, (nuint)i);
+            vi.StoreUnsafe(ref rv, (nuint)i);
         }
         return n;
     }
@@ -163,20 +170,24 @@ public sealed class Adam
         Vector512<float> minusStepSize = Vector512.Create(-c.StepSize), bc2 = Vector512.Create(c.BiasCorrection2Sqrt);
         Vector512<float> eps = Vector512.Create(c.Epsilon), wd = Vector512.Create(c.WeightDecay);
         bool decay = c.WeightDecay != 0f;
+        ref float rp = ref MemoryMarshal.GetReference(p);
+        ref float rg = ref MemoryMarshal.GetReference(g);
+        ref float rm = ref MemoryMarshal.GetReference(m);
+        ref float rv = ref MemoryMarshal.GetReference(v);
         for (int i = 0; i < n; i += Vector512<float>.Count)
         {
-            Vector512<float> pi = Vector512.Create(p.Slice(i, 16));
-            Vector512<float> grad = Vector512.Create(g.Slice(i, 16));
+            Vector512<float> pi = Vector512.LoadUnsafe(ref rp, (nuint)i);
+            Vector512<float> grad = Vector512.LoadUnsafe(ref rg, (nuint)i);
             if (decay)
             {
                 grad = Vector512.FusedMultiplyAdd(pi, wd, grad);
             }
-            Vector512<float> mi = Vector512.FusedMultiplyAdd(grad, oneMinusBeta1, Vector512.Create(m.Slice(i, 16)) * beta1);
-            Vector512<float> vi = Vector512.Create(v.Slice(i, 16)) * beta2 + oneMinusBeta2 * grad * grad;
+            Vector512<float> mi = Vector512.FusedMultiplyAdd(grad, oneMinusBeta1, Vector512.LoadUnsafe(ref rm, (nuint)i) * beta1);
+            Vector512<float> vi = Vector512.LoadUnsafe(ref rv, (nuint)i) * beta2 + oneMinusBeta2 * grad * grad;
             Vector512<float> denom = Vector512.Sqrt(vi) / bc2 + eps;
-            (pi + minusStepSize * mi / denom).CopyTo(p.Slice(i, 16));
-            mi.CopyTo(m.Slice(i, 16));
-            vi.CopyTo(v.Slice(i, 16));
+            (pi + minusStepSize * mi / denom).StoreUnsafe(ref rp, (nuint)i);
+            mi.StoreUnsafe(ref rm, (nuint)i);
+            vi.StoreUnsafe(ref rv, (nuint)i);
         }
         return n;
     }

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using SpanAttention.Kernels;
 
@@ -89,6 +91,7 @@ public sealed class Sgd
     /// <summary>The update over every element, widest path first; all paths give bit-identical results.</summary>
     internal static void Update(Span<float> p, ReadOnlySpan<float> g, Span<float> b, in Coefficients c)
     {
+        Debug.Assert(g.Length == p.Length && (c.Momentum == 0f || b.Length == p.Length));
         int i = 0;
         if (Isa.Vector512)
         {
@@ -124,21 +127,24 @@ public sealed class Sgd
         Vector256<float> wd = Vector256.Create(c.WeightDecay), momentum = Vector256.Create(c.Momentum);
         Vector256<float> oneMinusDampening = Vector256.Create(c.OneMinusDampening), minusLr = Vector256.Create(-c.LearningRate);
         bool decay = c.WeightDecay != 0f, useMomentum = c.Momentum != 0f;
+        ref float rp = ref MemoryMarshal.GetReference(p);
+        ref float rg = ref MemoryMarshal.GetReference(g);
+        ref float rb = ref MemoryMarshal.GetReference(b);
         for (int i = 0; i < n; i += Vector256<float>.Count)
         {
-            Vector256<float> pi = Vector256.Create(p.Slice(i, 8));
-            Vector256<float> d = Vector256.Create(g.Slice(i, 8));
+            Vector256<float> pi = Vector256.LoadUnsafe(ref rp, (nuint)i);
+            Vector256<float> d = Vector256.LoadUnsafe(ref rg, (nuint)i);
             if (decay)
             {
                 d = Vector256.FusedMultiplyAdd(pi, wd, d);
             }
             if (useMomentum)
             {
-                Vector256<float> bi = c.FirstStep ? d : Vector256.FusedMultiplyAdd(d, oneMinusDampening, Vector256.Create(b.Slice(i, 8)) * momentum);
-                bi.CopyTo(b.Slice(i, 8));
+                Vector256<float> bi = c.FirstStep ? d : Vector256.FusedMultiplyAdd(d, oneMinusDampening, Vector256.LoadUnsafe(ref rb, (nuint)i) * momentum);
+                bi.StoreUnsafe(ref rb, (nuint)i);
                 d = c.Nesterov ? Vector256.FusedMultiplyAdd(bi, momentum, d) : bi;
             }
-            Vector256.FusedMultiplyAdd(d, minusLr, pi).CopyTo(p.Slice(i, 8));
+            Vector256.FusedMultiplyAdd(d, minusLr, pi).StoreUnsafe(ref rp, (nuint)i);
         }
         return n;
     }
@@ -150,21 +156,24 @@ public sealed class Sgd
         Vector512<float> wd = Vector512.Create(c.WeightDecay), momentum = Vector512.Create(c.Momentum);
         Vector512<float> oneMinusDampening = Vector512.Create(c.OneMinusDampening), minusLr = Vector512.Create(-c.LearningRate);
         bool decay = c.WeightDecay != 0f, useMomentum = c.Momentum != 0f;
+        ref float rp = ref MemoryMarshal.GetReference(p);
+        ref float rg = ref MemoryMarshal.GetReference(g);
+        ref float rb = ref MemoryMarshal.GetReference(b);
         for (int i = 0; i < n; i += Vector512<float>.Count)
         {
-            Vector512<float> pi = Vector512.Create(p.Slice(i, 16));
-            Vector512<float> d = Vector512.Create(g.Slice(i, 16));
+            Vector512<float> pi = Vector512.LoadUnsafe(ref rp, (nuint)i);
+            Vector512<float> d = Vector512.LoadUnsafe(ref rg, (nuint)i);
             if (decay)
             {
                 d = Vector512.FusedMultiplyAdd(pi, wd, d);
             }
             if (useMomentum)
             {
-                Vector512<float> bi = c.FirstStep ? d : Vector512.FusedMultiplyAdd(d, oneMinusDampening, Vector512.Create(b.Slice(i, 16)) * momentum);
-                bi.CopyTo(b.Slice(i, 16));
+                Vector512<float> bi = c.FirstStep ? d : Vector512.FusedMultiplyAdd(d, oneMinusDampening, Vector512.LoadUnsafe(ref rb, (nuint)i) * momentum);
+                bi.StoreUnsafe(ref rb, (nuint)i);
                 d = c.Nesterov ? Vector512.FusedMultiplyAdd(bi, momentum, d) : bi;
             }
-            Vector512.FusedMultiplyAdd(d, minusLr, pi).CopyTo(p.Slice(i, 16));
+            Vector512.FusedMultiplyAdd(d, minusLr, pi).StoreUnsafe(ref rp, (nuint)i);
         }
         return n;
     }
