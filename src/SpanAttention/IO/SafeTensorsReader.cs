@@ -228,7 +228,14 @@ public sealed class SafeTensorsReader : IDisposable
     private void ReadData(SafeTensorInfo info, Span<float> destination)
     {
         _stream.Position = _dataStart + info.Begin;
-        _stream.ReadExactly(MemoryMarshal.AsBytes(destination));
+        try
+        {
+            _stream.ReadExactly(MemoryMarshal.AsBytes(destination));
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new ModelFileException($"Tensor '{info.Name}': the file ended before its data (was it truncated after it was opened?).", e);
+        }
         if (!BitConverter.IsLittleEndian)
         {
             Span<int> bits = MemoryMarshal.Cast<float, int>(destination);
