@@ -50,7 +50,7 @@ Parameter names (state_dict; the C# model must use the same names and shapes, Py
 Initialisation is PyTorch's default (U(-1/sqrt(fan), 1/sqrt(fan)) for Linear/GRU, N(0,1) for
 Embedding); it does not affect the timings.
 
-Model FLOPs (matmul / multiply-add work only, counted analytically; element-wise ops, softmax,
+Model FLOPs (formula implemented in workload.py; matmul / multiply-add work only, counted analytically; element-wise ops, softmax,
 embedding gathers, the loss and Adam are not counted):
   MACs per sequence, forward:
       S * (3H*E + 3H*H)                       encoder GRU (input and hidden projections)
@@ -83,10 +83,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-V = 64
-S = 32
-T = 32
-BOS = 0
+sys.path.insert(0, HERE)
+from workload import BOS, S, T, V, decode_flops_per_token, macs_per_sequence, train_flops_per_step  # noqa: E402
 
 EXPECTED_NAMES = [
     "encoder.embedding.weight",
@@ -242,25 +240,6 @@ class Seq2Seq(nn.Module):
 
 
 # --------------------------------------------------------------------------------------------
-# FLOPs (see the module docstring)
-# --------------------------------------------------------------------------------------------
-def macs_per_sequence(H, E, A=None, vocab=V, src_len=S, tgt_len=T):
-    A = H if A is None else A
-    encoder = src_len * (3 * H * E + 3 * H * H)
-    keys = src_len * H * A
-    per_step = A * H + src_len * A + src_len * H + 3 * H * (E + H) + 3 * H * H + vocab * H
-    return encoder + keys + tgt_len * per_step
-
-
-def train_flops_per_step(H, E, B):
-    return 3 * 2 * macs_per_sequence(H, E) * B
-
-
-def decode_flops_per_token(H, E):
-    return 2 * macs_per_sequence(H, E) / T
-
-
-# --------------------------------------------------------------------------------------------
 # Measurements
 # --------------------------------------------------------------------------------------------
 def make_batch(B, gen):
@@ -367,9 +346,9 @@ def main():
     if args.describe:
         for H in args.sizes:
             print(json.dumps({"H": H, "E": H, "V": V, "S": S, "T": T,
-                              "macs_per_sequence": macs_per_sequence(H, H),
-                              "train_flops_per_sequence": train_flops_per_step(H, H, 1),
-                              "decode_flops_per_token": decode_flops_per_token(H, H),
+                              "macs_per_sequence": macs_per_sequence(H),
+                              "train_flops_per_sequence": train_flops_per_step(H, 1),
+                              "decode_flops_per_token": decode_flops_per_token(H),
                               "parameters": describe_parameters(H)}))
         return
 
@@ -385,7 +364,7 @@ def main():
                 for B in args.batches:
                     samples, first, last = time_train(H, B, warmup, reps, args.seed)
                     med = statistics.median(samples)
-                    flops = train_flops_per_step(H, H, B)
+                    flops = train_flops_per_step(H, B)
                     emit({"engine": "pytorch", "mode": "train", "H": H, "E": H, "B": B,
                           "threads": threads, "median": B * T / med, "unit": "tokens/s",
                           "gflops": flops / med / 1e9, "flops": flops,
@@ -396,7 +375,7 @@ def main():
                 samples = time_decode(H, warmup, reps, args.seed)
                 us = [s / T * 1e6 for s in samples]
                 med = statistics.median(us)
-                flops = decode_flops_per_token(H, H)
+                flops = decode_flops_per_token(H)
                 emit({"engine": "pytorch", "mode": "decode", "H": H, "E": H, "B": 1,
                       "threads": threads, "median": med, "unit": "us/token",
                       "gflops": flops / (med * 1e-6) / 1e9, "flops": flops, "samples": us,
