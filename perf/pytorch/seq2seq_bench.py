@@ -69,7 +69,10 @@ embedding gathers, the loss and Adam are not counted):
 
 Output: one JSON object per line (stdout, or appended to --out), fields:
   engine, mode ("train" | "decode"), H, E, B, threads, median, unit ("tokens/s" | "us/token"),
-  gflops, flops (per step for train, per token for decode), samples, reps, warmup, V, S, T, config.
+  gflops, flops (per step for train, per token for decode), samples, reps, warmup, V, S, T, config,
+  cpu_median: the same metric computed from process CPU time (time.process_time, all threads of the
+  process) instead of wall time: on a shared machine with 1 thread it shows what the run would cost
+  without preemption (informational; the table uses wall-clock medians).
 """
 
 import argparse
@@ -268,13 +271,14 @@ def time_train(H, B, warmup, reps, seed):
     for i in range(warmup):
         loss = step().item()
         first = loss if i == 0 else first
-    samples = []
+    samples, cpu = [], []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         loss = step()
         samples.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
         last = loss.item()
-    return samples, first, last
+    return samples, cpu, first, last
 
 
 def time_decode(H, warmup, reps, seed):
@@ -282,16 +286,17 @@ def time_decode(H, warmup, reps, seed):
     gen = torch.Generator().manual_seed(seed)
     model = Seq2Seq(V, H, H).eval()
     src, _, _ = make_batch(1, gen)
-    samples = []
+    samples, cpu = [], []
     with torch.inference_mode():
         for _ in range(warmup):
             model.greedy(src, T)
         for _ in range(reps):
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             y = model.greedy(src, T)
             samples.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
         assert y.shape == (T, 1)
-    return samples
+    return samples, cpu
 
 
 def check_names(model):
@@ -362,23 +367,25 @@ def main():
         for H in args.sizes:
             if "train" in modes:
                 for B in args.batches:
-                    samples, first, last = time_train(H, B, warmup, reps, args.seed)
+                    samples, cpu, first, last = time_train(H, B, warmup, reps, args.seed)
                     med = statistics.median(samples)
                     flops = train_flops_per_step(H, B)
                     emit({"engine": "pytorch", "mode": "train", "H": H, "E": H, "B": B,
                           "threads": threads, "median": B * T / med, "unit": "tokens/s",
                           "gflops": flops / med / 1e9, "flops": flops,
                           "samples": [B * T / s for s in samples], "step_seconds": med,
+                          "cpu_median": B * T / max(statistics.median(cpu), 1e-9),
                           "reps": reps, "warmup": warmup, "V": V, "S": S, "T": T,
                           "loss_first": first, "loss_last": last, "config": config}, args.out)
             if "decode" in modes:
-                samples = time_decode(H, warmup, reps, args.seed)
+                samples, cpu = time_decode(H, warmup, reps, args.seed)
                 us = [s / T * 1e6 for s in samples]
                 med = statistics.median(us)
                 flops = decode_flops_per_token(H)
                 emit({"engine": "pytorch", "mode": "decode", "H": H, "E": H, "B": 1,
                       "threads": threads, "median": med, "unit": "us/token",
                       "gflops": flops / (med * 1e-6) / 1e9, "flops": flops, "samples": us,
+                      "cpu_median": statistics.median(cpu) / T * 1e6,
                       "reps": reps, "warmup": warmup, "V": V, "S": S, "T": T,
                       "config": config}, args.out)
 
