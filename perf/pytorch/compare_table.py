@@ -40,7 +40,7 @@ def load(paths):
     return rows
 
 
-def aggregate(rows):
+def aggregate(rows, metric="wall"):
     peak = {}
     cells = {}
     meta = {}
@@ -52,7 +52,12 @@ def aggregate(rows):
         if r.get("engine") not in ENGINES:
             continue
         key = (r["mode"], int(r["H"]), int(r["B"]), int(r["threads"]))
-        samples = r.get("samples") or [r["median"]]
+        if metric == "cpu":
+            if r.get("cpu_median") is None:
+                continue
+            samples = [r["cpu_median"]]      # one value per row (per process / round)
+        else:
+            samples = r.get("samples") or [r["median"]]
         cells.setdefault(key, {}).setdefault(r["engine"], []).extend(float(s) for s in samples)
         if r.get("config"):
             meta.setdefault(r["engine"], r["config"])
@@ -150,9 +155,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("files", nargs="+")
     ap.add_argument("--svg", help="write a chart of the speedups (needs SpanAttention rows)")
+    ap.add_argument("--metric", choices=("wall", "cpu"), default="wall",
+                    help="wall: wall-clock samples (default, the official numbers); cpu: the rows' "
+                         "cpu_median (process CPU time; a diagnostic for a shared machine, meaningful "
+                         "for 1 thread only)")
     ap.add_argument("--title", default="SpanAttention speedup over PyTorch (black tick: issue 7 bar)")
     args = ap.parse_args()
-    peak, med, counts, meta = aggregate(load(args.files))
+    peak, med, counts, meta = aggregate(load(args.files), args.metric)
+    if args.metric == "cpu":
+        print("METRIC: process CPU time (cpu_median), not wall clock; n counts rows, not samples")
     if peak:
         print("fp32 FMA peak (peak_fma, best trial): " +
               ", ".join("%d thread%s %.1f GFLOP/s" % (t, "s" if t > 1 else "", g) for t, g in sorted(peak.items())))
