@@ -9,7 +9,8 @@
 #   1. perf/pytorch/setup_openblas.sh: local OpenBLAS for Debian's torch, CPU-appropriate
 #      OPENBLAS_CORETYPE / ATEN_CPU_CAPABILITY (AVX-512 settings only on AVX-512 CPUs).
 #   2. perf/peak/peak_fma.c: build (gcc, AVX2+FMA or AVX-512) and measure the fp32 FMA peak for
-#      every thread count, before and after the benchmarks (the table uses the best).
+#      every thread count, before and after the benchmarks: 50 trials of 20 ms each, the table uses
+#      the best trial (short trials find uncontended time slices on a shared machine).
 #   3. The workload, interleaved: for each round, thread count, H and row (train B..., decode B=1)
 #      one PyTorch process and one SpanAttention process back to back, alternating which engine
 #      goes first from round to round, so slow drifts of a shared machine hit both engines alike.
@@ -91,7 +92,7 @@ if grep -qw avx512f /proc/cpuinfo; then isa_flags="-mavx512f -mfma"; else isa_fl
 gcc -O2 $isa_flags -pthread "$root/perf/peak/peak_fma.c" -o "$peak_bin"
 run_peak() {
     for t in "${thread_list[@]}"; do
-        "$peak_bin" "$t" 0.3 5 | tee -a "$results" >&2
+        "$peak_bin" "$t" 0.02 50 | tee -a "$results" >&2
     done
 }
 run_peak

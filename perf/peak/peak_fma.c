@@ -10,6 +10,7 @@
  *   gcc -O2 -mavx2 -mfma -pthread perf/peak/peak_fma.c -o perf/peak/peak_fma           # AVX2 + FMA
  *   gcc -O2 -mavx512f -mfma -pthread perf/peak/peak_fma.c -o perf/peak/peak_fma         # AVX-512 CPUs
  *   perf/peak/peak_fma [threads=1] [seconds per trial=0.3] [trials=5]
+ *   (compare.sh uses 50 trials of 20 ms: on a shared machine short trials find uncontended slices)
  * Output: one JSON line {"engine":"peak","mode":"fma","threads":..,"gflops":best,...} on stdout.
  * The best trial is reported (a peak is a maximum; on a shared machine the median would measure the
  * neighbours). "implied_ghz" assumes two FMA pipes of the compiled vector width.
@@ -52,6 +53,7 @@ static float hsum(vec v)
 typedef struct {
     long iterations;
     float result;
+    double start, end;   /* taken by the worker itself: the main thread may be preempted */
     pthread_barrier_t *barrier;
 } job;
 
@@ -82,7 +84,9 @@ static void *worker(void *p)
 {
     job *j = (job *)p;
     pthread_barrier_wait(j->barrier);
+    j->start = now();
     j->result = run(j->iterations, 1.0f);
+    j->end = now();
     return NULL;
 }
 
@@ -99,12 +103,14 @@ static double trial(int threads, long iterations, float *sink)
         pthread_create(&tid[t], NULL, worker, &jobs[t]);
     }
     pthread_barrier_wait(&barrier);
-    double t0 = now();
+    double t0 = 0, t1 = 0;
     for (int t = 0; t < threads; t++) {
         pthread_join(tid[t], NULL);
         *sink += jobs[t].result;
+        if (t == 0 || jobs[t].start < t0) t0 = jobs[t].start;
+        if (t == 0 || jobs[t].end > t1) t1 = jobs[t].end;
     }
-    double dt = now() - t0;
+    double dt = t1 - t0;   /* first start to last finish, as seen by the workers */
     pthread_barrier_destroy(&barrier);
     return dt;
 }
