@@ -123,7 +123,11 @@ def ensure_openblas_env(argv):
             name, _, value = line[len("export "):].partition("=")
             env[name] = shlex.split(value)[0] if value else ""
     env["SEQ2SEQ_BENCH_ENV_READY"] = "1"
-    os.execve(sys.executable, [sys.executable, os.path.abspath(__file__)] + argv, env)
+    script = os.path.abspath(sys.argv[0])    # the main script (this file, or one importing it)
+    if not os.path.isfile(script):
+        sys.exit("seq2seq_bench: cannot re-execute %r with OpenBLAS; eval \"$(%s)\" and set "
+                 "SEQ2SEQ_BENCH_ENV_READY=1 first" % (sys.argv[0], os.path.join(HERE, "setup_openblas.sh")))
+    os.execve(sys.executable, [sys.executable, script] + argv, env)
 
 
 ensure_openblas_env(sys.argv[1:])
