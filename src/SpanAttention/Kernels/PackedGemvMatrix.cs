@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace SpanAttention.Kernels;
 
@@ -93,36 +94,59 @@ public sealed class PackedGemvMatrix
         {
             ThrowShape(rows, cols, nameof(w));
         }
-        Span<float> packed = Data;
-        ref float rw = ref MemoryMarshal.GetReference(w);
+        // Walk the destination sequentially (group, tile, row); each full tile row is one 64-byte copy.
+        ref float dst = ref MemoryMarshal.GetReference(Data);
+        ref float src = ref MemoryMarshal.GetReference(w);
         int fullTiles = cols / Lanes;
         int tail = cols - fullTiles * Lanes;
+        nuint d = 0;
         for (int g = 0; g < Groups; g++)
         {
-            Span<float> group = packed.Slice(g * Tiles * TileSize, Tiles * TileSize);
-            for (int r = 0; r < GroupRows; r++)
+            int valid = Math.Min(GroupRows, rows - g * GroupRows);
+            ref float w0 = ref Unsafe.Add(ref src, (nuint)(g * GroupRows) * (nuint)ldw);
+            for (int t = 0; t < Tiles; t++)
             {
-                int i = g * GroupRows + r;
-                if (i >= rows)
+                int width = t < fullTiles ? Lanes : tail;
+                for (int r = 0; r < GroupRows; r++, d += Lanes)
                 {
-                    for (int t = 0; t < Tiles; t++)
+                    ref float to = ref Unsafe.Add(ref dst, d);
+                    if (r >= valid)
                     {
-                        group.Slice(t * TileSize + r * Lanes, Lanes).Clear();   // padding row
+                        MemoryMarshal.CreateSpan(ref to, Lanes).Clear();   // padding row
+                        continue;
                     }
-                    continue;
-                }
-                ReadOnlySpan<float> row = MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref rw, (nuint)i * (nuint)ldw), cols);
-                for (int t = 0; t < fullTiles; t++)
-                {
-                    row.Slice(t * Lanes, Lanes).CopyTo(group.Slice(t * TileSize + r * Lanes, Lanes));
-                }
-                if (tail > 0)
-                {
-                    Span<float> last = group.Slice(fullTiles * TileSize + r * Lanes, Lanes);
-                    row.Slice(fullTiles * Lanes, tail).CopyTo(last);
-                    last.Slice(tail).Clear();   // padding columns
+                    ref float from = ref Unsafe.Add(ref w0, (nuint)r * (nuint)ldw + (nuint)(t * Lanes));
+                    if (width == Lanes)
+                    {
+                        CopyTileRow(ref from, ref to);
+                    }
+                    else
+                    {
+                        Span<float> last = MemoryMarshal.CreateSpan(ref to, Lanes);
+                        MemoryMarshal.CreateReadOnlySpan(ref from, width).CopyTo(last);
+                        last.Slice(width).Clear();   // padding columns
+                    }
                 }
             }
+        }
+    }
+
+    /// <summary>Copies one 16-float tile row with full-width vector moves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyTileRow(ref float from, ref float to)
+    {
+        if (Isa.Vector512)
+        {
+            Vector512.LoadUnsafe(ref from).StoreUnsafe(ref to);
+        }
+        else if (Isa.Vector256)
+        {
+            Vector256.LoadUnsafe(ref from).StoreUnsafe(ref to);
+            Vector256.LoadUnsafe(ref from, 8).StoreUnsafe(ref to, 8);
+        }
+        else
+        {
+            Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref to), ref Unsafe.As<float, byte>(ref from), Lanes * sizeof(float));
         }
     }
 
