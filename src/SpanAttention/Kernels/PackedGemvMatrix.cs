@@ -94,38 +94,37 @@ public sealed class PackedGemvMatrix
         {
             ThrowShape(rows, cols, nameof(w));
         }
-        // Walk the destination sequentially (group, tile, row); each full tile row is one 64-byte copy.
+        // Walk each source row sequentially (group, row, tile); its tiles land 64 floats apart. Each full
+        // tile row is one 64-byte copy; the last tile row is zero-padded, and so are padding rows.
         ref float dst = ref MemoryMarshal.GetReference(Data);
         ref float src = ref MemoryMarshal.GetReference(w);
         int fullTiles = cols / Lanes;
         int tail = cols - fullTiles * Lanes;
-        nuint d = 0;
+        nuint groupSize = (nuint)Tiles * TileSize;
         for (int g = 0; g < Groups; g++)
         {
-            int valid = Math.Min(GroupRows, rows - g * GroupRows);
-            ref float w0 = ref Unsafe.Add(ref src, (nuint)(g * GroupRows) * (nuint)ldw);
-            for (int t = 0; t < Tiles; t++)
+            for (int r = 0; r < GroupRows; r++)
             {
-                int width = t < fullTiles ? Lanes : tail;
-                for (int r = 0; r < GroupRows; r++, d += Lanes)
+                int i = g * GroupRows + r;
+                ref float to = ref Unsafe.Add(ref dst, (nuint)g * groupSize + (nuint)(r * Lanes));
+                if (i >= rows)
                 {
-                    ref float to = ref Unsafe.Add(ref dst, d);
-                    if (r >= valid)
+                    for (nuint t = 0; t < (nuint)Tiles; t++)
                     {
-                        MemoryMarshal.CreateSpan(ref to, Lanes).Clear();   // padding row
-                        continue;
+                        MemoryMarshal.CreateSpan(ref Unsafe.Add(ref to, t * TileSize), Lanes).Clear();   // padding row
                     }
-                    ref float from = ref Unsafe.Add(ref w0, (nuint)r * (nuint)ldw + (nuint)(t * Lanes));
-                    if (width == Lanes)
-                    {
-                        CopyTileRow(ref from, ref to);
-                    }
-                    else
-                    {
-                        Span<float> last = MemoryMarshal.CreateSpan(ref to, Lanes);
-                        MemoryMarshal.CreateReadOnlySpan(ref from, width).CopyTo(last);
-                        last.Slice(width).Clear();   // padding columns
-                    }
+                    continue;
+                }
+                ref float from = ref Unsafe.Add(ref src, (nuint)i * (nuint)ldw);
+                for (nuint t = 0; t < (nuint)fullTiles; t++)
+                {
+                    CopyTileRow(ref Unsafe.Add(ref from, t * Lanes), ref Unsafe.Add(ref to, t * TileSize));
+                }
+                if (tail > 0)
+                {
+                    Span<float> last = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref to, (nuint)fullTiles * TileSize), Lanes);
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref from, (nuint)fullTiles * Lanes), tail).CopyTo(last);
+                    last.Slice(tail).Clear();   // padding columns
                 }
             }
         }
