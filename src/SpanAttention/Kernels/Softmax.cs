@@ -42,7 +42,7 @@ public static class Softmax
         Span<float> a = weights.Slice(0, validLength);
         float max = Max(s);                         // pass 1: max_j s_j
         float sum = ExpShiftedAndSum(s, max, a);    // pass 2: a_j = exp(s_j - max) in [0, 1], 1 at the max; sum >= 1
-        Scale(a, 1f / sum);                         // pass 3: a_j /= sum
+        Scale(a, 1f / sum);                         // pass 3: a_j /= sum (as a_j · (1/sum): one extra rounding, far inside the n-ulp budget)
     }
 
     /// <summary>weights = softmax(scores) over the positions where <paramref name="valid"/> is true; the rest get 0.</summary>
