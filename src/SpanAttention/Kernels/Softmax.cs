@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace SpanAttention.Kernels;
@@ -39,11 +40,9 @@ public static class Softmax
         }
         ReadOnlySpan<float> s = scores.Slice(0, validLength);
         Span<float> a = weights.Slice(0, validLength);
-        float max = TensorPrimitives.Max(s);
-        TensorPrimitives.Subtract(s, max, a);   // a_j = s_j - max <= 0
-        TensorPrimitives.Exp(a, a);             // a_j in [0, 1], and 1 at the max
-        float sum = TensorPrimitives.Sum(a);    // >= 1
-        TensorPrimitives.Divide(a, sum, a);
+        float max = Max(s);                         // pass 1: max_j s_j
+        float sum = ExpShiftedAndSum(s, max, a);    // pass 2: a_j = exp(s_j - max) in [0, 1], 1 at the max; sum >= 1
+        Scale(a, 1f / sum);                         // pass 3: a_j /= sum (as a_j · (1/sum): one extra rounding, far inside the n-ulp budget)
     }
 
     /// <summary>weights = softmax(scores) over the positions where <paramref name="valid"/> is true; the rest get 0.</summary>
@@ -58,34 +57,16 @@ public static class Softmax
             Forward(scores, scores.Length, weights);
             return;
         }
-        int n = scores.Length;
-        float max = float.NegativeInfinity;
-        for (int j = 0; j < n; j++)
-        {
-            if (valid[j] && scores[j] > max)
-            {
-                max = scores[j];
-            }
-        }
+        // Pass 1: a_j = s_j where valid, -∞ where masked, and the max over valid j. exp(-∞ - max) is
+        // exactly 0, so the unmasked passes 2 and 3 then give masked positions exactly 0.
+        float max = MaskAndMax(scores, valid, weights);
         if (float.IsNegativeInfinity(max))
         {
             weights.Clear();   // no valid position: all zeros, never NaN
             return;
         }
-        for (int j = 0; j < n; j++)
-        {
-            weights[j] = valid[j] ? scores[j] - max : 0f;
-        }
-        TensorPrimitives.Exp(weights, weights);
-        for (int j = 0; j < n; j++)
-        {
-            if (!valid[j])
-            {
-                weights[j] = 0f;
-            }
-        }
-        float sum = TensorPrimitives.Sum(weights);
-        TensorPrimitives.Divide(weights, sum, weights);
+        float sum = ExpShiftedAndSum(weights, max, weights);
+        Scale(weights, 1f / sum);
     }
 
     /// <summary>Row-wise softmax of a (rows, cols) matrix, each row over its first validLengths[r] positions.</summary>
@@ -118,9 +99,9 @@ public static class Softmax
     {
         CheckBackwardArguments(weights, dWeights, dScores);
         float dot = TensorPrimitives.Dot(weights, dWeights);
-        ref float a = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(weights);
-        ref float da = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(dWeights);
-        ref float ds = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(dScores);
+        ref float a = ref MemoryMarshal.GetReference(weights);
+        ref float da = ref MemoryMarshal.GetReference(dWeights);
+        ref float ds = ref MemoryMarshal.GetReference(dScores);
         int n = weights.Length;
         int j = 0;
         if (Isa.Vector512)
@@ -166,6 +147,264 @@ public static class Softmax
         {
             Backward(weights.Slice(r * cols, cols), dWeights.Slice(r * cols, cols), dScores.Slice(r * cols, cols));
         }
+    }
+
+    /// <summary>a_j = valid_j ? s_j : -∞, returning max_j a_j (-∞ when nothing is valid).</summary>
+    /// <remarks>The bools are read as bytes (any non-zero byte is true) and widened to lane masks.
+    /// <paramref name="a"/> may be the same span as <paramref name="s"/>.</remarks>
+    private static float MaskAndMax(ReadOnlySpan<float> s, ReadOnlySpan<bool> valid, Span<float> a)
+    {
+        ref float rs = ref MemoryMarshal.GetReference(s);
+        ref byte rv = ref Unsafe.As<bool, byte>(ref MemoryMarshal.GetReference(valid));
+        ref float ra = ref MemoryMarshal.GetReference(a);
+        nuint n = (nuint)s.Length;
+        nuint j = 0;
+        float max = float.NegativeInfinity;
+        if (Isa.Vector512 && n >= (nuint)Vector512<float>.Count)
+        {
+            Vector512<float> ninf = Vector512.Create(float.NegativeInfinity), vmax = ninf;
+            for (; j + 16 <= n; j += 16)
+            {
+                Vector128<byte> b = Vector128.LoadUnsafe(ref rv, j);
+                Vector128<ushort> lo = Vector128.WidenLower(b), hi = Vector128.WidenUpper(b);
+                Vector512<uint> v = Vector512.Create(
+                    Vector256.Create(Vector128.WidenLower(lo), Vector128.WidenUpper(lo)),
+                    Vector256.Create(Vector128.WidenLower(hi), Vector128.WidenUpper(hi)));
+                Vector512<float> aj = Vector512.ConditionalSelect(
+                    Vector512.Equals(v, Vector512<uint>.Zero).AsSingle(), ninf, Vector512.LoadUnsafe(ref rs, j));
+                aj.StoreUnsafe(ref ra, j);
+                vmax = Vector512.MaxNative(vmax, aj);
+            }
+            max = HorizontalMax(vmax);
+        }
+        if (Isa.Vector256 && j + (nuint)Vector256<float>.Count <= n)
+        {
+            Vector256<float> ninf = Vector256.Create(float.NegativeInfinity), vmax = Vector256.Create(max);
+            for (; j + 8 <= n; j += 8)
+            {
+                Vector128<byte> b = Vector128.CreateScalar(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref rv, j))).AsByte();
+                Vector128<ushort> lo = Vector128.WidenLower(b);
+                Vector256<uint> v = Vector256.Create(Vector128.WidenLower(lo), Vector128.WidenUpper(lo));
+                Vector256<float> aj = Vector256.ConditionalSelect(
+                    Vector256.Equals(v, Vector256<uint>.Zero).AsSingle(), ninf, Vector256.LoadUnsafe(ref rs, j));
+                aj.StoreUnsafe(ref ra, j);
+                vmax = Vector256.MaxNative(vmax, aj);
+            }
+            max = HorizontalMax(vmax);
+        }
+        for (; j < n; j++)
+        {
+            float aj = Unsafe.Add(ref rv, j) != 0 ? Unsafe.Add(ref rs, j) : float.NegativeInfinity;
+            Unsafe.Add(ref ra, j) = aj;
+            max = aj > max ? aj : max;
+        }
+        return max;
+    }
+
+    /// <summary>max_j s_j over a non-empty row (finite logits).</summary>
+    private static float Max(ReadOnlySpan<float> s)
+    {
+        ref float rs = ref MemoryMarshal.GetReference(s);
+        nuint n = (nuint)s.Length;
+        nuint j = 0;
+        float max = float.NegativeInfinity;
+        if (Isa.Vector512 && n >= (nuint)Vector512<float>.Count)
+        {
+            Vector512<float> m0 = Vector512.Create(float.NegativeInfinity), m1 = m0;
+            for (; j + 32 <= n; j += 32)
+            {
+                m0 = Vector512.MaxNative(m0, Vector512.LoadUnsafe(ref rs, j));
+                m1 = Vector512.MaxNative(m1, Vector512.LoadUnsafe(ref rs, j + 16));
+            }
+            if (j + 16 <= n)
+            {
+                m0 = Vector512.MaxNative(m0, Vector512.LoadUnsafe(ref rs, j));
+                j += 16;
+            }
+            max = HorizontalMax(Vector512.MaxNative(m0, m1));
+        }
+        if (Isa.Vector256 && j + (nuint)Vector256<float>.Count <= n)
+        {
+            Vector256<float> m0 = Vector256.Create(max), m1 = m0;
+            for (; j + 16 <= n; j += 16)
+            {
+                m0 = Vector256.MaxNative(m0, Vector256.LoadUnsafe(ref rs, j));
+                m1 = Vector256.MaxNative(m1, Vector256.LoadUnsafe(ref rs, j + 8));
+            }
+            if (j + 8 <= n)
+            {
+                m0 = Vector256.MaxNative(m0, Vector256.LoadUnsafe(ref rs, j));
+                j += 8;
+            }
+            max = HorizontalMax(Vector256.MaxNative(m0, m1));
+        }
+        for (; j < n; j++)
+        {
+            float sj = Unsafe.Add(ref rs, j);
+            max = sj > max ? sj : max;
+        }
+        return max;
+    }
+
+    private static float HorizontalMax(Vector512<float> v) => HorizontalMax(Vector256.MaxNative(v.GetLower(), v.GetUpper()));
+
+    private static float HorizontalMax(Vector256<float> v)
+    {
+        Vector128<float> m = Vector128.MaxNative(v.GetLower(), v.GetUpper());
+        float max = m.GetElement(0);
+        for (int i = 1; i < Vector128<float>.Count; i++)
+        {
+            max = MathF.Max(max, m.GetElement(i));
+        }
+        return max;
+    }
+
+    /// <summary>a_j = exp(s_j - max) for every j, returning Σ_j a_j. s_j ≤ max, so every a_j is in [0, 1].</summary>
+    /// <remarks>One fused pass: the exponentials are summed while they are still in registers.
+    /// <paramref name="a"/> may be the same span as <paramref name="s"/>.</remarks>
+    private static float ExpShiftedAndSum(ReadOnlySpan<float> s, float max, Span<float> a)
+    {
+        ref float rs = ref MemoryMarshal.GetReference(s);
+        ref float ra = ref MemoryMarshal.GetReference(a);
+        nuint n = (nuint)s.Length;
+        nuint j = 0;
+        float sum = 0f;
+        if (Isa.Vector512 && n >= (nuint)Vector512<float>.Count)
+        {
+            Vector512<float> vmax = Vector512.Create(max);
+            Vector512<float> sum0 = Vector512<float>.Zero, sum1 = Vector512<float>.Zero;
+            for (; j + 32 <= n; j += 32)
+            {
+                Vector512<float> e0 = ExpNonPositive(Vector512.LoadUnsafe(ref rs, j) - vmax);
+                Vector512<float> e1 = ExpNonPositive(Vector512.LoadUnsafe(ref rs, j + 16) - vmax);
+                e0.StoreUnsafe(ref ra, j);
+                e1.StoreUnsafe(ref ra, j + 16);
+                sum0 += e0;
+                sum1 += e1;
+            }
+            if (j + 16 <= n)
+            {
+                Vector512<float> e0 = ExpNonPositive(Vector512.LoadUnsafe(ref rs, j) - vmax);
+                e0.StoreUnsafe(ref ra, j);
+                sum0 += e0;
+                j += 16;
+            }
+            sum = Vector512.Sum(sum0 + sum1);
+        }
+        if (Isa.Vector256 && j + (nuint)Vector256<float>.Count <= n)
+        {
+            Vector256<float> vmax = Vector256.Create(max);
+            Vector256<float> sum0 = Vector256<float>.Zero, sum1 = Vector256<float>.Zero;
+            for (; j + 16 <= n; j += 16)
+            {
+                Vector256<float> e0 = ExpNonPositive(Vector256.LoadUnsafe(ref rs, j) - vmax);
+                Vector256<float> e1 = ExpNonPositive(Vector256.LoadUnsafe(ref rs, j + 8) - vmax);
+                e0.StoreUnsafe(ref ra, j);
+                e1.StoreUnsafe(ref ra, j + 8);
+                sum0 += e0;
+                sum1 += e1;
+            }
+            if (j + 8 <= n)
+            {
+                Vector256<float> e0 = ExpNonPositive(Vector256.LoadUnsafe(ref rs, j) - vmax);
+                e0.StoreUnsafe(ref ra, j);
+                sum0 += e0;
+                j += 8;
+            }
+            sum += Vector256.Sum(sum0 + sum1);
+        }
+        for (; j < n; j++)
+        {
+            float e = MathF.Exp(Unsafe.Add(ref rs, j) - max);
+            Unsafe.Add(ref ra, j) = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    /// <summary>a_j *= scale.</summary>
+    private static void Scale(Span<float> a, float scale)
+    {
+        ref float ra = ref MemoryMarshal.GetReference(a);
+        nuint n = (nuint)a.Length;
+        nuint j = 0;
+        if (Isa.Vector512)
+        {
+            Vector512<float> v = Vector512.Create(scale);
+            for (; j + 16 <= n; j += 16)
+            {
+                (Vector512.LoadUnsafe(ref ra, j) * v).StoreUnsafe(ref ra, j);
+            }
+        }
+        if (Isa.Vector256)
+        {
+            Vector256<float> v = Vector256.Create(scale);
+            for (; j + 8 <= n; j += 8)
+            {
+                (Vector256.LoadUnsafe(ref ra, j) * v).StoreUnsafe(ref ra, j);
+            }
+        }
+        for (; j < n; j++)
+        {
+            Unsafe.Add(ref ra, j) *= scale;
+        }
+    }
+
+    // exp(x) for x ≤ 0, as softmax needs it (x = s - max). Classic range reduction: x = k·ln2 + r with
+    // k = round(x·log2(e)) and |r| ≤ ln2/2, e^r = 1 + r + r²·P(r) with the degree-5 minimax P of Cephes' expf,
+    // and 2^k built directly in the exponent bits. ln2 is split in two (hi has few mantissa bits, so k·hi
+    // is exact) to keep r accurate. Below -87.3 (where 2^k would leave the normal range) the result is
+    // flushed to exactly 0; -∞ gives 0, 0 gives exactly 1. Max error about 1 ulp (tested against double).
+    private const float ExpCutoff = -87.3f;
+    private const float Log2E = 1.44269504088896341f;
+    private const float Ln2Hi = 0.693359375f;
+    private const float Ln2Lo = -2.12194440e-4f;
+    private const float RoundMagic = 12582912f;   // 1.5·2^23: adding it rounds to an integer held in the low mantissa bits
+    private const float P0 = 1.9875691500e-4f;
+    private const float P1 = 1.3981999507e-3f;
+    private const float P2 = 8.3334519073e-3f;
+    private const float P3 = 4.1665795894e-2f;
+    private const float P4 = 1.6666665459e-1f;
+    private const float P5 = 5.0000001201e-1f;
+
+    /// <summary>exp(x) lane-wise for x ≤ 0 (256-bit); see the constants above.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> ExpNonPositive(Vector256<float> x)
+    {
+        Vector256<float> underflow = Vector256.LessThan(x, Vector256.Create(ExpCutoff));
+        x = Vector256.MaxNative(x, Vector256.Create(ExpCutoff));
+        Vector256<float> t = Vector256.FusedMultiplyAdd(x, Vector256.Create(Log2E), Vector256.Create(RoundMagic));
+        Vector256<float> k = t - Vector256.Create(RoundMagic);                        // round(x·log2 e)
+        Vector256<float> r = Vector256.FusedMultiplyAdd(k, Vector256.Create(-Ln2Hi), x);
+        r = Vector256.FusedMultiplyAdd(k, Vector256.Create(-Ln2Lo), r);             // x - k·ln2
+        Vector256<float> p = Vector256.FusedMultiplyAdd(Vector256.Create(P0), r, Vector256.Create(P1));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P2));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P3));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P4));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P5));
+        Vector256<float> er = Vector256.FusedMultiplyAdd(p, r * r, r + Vector256<float>.One);   // e^r
+        Vector256<int> twoK = (t.AsInt32() - Vector256.Create(RoundMagic).AsInt32() + Vector256.Create(127)) << 23;   // 2^k
+        return Vector256.AndNot(er * twoK.AsSingle(), underflow);
+    }
+
+    /// <summary>exp(x) lane-wise for x ≤ 0 (512-bit); the same algorithm as the 256-bit form.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> ExpNonPositive(Vector512<float> x)
+    {
+        Vector512<float> underflow = Vector512.LessThan(x, Vector512.Create(ExpCutoff));
+        x = Vector512.MaxNative(x, Vector512.Create(ExpCutoff));
+        Vector512<float> t = Vector512.FusedMultiplyAdd(x, Vector512.Create(Log2E), Vector512.Create(RoundMagic));
+        Vector512<float> k = t - Vector512.Create(RoundMagic);
+        Vector512<float> r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2Hi), x);
+        r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2Lo), r);
+        Vector512<float> p = Vector512.FusedMultiplyAdd(Vector512.Create(P0), r, Vector512.Create(P1));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P2));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P3));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P4));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P5));
+        Vector512<float> er = Vector512.FusedMultiplyAdd(p, r * r, r + Vector512<float>.One);
+        Vector512<int> twoK = (t.AsInt32() - Vector512.Create(RoundMagic).AsInt32() + Vector512.Create(127)) << 23;
+        return Vector512.AndNot(er * twoK.AsSingle(), underflow);
     }
 
     internal static void CheckArguments(ReadOnlySpan<float> scores, ReadOnlySpan<bool> valid, Span<float> weights)

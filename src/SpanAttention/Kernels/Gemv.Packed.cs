@@ -1,0 +1,179 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace SpanAttention.Kernels;
+
+public static partial class Gemv
+{
+    /// <summary>y = W·x, or y += W·x when <paramref name="accumulate"/> is true, with W packed once.</summary>
+    /// <param name="w">W: (rows, cols), packed by <see cref="PackedGemvMatrix.Pack"/>.</param>
+    /// <param name="x">x: (cols).</param>
+    /// <param name="y">y: (rows); must not overlap x.</param>
+    /// <param name="accumulate">Add to y instead of overwriting it.</param>
+    /// <remarks>
+    /// Effectively computes y[i] (+)= Σ_j W[i, j] x[j], like the unpacked overload, but reads W as one
+    /// contiguous stream of 4 x 16 tiles: per tile, x's 16 floats are loaded once and multiplied into the
+    /// four rows' accumulators. The zero-padded last tile meets a zero-padded copy of x's tail, so there is
+    /// no column remainder; padding rows are computed and dropped.
+    /// </remarks>
+    public static void Multiply(PackedGemvMatrix w, ReadOnlySpan<float> x, Span<float> y, bool accumulate)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        int rows = w.Rows;
+        int cols = w.Cols;
+        Guard.Length(x.Length, cols, nameof(x));
+        Guard.Length(y.Length, rows, nameof(y));
+        if (rows == 0)
+        {
+            return;
+        }
+        if (cols == 0)
+        {
+            if (!accumulate)
+            {
+                y.Slice(0, rows).Clear();
+            }
+            return;
+        }
+
+        // x's last partial tile, zero-padded to a whole tile, so the kernel only ever loads full vectors.
+        int fullTiles = cols / PackedGemvMatrix.Lanes;
+        Span<float> xTail = stackalloc float[PackedGemvMatrix.Lanes];
+        xTail.Clear();
+        x.Slice(fullTiles * PackedGemvMatrix.Lanes, cols - fullTiles * PackedGemvMatrix.Lanes).CopyTo(xTail);
+
+        ref float rp = ref MemoryMarshal.GetReference(w.Data);
+        ref float rx = ref MemoryMarshal.GetReference(x);
+        ref float rt = ref MemoryMarshal.GetReference(xTail);
+        ref float ry = ref MemoryMarshal.GetReference(y);
+        int tiles = w.Tiles;
+        nuint groupSize = (nuint)tiles * PackedGemvMatrix.TileSize;
+        for (int g = 0; g < w.Groups; g++)
+        {
+            ref float p = ref Unsafe.Add(ref rp, (nuint)g * groupSize);
+            float s0, s1, s2, s3;
+            if (Isa.Vector512)
+            {
+                PackedDot4Vector512(ref p, ref rx, ref rt, tiles, fullTiles, out s0, out s1, out s2, out s3);
+            }
+            else if (Isa.Vector256)
+            {
+                PackedDot4Vector256(ref p, ref rx, ref rt, tiles, fullTiles, out s0, out s1, out s2, out s3);
+            }
+            else
+            {
+                PackedDot4Scalar(ref p, ref rx, ref rt, tiles, fullTiles, out s0, out s1, out s2, out s3);
+            }
+            int i = g * PackedGemvMatrix.GroupRows;
+            int valid = Math.Min(PackedGemvMatrix.GroupRows, rows - i);
+            ref float yi = ref Unsafe.Add(ref ry, i);
+            Store(ref yi, s0, accumulate);
+            if (valid > 1)
+            {
+                Store(ref Unsafe.Add(ref yi, 1), s1, accumulate);
+            }
+            if (valid > 2)
+            {
+                Store(ref Unsafe.Add(ref yi, 2), s2, accumulate);
+            }
+            if (valid > 3)
+            {
+                Store(ref Unsafe.Add(ref yi, 3), s3, accumulate);
+            }
+        }
+    }
+
+    /// <summary>One group, 512-bit: each tile row is one vector; two tiles per step give eight FMA chains.</summary>
+    private static void PackedDot4Vector512(ref float p, ref float x, ref float xTail, int tiles, int fullTiles,
+        out float s0, out float s1, out float s2, out float s3)
+    {
+        const int L = PackedGemvMatrix.Lanes;       // 16 = Vector512<float>.Count
+        const int T = PackedGemvMatrix.TileSize;    // 64
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+        nuint t = 0;
+        for (; t + 2 <= (nuint)fullTiles; t += 2)
+        {
+            ref float q = ref Unsafe.Add(ref p, t * T);
+            Vector512<float> xa = Vector512.LoadUnsafe(ref x, t * L);
+            Vector512<float> xb = Vector512.LoadUnsafe(ref x, t * L + L);
+            a0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref q, 0 * L), xa, a0);
+            a1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref q, 1 * L), xa, a1);
+            a2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref q, 2 * L), xa, a2);
+            a3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref q, 3 * L), xa, a3);
+            b0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref q, T + 0 * L), xb, b0);
+            b1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref q, T + 1 * L), xb, b1);
+            b2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref q, T + 2 * L), xb, b2);
+            b3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref q, T + 3 * L), xb, b3);
+        }
+        for (; t < (nuint)tiles; t++)
+        {
+            ref float q = ref Unsafe.Add(ref p, t * T);
+            Vector512<float> xa = t < (nuint)fullTiles ? Vector512.LoadUnsafe(ref x, t * L) : Vector512.LoadUnsafe(ref xTail);
+            a0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref q, 0 * L), xa, a0);
+            a1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref q, 1 * L), xa, a1);
+            a2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref q, 2 * L), xa, a2);
+            a3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref q, 3 * L), xa, a3);
+        }
+        s0 = Vector512.Sum(a0 + b0);
+        s1 = Vector512.Sum(a1 + b1);
+        s2 = Vector512.Sum(a2 + b2);
+        s3 = Vector512.Sum(a3 + b3);
+    }
+
+    /// <summary>One group, 256-bit: each tile row is two vectors (columns 0-7 and 8-15), eight FMA chains.</summary>
+    private static void PackedDot4Vector256(ref float p, ref float x, ref float xTail, int tiles, int fullTiles,
+        out float s0, out float s1, out float s2, out float s3)
+    {
+        const int L = PackedGemvMatrix.Lanes;       // 16
+        const int H = 8;                            // Vector256<float>.Count: half a tile row
+        const int T = PackedGemvMatrix.TileSize;    // 64
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
+        for (nuint t = 0; t < (nuint)tiles; t++)
+        {
+            ref float q = ref Unsafe.Add(ref p, t * T);
+            ref float xt = ref t < (nuint)fullTiles ? ref Unsafe.Add(ref x, t * L) : ref xTail;
+            Vector256<float> xa = Vector256.LoadUnsafe(ref xt);
+            Vector256<float> xb = Vector256.LoadUnsafe(ref xt, H);
+            a0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref q, 0 * L), xa, a0);
+            b0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref q, 0 * L + H), xb, b0);
+            a1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref q, 1 * L), xa, a1);
+            b1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref q, 1 * L + H), xb, b1);
+            a2 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref q, 2 * L), xa, a2);
+            b2 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref q, 2 * L + H), xb, b2);
+            a3 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref q, 3 * L), xa, a3);
+            b3 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref q, 3 * L + H), xb, b3);
+        }
+        s0 = Vector256.Sum(a0 + b0);
+        s1 = Vector256.Sum(a1 + b1);
+        s2 = Vector256.Sum(a2 + b2);
+        s3 = Vector256.Sum(a3 + b3);
+    }
+
+    /// <summary>One group, scalar: the same tile walk, sixteen scalars per tile row.</summary>
+    private static void PackedDot4Scalar(ref float p, ref float x, ref float xTail, int tiles, int fullTiles,
+        out float s0, out float s1, out float s2, out float s3)
+    {
+        const int L = PackedGemvMatrix.Lanes;
+        const int T = PackedGemvMatrix.TileSize;
+        s0 = 0f;
+        s1 = 0f;
+        s2 = 0f;
+        s3 = 0f;
+        for (nuint t = 0; t < (nuint)tiles; t++)
+        {
+            ref float q = ref Unsafe.Add(ref p, t * T);
+            ref float xt = ref t < (nuint)fullTiles ? ref Unsafe.Add(ref x, t * L) : ref xTail;
+            for (nuint l = 0; l < L; l++)
+            {
+                float xl = Unsafe.Add(ref xt, l);
+                s0 += Unsafe.Add(ref q, 0 * L + l) * xl;
+                s1 += Unsafe.Add(ref q, 1 * L + l) * xl;
+                s2 += Unsafe.Add(ref q, 2 * L + l) * xl;
+                s3 += Unsafe.Add(ref q, 3 * L + l) * xl;
+            }
+        }
+    }
+}
