@@ -202,10 +202,10 @@ internal static class GradientCheck
 {
     /// <summary>
     /// The first element with |actual - expected| &gt; rtol·|expected| + atol·max|expected|, or null when all
-    /// agree. The absolute part is relative to the tensor's largest element, so near-zero entries of a
+    /// agree (plus an optional fixed absoluteFloor). The atol part is relative to the tensor's largest element, so near-zero entries of a
     /// tensor are held to the precision its large entries can have in float32.
     /// </summary>
-    public static string? Mismatch(ReadOnlySpan<double> expected, ReadOnlySpan<float> actual, double rtol, double atol, string what)
+    public static string? Mismatch(ReadOnlySpan<double> expected, ReadOnlySpan<float> actual, double rtol, double atol, string what, double absoluteFloor = 0)
     {
         if (expected.Length != actual.Length)
         {
@@ -216,7 +216,7 @@ internal static class GradientCheck
         for (int i = 0; i < expected.Length; i++)
         {
             double diff = Math.Abs(actual[i] - expected[i]);
-            if (double.IsNaN(actual[i]) || diff > rtol * Math.Abs(expected[i]) + atol * Math.Max(scale, 1e-3))
+            if (float.IsNaN(actual[i]) || diff > rtol * Math.Abs(expected[i]) + atol * Math.Max(scale, 1e-3) + absoluteFloor)
             {
                 return $"{what}[{i}] of {expected.Length}: {actual[i]:R}, expected {expected[i]:R} (|diff| {diff:E2})";
             }
