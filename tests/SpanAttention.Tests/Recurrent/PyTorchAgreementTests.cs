@@ -25,11 +25,22 @@ public class PyTorchAgreementTests
     {
         using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "recurrent", kind + ".json")));
         JsonElement root = doc.RootElement;
-        switch (kind)
+        string? mismatch = kind switch
         {
-            case "rnn": Check<RnnGates>(root); break;
-            case "gru": Check<GruGates>(root); break;
-            default: Check<LstmGates>(root); break;
+            "rnn" => Check<RnnGates>(root),
+            "gru" => Check<GruGates>(root),
+            _ => Check<LstmGates>(root),
+        };
+        Assert.Null(mismatch);
+    }
+
+    [Fact]
+    public void ForwardBackward_WrongBackward_DisagreesWithPyTorch()
+    {
+        foreach ((string kind, Func<JsonElement, string?> check) in new (string, Func<JsonElement, string?>)[] { ("gru", Check<WrongGruGates>), ("lstm", Check<WrongLstmGates>) })
+        {
+            using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "recurrent", kind + ".json")));
+            Assert.NotNull(check(doc.RootElement));
         }
     }
 
@@ -37,7 +48,8 @@ public class PyTorchAgreementTests
 
     private static double[] Doubles(JsonElement e) => e.EnumerateArray().Select(v => v.GetDouble()).ToArray();
 
-    private static void Check<TGates>(JsonElement root)
+    /// <summary>Loads a case, runs it, returns the first disagreement with PyTorch (null when all agree).</summary>
+    private static string? Check<TGates>(JsonElement root)
         where TGates : struct, IRecurrentGates
     {
         int inputSize = root.GetProperty("input_size").GetInt32(), hiddenSize = root.GetProperty("hidden_size").GetInt32();
@@ -69,27 +81,22 @@ public class PyTorchAgreementTests
         var hN = new float[states];
         var cN = lstm ? new float[states] : [];
         layer.Forward(ps, batch, steps, x, lengths, h0, c0, output, hN, cN);
-        Assert.Null(GradientCheck.Mismatch(Doubles(root.GetProperty("output")), output, Rtol, 0, "output", Atol));
-        Assert.Null(GradientCheck.Mismatch(Doubles(root.GetProperty("h_n")), hN, Rtol, 0, "h_n", Atol));
-        if (lstm)
-        {
-            Assert.Null(GradientCheck.Mismatch(Doubles(root.GetProperty("c_n")), cN, Rtol, 0, "c_n", Atol));
-        }
+        string? mismatch = GradientCheck.Mismatch(Doubles(root.GetProperty("output")), output, Rtol, 0, "output", Atol)
+            ?? GradientCheck.Mismatch(Doubles(root.GetProperty("h_n")), hN, Rtol, 0, "h_n", Atol)
+            ?? (lstm ? GradientCheck.Mismatch(Doubles(root.GetProperty("c_n")), cN, Rtol, 0, "c_n", Atol) : null);
 
         var dX = new float[x.Length];
         var dH0 = new float[states];
         var dC0 = lstm ? new float[states] : [];
         layer.Backward(ps, x, Floats(root.GetProperty("w_out")), Floats(root.GetProperty("w_h")),
             lstm ? Floats(root.GetProperty("w_c")) : default, dX, dH0, dC0);
-        Assert.Null(GradientCheck.Mismatch(Doubles(root.GetProperty("grad_x")), dX, Rtol, 0, "grad x", Atol));
-        Assert.Null(GradientCheck.Mismatch(Doubles(root.GetProperty("grad_h0")), dH0, Rtol, 0, "grad h0", Atol));
-        if (lstm)
-        {
-            Assert.Null(GradientCheck.Mismatch(Doubles(root.GetProperty("grad_c0")), dC0, Rtol, 0, "grad c0", Atol));
-        }
+        mismatch ??= GradientCheck.Mismatch(Doubles(root.GetProperty("grad_x")), dX, Rtol, 0, "grad x", Atol)
+            ?? GradientCheck.Mismatch(Doubles(root.GetProperty("grad_h0")), dH0, Rtol, 0, "grad h0", Atol)
+            ?? (lstm ? GradientCheck.Mismatch(Doubles(root.GetProperty("grad_c0")), dC0, Rtol, 0, "grad c0", Atol) : null);
         foreach (JsonProperty p in root.GetProperty("grad_parameters").EnumerateObject())
         {
-            Assert.Null(GradientCheck.Mismatch(Doubles(p.Value), layout[p.Name].Of(ps.Gradients.AsSpan()).ToArray(), Rtol, 0, "grad " + p.Name, Atol));
+            mismatch ??= GradientCheck.Mismatch(Doubles(p.Value), layout[p.Name].Of(ps.Gradients.AsSpan()).ToArray(), Rtol, 0, "grad " + p.Name, Atol);
         }
+        return mismatch;
     }
 }
