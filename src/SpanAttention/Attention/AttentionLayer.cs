@@ -54,6 +54,7 @@ public sealed class AttentionLayer
     private float[] _dScores = [];              // (maxSteps, maxSource): dWeights, then dScores, of one row
     private float[] _dHidden = [];              // (A): ds_j v of one key
 
+    private bool _dProjectedKeysDirty;          // a Backward has accumulated into _dProjectedKeys since it was last cleared
     private int _batch = -1;                    // shape of the prepared source batch; -1 before PrepareKeys
     private int _source = -1;
 
@@ -158,7 +159,7 @@ public sealed class AttentionLayer
         int a = AttentionDim;
         bool projects = Scorer is AttentionScorer.General or AttentionScorer.Additive;
         _projectedKeys = projects ? new float[checked(MaxBatch * MaxSource * p)] : [];
-        _dProjectedKeys = new float[checked(MaxBatch * MaxSource * p)];
+        _dProjectedKeys = projects ? new float[checked(MaxBatch * MaxSource * p)] : [];
         _transposedKeyWeight = projects ? new float[KeyDim * p] : [];
         _transposedQueryWeight = new float[QueryDim * a];
         _projectedQueries = new float[checked(MaxSteps * MaxBatch * a)];
@@ -168,6 +169,7 @@ public sealed class AttentionLayer
         _dScores = new float[checked(MaxSteps * MaxSource)];
         _batch = -1;
         _source = -1;
+        _dProjectedKeysDirty = false;
     }
 
     /// <summary>Registers this scorer's parameters (none for Dot and ScaledDot) in a model's layout.</summary>
@@ -235,7 +237,8 @@ public sealed class AttentionLayer
     /// <param name="source">S, 1..MaxSource (the padded length of this batch).</param>
     /// <remarks>
     /// General: P = K Wᵀ (B·S, Dq), so that s_j = q · P_j. Additive: P = K W_kᵀ + b (B·S, A).
-    /// Dot and ScaledDot: nothing to compute (P = K). Also clears the internal key-gradient accumulator.
+    /// Dot and ScaledDot: nothing to compute (P = K). Drops any key gradient accumulated by Backward calls that
+    /// were not followed by <see cref="PrepareKeysBackward"/>.
     /// </remarks>
     public void PrepareKeys(ReadOnlySpan<float> parameters, ReadOnlySpan<float> keys, int batch, int source)
     {
@@ -245,10 +248,15 @@ public sealed class AttentionLayer
         }
         int rows = batch * source;
         Guard.SameLength(keys.Length, rows * KeyDim, nameof(keys));
+        int p = _projectedWidth;
+        if (_dProjectedKeysDirty)
+        {
+            // a Backward without its PrepareKeysBackward: drop what it accumulated (normally PrepareKeysBackward clears)
+            _dProjectedKeys.AsSpan(0, _batch * _source * p).Clear();
+            _dProjectedKeysDirty = false;
+        }
         _batch = batch;
         _source = source;
-        int p = _projectedWidth;
-        _dProjectedKeys.AsSpan(0, rows * p).Clear();
         switch (Scorer)
         {
             case AttentionScorer.General:
@@ -286,7 +294,7 @@ public sealed class AttentionLayer
     /// <param name="gradients">All parameter gradients (flat buffer). Accumulated.</param>
     /// <param name="dKeys">dK: (B, S, Dk). Accumulated.</param>
     /// <remarks>
-    /// With dP the accumulated gradient of the projected keys (B·S, P): Dot/ScaledDot: dK += dP. General:
+    /// With dP the accumulated gradient of the projected keys (B·S, P): Dot/ScaledDot: nothing left to do. General:
     /// dW += dPᵀ K, dK += dP W. Additive: dW_k += dPᵀ K, db += Σ_rows dP, dK += dP W_k. The accumulator is
     /// cleared afterwards, so a second call adds nothing.
     /// </remarks>
@@ -297,6 +305,10 @@ public sealed class AttentionLayer
         int p = _projectedWidth;
         Guard.SameLength(keys.Length, rows * KeyDim, nameof(keys));
         Guard.SameLength(dKeys.Length, rows * KeyDim, nameof(dKeys));
+        if (!_dProjectedKeysDirty)
+        {
+            return; // no Backward since the last call: nothing to add
+        }
         Span<float> dP = _dProjectedKeys.AsSpan(0, rows * p);
         switch (Scorer)
         {
@@ -324,10 +336,10 @@ public sealed class AttentionLayer
                 break;
             }
             default:
-                TensorPrimitives.Add(dKeys, dP, dKeys);                                                                              // P = K
-                break;
+                break; // Dot, ScaledDot: Backward added to dKeys directly
         }
         dP.Clear();
+        _dProjectedKeysDirty = false;
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -480,12 +492,18 @@ public sealed class AttentionLayer
     /// <param name="weights">a: (B, S), forward's output.</param>
     /// <param name="gradients">All parameter gradients. Accumulated (W_q, v; the key-side ones in <see cref="PrepareKeysBackward"/>).</param>
     /// <param name="dQuery">dQ: (B, Dq). Accumulated.</param>
+    /// <param name="dKeys">dK: (B, S, Dk). Accumulated (Dot, ScaledDot); pass the same span to <see cref="PrepareKeysBackward"/>.</param>
     /// <param name="dValues">dV: (B, S, Dv). Accumulated.</param>
-    /// <remarks>The keys' gradient is accumulated internally and delivered by <see cref="PrepareKeysBackward"/>.</remarks>
+    /// <remarks>
+    /// Dot and ScaledDot add the keys' gradient to <paramref name="dKeys"/> here. General and Additive score
+    /// against projected keys: their gradient is accumulated internally over all steps and reaches
+    /// <paramref name="dKeys"/> (and W, or W_k and b) in <see cref="PrepareKeysBackward"/>, with one GEMM.
+    /// Either way, dKeys is complete once <see cref="PrepareKeysBackward"/> has run.
+    /// </remarks>
     public void Backward(ReadOnlySpan<float> dContext, ReadOnlySpan<float> dWeights, ReadOnlySpan<float> parameters,
         ReadOnlySpan<float> query, ReadOnlySpan<float> keys, ReadOnlySpan<float> values, ReadOnlySpan<int> lengths, ReadOnlySpan<float> weights,
-        Span<float> gradients, Span<float> dQuery, Span<float> dValues) =>
-        BackwardSteps(dContext, dWeights, parameters, query, 1, keys, values, lengths, weights, gradients, dQuery, dValues);
+        Span<float> gradients, Span<float> dQuery, Span<float> dKeys, Span<float> dValues) =>
+        BackwardSteps(dContext, dWeights, parameters, query, 1, keys, values, lengths, weights, gradients, dQuery, dKeys, dValues);
 
     /// <summary>Backward of T decoder steps (<see cref="ForwardSteps(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{int}, Span{float}, Span{float})"/>).</summary>
     /// <param name="dContext">dc: (T, B, Dv).</param>
@@ -499,10 +517,11 @@ public sealed class AttentionLayer
     /// <param name="weights">a: (T, B, S), forward's output.</param>
     /// <param name="gradients">All parameter gradients. Accumulated.</param>
     /// <param name="dQueries">dQ: (T, B, Dq). Accumulated.</param>
+    /// <param name="dKeys">dK: (B, S, Dk). Accumulated, completed by <see cref="PrepareKeysBackward"/> (see <see cref="Backward"/>).</param>
     /// <param name="dValues">dV: (B, S, Dv). Accumulated.</param>
     public void BackwardSteps(ReadOnlySpan<float> dContext, ReadOnlySpan<float> dWeights, ReadOnlySpan<float> parameters,
         ReadOnlySpan<float> queries, int steps, ReadOnlySpan<float> keys, ReadOnlySpan<float> values, ReadOnlySpan<int> lengths, ReadOnlySpan<float> weights,
-        Span<float> gradients, Span<float> dQueries, Span<float> dValues)
+        Span<float> gradients, Span<float> dQueries, Span<float> dKeys, Span<float> dValues)
     {
         CheckStep(queries, steps, keys, values, lengths);
         int batch = _batch, source = _source, dq = QueryDim, dv = ValueDim, p = _projectedWidth;
@@ -513,8 +532,12 @@ public sealed class AttentionLayer
         }
         Guard.SameLength(weights.Length, steps * batch * source, nameof(weights));
         Guard.SameLength(dQueries.Length, steps * batch * dq, nameof(dQueries));
+        Guard.SameLength(dKeys.Length, batch * source * KeyDim, nameof(dKeys));
         Guard.SameLength(dValues.Length, batch * source * dv, nameof(dValues));
-        ReadOnlySpan<float> projected = Scorer is AttentionScorer.Dot or AttentionScorer.ScaledDot ? keys : _projectedKeys;
+        bool direct = Scorer is AttentionScorer.Dot or AttentionScorer.ScaledDot;
+        ReadOnlySpan<float> projected = direct ? keys : _projectedKeys;
+        Span<float> dProjected = direct ? dKeys : _dProjectedKeys;            // Dot: P = K, so dP is dK itself
+        _dProjectedKeysDirty |= !direct;
 
         if (Scorer == AttentionScorer.Additive)
         {
@@ -577,7 +600,7 @@ public sealed class AttentionLayer
                 // (1) s_j = P_j · q  ->  dq += Pᵀ ds ;  dP_j += ds_j q
                 ReadOnlySpan<float> q = queries.Slice(b * dq, dq);
                 Gemv.MultiplyTransposed(projected.Slice(b * source * p, n * p), n, p, p, ds, dQueries.Slice(b * dq, dq), accumulate: true);
-                AddOuter(ds, q, _dProjectedKeys.AsSpan(b * source * p, n * p));
+                AddOuter(ds, q, dProjected.Slice(b * source * p, n * p));
             }
             return;
         }
@@ -616,7 +639,7 @@ public sealed class AttentionLayer
             ReadOnlySpan<float> pb = projected.Slice(b * source * p, n * p);
             Gemm.Multiply(steps, p, n, ds, n, Transpose.No, pb, p, Transpose.No, dQueries.Slice(b * dq), batch * dq, accumulate: true);
             Gemm.Multiply(n, p, steps, ds, n, Transpose.Yes, queries.Slice(b * dq), batch * dq, Transpose.No,
-                _dProjectedKeys.AsSpan(b * source * p, n * p), p, accumulate: true);
+                dProjected.Slice(b * source * p, n * p), p, accumulate: true);
         }
     }
 

@@ -160,12 +160,12 @@ public sealed class AttentionCase
             {
                 Layer.Backward(DContext.AsSpan(t * B * Dv, B * Dv), dWeights.IsEmpty ? dWeights : dWeights.Slice(t * B * S, B * S), Parameters.Values,
                     Queries.AsSpan(t * B * Dq, B * Dq), Keys, Values, Lengths, weights.AsSpan(t * B * S, B * S),
-                    g.DParameters, g.DQueries.AsSpan(t * B * Dq, B * Dq), g.DValues);
+                    g.DParameters, g.DQueries.AsSpan(t * B * Dq, B * Dq), g.DKeys, g.DValues);
             }
         }
         else
         {
-            Layer.BackwardSteps(DContext, dWeights, Parameters.Values, Queries, T, Keys, Values, Lengths, weights, g.DParameters, g.DQueries, g.DValues);
+            Layer.BackwardSteps(DContext, dWeights, Parameters.Values, Queries, T, Keys, Values, Lengths, weights, g.DParameters, g.DQueries, g.DKeys, g.DValues);
         }
         Layer.PrepareKeysBackward(Parameters.Values, Keys, g.DParameters, g.DKeys);
         return g;

@@ -91,7 +91,7 @@ public class AttentionGradientTests
         var dp = new float[c.Parameters.Values.Length];
         for (int i = 0; i < 2; i++)
         {
-            c.Layer.Backward(c.DContext, c.DWeights, c.Parameters.Values, c.Queries, c.Keys, c.Values, c.Lengths, weights, dp, dq, dv);
+            c.Layer.Backward(c.DContext, c.DWeights, c.Parameters.Values, c.Queries, c.Keys, c.Values, c.Lengths, weights, dp, dq, dk, dv);
         }
         c.Layer.PrepareKeysBackward(c.Parameters.Values, c.Keys, dp, dk);
         c.Layer.PrepareKeysBackward(c.Parameters.Values, c.Keys, dp, dk); // the accumulator was cleared: adds nothing

@@ -151,13 +151,13 @@ public class AttentionLayerTests
             for (int t = c.T - 1; t >= 0; t--)
             {
                 c.Layer.Backward(c.DContext.AsSpan(t * stepC, stepC), c.DWeights.AsSpan(t * stepW, stepW), p, c.Queries.AsSpan(t * stepQ, stepQ), c.Keys, c.Values,
-                    c.Lengths, weights.AsSpan(t * stepW, stepW), g, dq.AsSpan(t * stepQ, stepQ), dv);
+                    c.Lengths, weights.AsSpan(t * stepW, stepW), g, dq.AsSpan(t * stepQ, stepQ), dk, dv);
             }
             c.Layer.PrepareKeysBackward(p, c.Keys, g, dk);
             // and the multi-step API
             c.Layer.PrepareKeys(p, c.Keys, c.B, c.S);
             c.Layer.ForwardSteps(p, c.Queries, c.T, c.Keys, c.Values, c.Lengths, weights, context);
-            c.Layer.BackwardSteps(c.DContext, c.DWeights, p, c.Queries, c.T, c.Keys, c.Values, c.Lengths, weights, g, dq, dv);
+            c.Layer.BackwardSteps(c.DContext, c.DWeights, p, c.Queries, c.T, c.Keys, c.Values, c.Lengths, weights, g, dq, dk, dv);
             c.Layer.PrepareKeysBackward(p, c.Keys, g, dk);
         });
         Assert.Equal(0, bytes);

@@ -65,13 +65,13 @@ public class AttentionPyTorchTests
             for (int i = t - 1; i >= 0; i--)
             {
                 layer.Backward(dContext.AsSpan(i * b * dv, b * dv), dWeights.AsSpan(i * b * s, b * s), set.Values, queries.AsSpan(i * b * dq, b * dq),
-                    keys, values, lengths, weights.AsSpan(i * b * s, b * s), set.Gradients, dq_.AsSpan(i * b * dq, b * dq), dv_);
+                    keys, values, lengths, weights.AsSpan(i * b * s, b * s), set.Gradients, dq_.AsSpan(i * b * dq, b * dq), dk_, dv_);
             }
         }
         else
         {
             layer.ForwardSteps(set.Values, queries, t, keys, values, lengths, weights, context);
-            layer.BackwardSteps(dContext, dWeights, set.Values, queries, t, keys, values, lengths, weights, set.Gradients, dq_, dv_);
+            layer.BackwardSteps(dContext, dWeights, set.Values, queries, t, keys, values, lengths, weights, set.Gradients, dq_, dk_, dv_);
         }
         layer.PrepareKeysBackward(set.Values, keys, set.Gradients, dk_);
 
