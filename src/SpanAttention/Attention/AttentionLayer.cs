@@ -19,9 +19,9 @@ namespace SpanAttention.Attention;
 /// that work does not depend on the decoder step), then <see cref="Forward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{int}, Span{float}, Span{float})"/>
 /// at every decoder step (or <see cref="ForwardSteps(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{int}, Span{float}, Span{float})"/>
 /// for all steps at once when the queries are known in advance, e.g. Luong attention under teacher forcing).
-/// Backprop calls <see cref="Backward"/> / <see cref="BackwardSteps"/> for the steps (in any order), which
-/// accumulate the gradient of the (projected) keys internally, then <see cref="PrepareKeysBackward"/> once,
-/// which turns it into the key and key-projection gradients with one GEMM each.
+/// Backprop calls <see cref="Backward"/> / <see cref="BackwardSteps"/> for the steps (in any order; General
+/// and Additive accumulate the gradient of the projected keys internally), then <see cref="PrepareKeysBackward"/>
+/// once, which turns it into the key and key-projection gradients with one GEMM each.
 /// The parameter values must not change between <see cref="PrepareKeys"/> and <see cref="PrepareKeysBackward"/>.</para>
 /// <para>Parameters live in a flat buffer (<see cref="ParameterSet.Values"/>) through named slots registered
 /// by <see cref="RegisterParameters"/>; Backward accumulates into the matching <see cref="ParameterSet.Gradients"/>.
