@@ -107,6 +107,25 @@ public class AttentionLayerTests
         }
     }
 
+    [Theory]
+    [InlineData(AttentionScorer.General)]
+    [InlineData(AttentionScorer.Additive)]
+    public void Forward_AfterPrepareKeys_ReusesProjectedKeysWithoutRereadingKeys(AttentionScorer scorer)
+    {
+        // the projection of the keys happens once, in PrepareKeys: every later step reads only the projection
+        var c = new AttentionCase(scorer, batch: 2, source: 9, steps: 3, queryDim: 5, keyDim: 7, valueDim: 4, attentionDim: 6, MaskKind.Lengths, seed: 23);
+        (float[] expected, _) = c.Forward(stepByStep: true);
+        c.Layer.PrepareKeys(c.Parameters.Values, c.Keys, c.B, c.S);
+        var scrambled = new float[c.Keys.Length]; // same shape, different contents
+        var weights = new float[c.B * c.S];
+        var context = new float[c.B * c.Dv];
+        for (int t = 0; t < c.T; t++)
+        {
+            c.Layer.Forward(c.Parameters.Values, c.Queries.AsSpan(t * c.B * c.Dq, c.B * c.Dq), scrambled, c.Values, c.Lengths, weights, context);
+            Numerics.AssertEqual(expected.AsSpan(t * c.B * c.S, c.B * c.S), weights, $"step {t}");
+        }
+    }
+
     private static long AllocatedBy(Action action)
     {
         action(); // warm up: JIT, tiered compilation
