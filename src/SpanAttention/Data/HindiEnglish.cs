@@ -101,7 +101,8 @@ public static class HindiEnglish
             gender == Gender.Feminine ? Feminine : pluralOrOblique ? MasculineOther : MasculineSingular;
     }
 
-    private sealed record ObjectNoun(string Hindi, Gender Gender, string English, bool Countable);
+    /// <summary>An object noun; <c>Adjectives</c> lists the adjective indices that read naturally with it.</summary>
+    private sealed record ObjectNoun(string Hindi, Gender Gender, string English, bool Countable, int[] Adjectives);
 
     private sealed record Place(string Oblique, Gender Gender, string Postposition, string Preposition, string English);
 
@@ -140,16 +141,16 @@ public static class HindiEnglish
 
     private static readonly ObjectNoun[] Objects =
     [
-        new("खाना", Gender.Masculine, "food", false),       // 0
-        new("रोटी", Gender.Feminine, "bread", false),       // 1
-        new("पानी", Gender.Masculine, "water", false),      // 2
-        new("चाय", Gender.Feminine, "tea", false),          // 3
-        new("दूध", Gender.Masculine, "milk", false),        // 4
-        new("किताब", Gender.Feminine, "book", true),        // 5
-        new("अख़बार", Gender.Masculine, "newspaper", true),  // 6
-        new("चिट्ठी", Gender.Feminine, "letter", true),      // 7
-        new("कहानी", Gender.Feminine, "story", true),       // 8
-        new("फ़िल्म", Gender.Feminine, "movie", true),       // 9
+        new("खाना", Gender.Masculine, "food", false, [0]),       // 0
+        new("रोटी", Gender.Feminine, "bread", false, [0]),       // 1
+        new("पानी", Gender.Masculine, "water", false, [0]),      // 2
+        new("चाय", Gender.Feminine, "tea", false, [0]),          // 3
+        new("दूध", Gender.Masculine, "milk", false, [0]),        // 4
+        new("किताब", Gender.Feminine, "book", true, [0, 1, 2]),        // 5
+        new("अख़बार", Gender.Masculine, "newspaper", true, [0]),  // 6
+        new("चिट्ठी", Gender.Feminine, "letter", true, [0]),      // 7
+        new("कहानी", Gender.Feminine, "story", true, [0]),       // 8
+        new("फ़िल्म", Gender.Feminine, "movie", true, [0]),       // 9
     ];
 
     private static readonly Place[] Places =
@@ -298,9 +299,9 @@ public static class HindiEnglish
         {
             return false;
         }
-        if (c.ObjectAdjective >= 0 && (c.Object < 0 || (!Objects[c.Object].Countable && c.ObjectAdjective != 0)))
+        if (c.ObjectAdjective >= 0 && (c.Object < 0 || Array.IndexOf(Objects[c.Object].Adjectives, c.ObjectAdjective) < 0))
         {
-            return false; // mass nouns take only अच्छा (good food, good tea)
+            return false; // only natural pairs: good food, a big book; not "a big movie"
         }
         if (c.Place >= 0 && Array.IndexOf(v.Places, c.Place) < 0)
         {
@@ -384,7 +385,8 @@ public static class HindiEnglish
                     o = verb.Objects[rng.Next(verb.Objects.Length)];
                     if (rng.NextDouble() < 0.2)
                     {
-                        oa = Objects[o].Countable ? rng.Next(Adjectives.Length) : 0;
+                        int[] allowed = Objects[o].Adjectives;
+                        oa = allowed[rng.Next(allowed.Length)];
                     }
                 }
                 if (rng.NextDouble() < (verb.Transitive ? 0.3 : 0.6))

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 
 namespace SpanAttention.Data;
 
@@ -25,13 +24,14 @@ public enum Tokenization
 /// </remarks>
 public static class Tokenizer
 {
-    /// <summary>Normalises <paramref name="text"/> to NFC (returns the same instance when it already is).</summary>
+    /// <summary>Normalises <paramref name="text"/> to NFC (returns the same instance when it already is). Works in
+    /// globalization-invariant mode too, for Latin and Devanagari (see the managed fallback in <c>Nfc</c>).</summary>
     /// <param name="text">Any text.</param>
     /// <returns>The NFC form.</returns>
     public static string Normalize(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return text.IsNormalized(NormalizationForm.FormC) ? text : text.Normalize(NormalizationForm.FormC);
+        return Nfc.Normalize(text);
     }
 
     /// <summary>Cuts <paramref name="text"/> into tokens.</summary>
