@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SpanAttention.Kernels;
 
@@ -118,7 +120,28 @@ internal static unsafe class GemmPacking
             else
             {
                 // op(B)[p, j] = b[j·ldb + p]: each column of the panel is a contiguous run of B's row j
-                // (the X·Wᵀ case with W stored [out, in]). Read NR rows of W in step, write the panel in order.
+                // (the X·Wᵀ case with W stored [out, in]). Full panels go through 8 x 8 register transposes
+                // (a copy: bit-exact), the rest element by element.
+                if (Isa.Vector256 && Avx.IsSupported && nr == nrFull && nrFull % 8 == 0)
+                {
+                    for (int j8 = 0; j8 < nrFull; j8 += 8)
+                    {
+                        float* source = b + (jc + jr + j8) * ldb + pc;
+                        int p = 0;
+                        for (; p <= kc - 8; p += 8)
+                        {
+                            Transpose8x8(source + p, ldb, panel + p * nrFull + j8, nrFull);
+                        }
+                        for (; p < kc; p++)
+                        {
+                            for (int j = 0; j < 8; j++)
+                            {
+                                panel[p * nrFull + j8 + j] = source[j * ldb + p];
+                            }
+                        }
+                    }
+                    continue;
+                }
                 for (int j = 0; j < nr; j++)
                 {
                     float* source = b + (jc + jr + j) * ldb + pc;
@@ -136,6 +159,39 @@ internal static unsafe class GemmPacking
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Writes the transpose of the 8 x 8 block at <paramref name="source"/> (row stride
+    /// <paramref name="ldSource"/>) to <paramref name="destination"/> (row stride <paramref name="ldDestination"/>):
+    /// destination[q, r] = source[r, q].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* source, nint ldSource, float* destination, nint ldDestination)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(source), r1 = Avx.LoadVector256(source + ldSource);
+        Vector256<float> r2 = Avx.LoadVector256(source + 2 * ldSource), r3 = Avx.LoadVector256(source + 3 * ldSource);
+        Vector256<float> r4 = Avx.LoadVector256(source + 4 * ldSource), r5 = Avx.LoadVector256(source + 5 * ldSource);
+        Vector256<float> r6 = Avx.LoadVector256(source + 6 * ldSource), r7 = Avx.LoadVector256(source + 7 * ldSource);
+        // Interleave row pairs: t0 = [r0₀ r1₀ r0₁ r1₁ | r0₄ r1₄ r0₅ r1₅], t1 = the same for elements 2, 3 | 6, 7.
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
+        Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
+        Vector256<float> t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        // Gather four rows: s0 = [r0₀ r1₀ r2₀ r3₀ | r0₄ r1₄ r2₄ r3₄], s1 = elements 1 | 5, s2 = 2 | 6, s3 = 3 | 7.
+        Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE);
+        Vector256<float> s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> s4 = Avx.Shuffle(t4, t6, 0x44), s5 = Avx.Shuffle(t4, t6, 0xEE);
+        Vector256<float> s6 = Avx.Shuffle(t5, t7, 0x44), s7 = Avx.Shuffle(t5, t7, 0xEE);
+        // Join the 128-bit halves of rows 0-3 and 4-7: column q of the block.
+        Avx.Store(destination, Avx.Permute2x128(s0, s4, 0x20));
+        Avx.Store(destination + ldDestination, Avx.Permute2x128(s1, s5, 0x20));
+        Avx.Store(destination + 2 * ldDestination, Avx.Permute2x128(s2, s6, 0x20));
+        Avx.Store(destination + 3 * ldDestination, Avx.Permute2x128(s3, s7, 0x20));
+        Avx.Store(destination + 4 * ldDestination, Avx.Permute2x128(s0, s4, 0x31));
+        Avx.Store(destination + 5 * ldDestination, Avx.Permute2x128(s1, s5, 0x31));
+        Avx.Store(destination + 6 * ldDestination, Avx.Permute2x128(s2, s6, 0x31));
+        Avx.Store(destination + 7 * ldDestination, Avx.Permute2x128(s3, s7, 0x31));
     }
 }
 
