@@ -33,7 +33,7 @@ public static partial class Gemm
         ReadOnlySpan<float> b, int ldb, Transpose transposeB,
         Span<float> c, int ldc, bool accumulate)
     {
-        CheckArguments(m, n, k, a, lda, transposeA, b, ldb, transposeB, c, ldc);
+        // The overload below validates the arguments.
         Multiply(m, n, k, a, lda, transposeA, b, ldb, transposeB, c, ldc, accumulate, KernelThreads.For(2L * m * n * k));
     }
 

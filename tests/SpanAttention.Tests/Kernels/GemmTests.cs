@@ -290,6 +290,15 @@ public class GemmTests
     }
 
     [Fact]
+    public void Multiply_KernelChoice_FollowsTheInstructionSet()
+    {
+        // CI runs this class under each ISA switch: prove each run exercises the kernel it is meant to.
+        (int mr, int nr) = Isa.Vector512 ? (12, 32) : Isa.Vector256 ? (6, 16) : (4, 4);
+        Assert.Equal(mr, Gemm.TileRows);
+        Assert.Equal(nr, Gemm.TileColumns);
+    }
+
+    [Fact]
     public void KernelThreads_OutOfRange_Throws()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => KernelThreads.Count = 0);
