@@ -23,9 +23,10 @@ internal unsafe struct GemmJob
     public nint Ldc;
     public bool Accumulate;
 
-    /// <summary>How the work is split between two threads: by columns of C (else by rows) at <see cref="Split"/>.</summary>
+    /// <summary>How a split job is cut: into <see cref="Parts"/> bands of <see cref="PartSize"/> columns (else rows) of C.</summary>
     public bool SplitColumns;
-    public int Split;
+    public int Parts;
+    public int PartSize;
 }
 
 /// <summary>The blocked GEMM: five loops around a micro-kernel, and the split over two threads.</summary>
@@ -40,10 +41,13 @@ public static partial class Gemm
     /// <summary>Depth of one packed k slice (KC) of the kernel this process uses.</summary>
     internal static int SliceDepth => Isa.Vector512 ? Kernel12x32.KC : Isa.Vector256 ? Kernel6x16.KC : Kernel4x4.KC;
 
-    /// <summary>Runs a job on one thread, or split over the caller and the worker. Returns whether it was split.</summary>
+    /// <summary>Work (flops) from which a split call is cut into four parts instead of two.</summary>
+    private const long FourPartFlops = 64_000_000;
+
+    /// <summary>Runs a job on one thread, or shared with the worker. Returns whether it was split.</summary>
     private static unsafe bool Execute(GemmJob* job, int threads)
     {
-        if (threads >= 2 && ChooseSplit(job) && KernelWorker.TryInvoke(&RunPart, job))
+        if (threads >= 2 && ChooseSplit(job) && KernelWorker.TryInvoke(&RunPart, job, job->Parts))
         {
             return true;
         }
@@ -52,42 +56,50 @@ public static partial class Gemm
     }
 
     /// <summary>
-    /// Splits C into two halves along its longer side, on a tile boundary (whole NR panels or MR rows).
-    /// Each half is an independent GEMM over the full k, so every C element is computed by exactly one
-    /// thread in exactly the order a single thread would use: the results are bit-identical. Each thread
-    /// packs its own copy of the operand it shares (A for a column split), which costs 1/(n/2) of the work.
+    /// Cuts C into 2 parts (4 for large calls, so a busy core costs less) along its longer side, on tile
+    /// boundaries (whole NR-column panels, or whole MR-row panels). Each part is an independent GEMM over
+    /// the full k, with the packing buffers of whichever thread runs it; the operand all parts share (A for
+    /// a column split) is packed by each part for itself, a fraction parts/n of the work, and no barrier is
+    /// needed inside the loops. Every C element is computed by exactly one thread in exactly the order a
+    /// single thread would use, so the results are bit-identical for any thread count.
     /// </summary>
     private static unsafe bool ChooseSplit(GemmJob* job)
     {
         int mr = TileRows, nr = TileColumns;
+        int wanted = 2L * job->M * job->N * job->K >= FourPartFlops ? 4 : 2;
         int panels = (job->N + nr - 1) / nr;
         int rowTiles = (job->M + mr - 1) / mr;
+        int units, unit;
         if (panels >= 2 && (job->N >= job->M || rowTiles < 2))
         {
-            job->SplitColumns = true;
-            job->Split = (panels + 1) / 2 * nr;
-            return true;
+            (job->SplitColumns, units, unit) = (true, panels, nr);
         }
-        if (rowTiles >= 2)
+        else if (rowTiles >= 2)
         {
-            job->SplitColumns = false;
-            job->Split = (rowTiles + 1) / 2 * mr;
-            return true;
-        }
-        return false;
-    }
-
-    /// <summary>Part 0 (the caller) or 1 (the worker) of a split job.</summary>
-    private static unsafe void RunPart(void* state, int part)
-    {
-        var job = (GemmJob*)state;
-        if (job->SplitColumns)
-        {
-            Compute(job, 0, job->M, part == 0 ? 0 : job->Split, part == 0 ? job->Split : job->N);
+            (job->SplitColumns, units, unit) = (false, rowTiles, mr);
         }
         else
         {
-            Compute(job, part == 0 ? 0 : job->Split, part == 0 ? job->Split : job->M, 0, job->N);
+            return false;
+        }
+        int unitsPerPart = (units + Math.Min(wanted, units) - 1) / Math.Min(wanted, units);
+        job->PartSize = unitsPerPart * unit;
+        job->Parts = (units + unitsPerPart - 1) / unitsPerPart;
+        return job->Parts >= 2;
+    }
+
+    /// <summary>Part <paramref name="part"/> of a split job: a band of columns or rows of C.</summary>
+    private static unsafe void RunPart(void* state, int part)
+    {
+        var job = (GemmJob*)state;
+        int start = part * job->PartSize;
+        if (job->SplitColumns)
+        {
+            Compute(job, 0, job->M, start, Math.Min(start + job->PartSize, job->N));
+        }
+        else
+        {
+            Compute(job, start, Math.Min(start + job->PartSize, job->M), 0, job->N);
         }
     }
 

@@ -59,33 +59,46 @@ public static class KernelThreads
 }
 
 /// <summary>
-/// One persistent background thread that runs the second half of a split kernel call. Allocation-free per
-/// call (no Task, no delegate, no closure): the work is a function pointer plus a pointer to a state struct
-/// on the caller's stack, which stays valid because the caller waits for the worker before returning.
-/// The worker spins briefly and then blocks (ManualResetEventSlim), so an idle engine costs no CPU.
+/// One persistent background thread that helps the calling thread with a split kernel call. Allocation-free
+/// per call (no Task, no delegate, no closure): the work is a function pointer plus a pointer to a state
+/// struct on the caller's stack, which stays valid because the caller never returns while the worker may
+/// still touch it. The worker spins briefly and then blocks (ManualResetEventSlim), so an idle engine
+/// costs no CPU.
 /// </summary>
+/// <remarks>
+/// A call is cut into a fixed number of parts, which the caller and the worker claim one at a time with an
+/// atomic counter. If the worker is slow to wake (the machine is busy), the caller simply claims more
+/// parts, and if it has claimed them all before the worker even started, it withdraws the job and returns
+/// without waiting. Which thread runs a part never changes what the part computes.
+/// </remarks>
 internal static unsafe class KernelWorker
 {
+    private const int Posted = 1, Taken = 2, Withdrawn = 3;
+
     private static readonly ManualResetEventSlim s_start = new(initialState: false, spinCount: 200);
     private static readonly ManualResetEventSlim s_done = new(initialState: false, spinCount: 200);
     private static int s_busy;
+    private static int s_phase;
+    private static int s_parts;
+    private static int s_nextPart;
     private static Thread? s_thread;
     private static delegate*<void*, int, void> s_body;
     private static void* s_state;
     private static ExceptionDispatchInfo? s_error;
-    private static long s_jobsRun;
+    private static long s_jobsHelped;
 
-    /// <summary>How many parts the worker has run since start-up (for tests).</summary>
-    public static long JobsRun => Interlocked.Read(ref s_jobsRun);
+    /// <summary>Calls in which the worker thread ran at least one part, since start-up (for tests).</summary>
+    public static long JobsHelped => Interlocked.Read(ref s_jobsHelped);
 
     /// <summary>
-    /// Runs <c>body(state, 0)</c> on the calling thread and <c>body(state, 1)</c> on the worker, and returns
-    /// when both are done. Returns false without running anything when the worker is taken by another
-    /// caller; the caller then does all the work itself.
+    /// Runs <c>body(state, part)</c> for every part in [0, <paramref name="parts"/>), shared between the
+    /// calling thread and the worker, and returns when all are done. Returns false without running anything
+    /// when the worker is taken by another caller; the caller then does the work itself.
     /// </summary>
-    /// <param name="body">The work; the second argument is the part index (0 or 1).</param>
+    /// <param name="body">The work; the second argument is the part index.</param>
     /// <param name="state">The work's state; must stay valid until this method returns.</param>
-    public static bool TryInvoke(delegate*<void*, int, void> body, void* state)
+    /// <param name="parts">Number of independent parts.</param>
+    public static bool TryInvoke(delegate*<void*, int, void> body, void* state, int parts)
     {
         if (Interlocked.CompareExchange(ref s_busy, 1, 0) != 0)
         {
@@ -96,16 +109,24 @@ internal static unsafe class KernelWorker
             s_thread ??= StartThread(); // only one caller can be here (s_busy), so no race
             s_body = body;
             s_state = state;
+            s_parts = parts;
+            s_nextPart = 0;
             s_error = null;
             s_done.Reset();
-            s_start.Set(); // full fence: the worker sees body, state and the cleared error
+            Interlocked.Exchange(ref s_phase, Posted); // publishes the fields above
+            s_start.Set();
             try
             {
-                body(state, 0);
+                RunParts();
             }
             finally
             {
-                s_done.Wait(); // never return (or unwind) while the worker still uses the caller's state
+                // Withdraw the job if the worker has not taken it; otherwise it may still be using the
+                // caller's state: wait for it.
+                if (Interlocked.CompareExchange(ref s_phase, Withdrawn, Posted) != Posted)
+                {
+                    s_done.Wait();
+                }
             }
             s_error?.Throw();
             return true;
@@ -114,6 +135,18 @@ internal static unsafe class KernelWorker
         {
             Volatile.Write(ref s_busy, 0);
         }
+    }
+
+    private static bool RunParts()
+    {
+        bool any = false;
+        int part;
+        while ((part = Interlocked.Increment(ref s_nextPart) - 1) < s_parts)
+        {
+            s_body(s_state, part);
+            any = true;
+        }
+        return any;
     }
 
     private static Thread StartThread()
@@ -128,16 +161,22 @@ internal static unsafe class KernelWorker
         while (true)
         {
             s_start.Wait();
-            s_start.Reset(); // safe: the next Set comes only after this part's s_done.Set
+            s_start.Reset(); // a Set that lands between Wait and Reset is not lost: the phase below says there is a job
+            if (Interlocked.CompareExchange(ref s_phase, Taken, Posted) != Posted)
+            {
+                continue; // the caller withdrew the job (it ran every part itself)
+            }
             try
             {
-                s_body(s_state, 1);
+                if (RunParts())
+                {
+                    Interlocked.Increment(ref s_jobsHelped);
+                }
             }
             catch (Exception e) // rethrown on the calling thread
             {
                 s_error = ExceptionDispatchInfo.Capture(e);
             }
-            Interlocked.Increment(ref s_jobsRun);
             s_done.Set();
         }
     }

@@ -100,6 +100,7 @@ public class GemmLargeTests
         var packed = new PackedMatrix(k, n);
         packed.Pack(w, k, Transpose.Yes);
         int splits = 0;
+        long helpedBefore = KernelWorker.JobsHelped;
 
         Assert.Equal(0, AllocatedBy(() => Gemm.Multiply(m, n, k, a, k, Transpose.No, w, k, Transpose.Yes, c, n, false, threads: 1)));
         Assert.Equal(0, AllocatedBy(() => splits += Gemm.Multiply(m, n, k, a, k, Transpose.No, w, k, Transpose.Yes, c, n, true, threads: 2) ? 1 : 0));
@@ -108,6 +109,7 @@ public class GemmLargeTests
         Assert.Equal(0, AllocatedBy(() => packed.Pack(w, k, Transpose.Yes))); // re-packing after an optimizer step
         Assert.Equal(0, AllocatedBy(() => Gemm.Multiply(m, n, k, a, k, Transpose.No, w, k, Transpose.Yes, c, n, false)));
         Assert.True(splits > 0, "the two-thread path never ran");
+        Assert.True(KernelWorker.JobsHelped > helpedBefore, "the worker thread never ran a part");
     }
 
     [Fact]
