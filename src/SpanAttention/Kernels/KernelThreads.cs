@@ -62,7 +62,7 @@ public static class KernelThreads
 /// One persistent background thread that helps the calling thread with a split kernel call. Allocation-free
 /// per call (no Task, no delegate, no closure): the work is a function pointer plus a pointer to a state
 /// struct on the caller's stack, which stays valid because the caller never returns while the worker may
-/// still touch it. The worker spins briefly and then blocks (ManualResetEventSlim), so an idle engine
+/// still touch it. The worker spins briefly and then blocks (see <see cref="Signal"/>), so an idle engine
 /// costs no CPU.
 /// </summary>
 /// <remarks>
@@ -75,8 +75,8 @@ internal static unsafe class KernelWorker
 {
     private const int Posted = 1, Taken = 2, Withdrawn = 3;
 
-    private static readonly ManualResetEventSlim s_start = new(initialState: false, spinCount: 200);
-    private static readonly ManualResetEventSlim s_done = new(initialState: false, spinCount: 200);
+    private static readonly Signal s_start = new();
+    private static readonly Signal s_done = new();
     private static int s_busy;
     private static int s_phase;
     private static int s_parts;
@@ -178,6 +178,49 @@ internal static unsafe class KernelWorker
                 s_error = ExceptionDispatchInfo.Capture(e);
             }
             s_done.Set();
+        }
+    }
+
+    /// <summary>
+    /// A manual-reset event that spins briefly, then blocks on a monitor. Unlike ManualResetEventSlim it
+    /// allocates nothing after construction (that one creates its lock object on the first blocking wait,
+    /// which could land on any caller's thread, mid-measurement).
+    /// </summary>
+    private sealed class Signal
+    {
+        private const int Spins = 200;
+        private readonly object _lock = new();
+        private volatile bool _set;
+
+        public void Set()
+        {
+            lock (_lock)
+            {
+                _set = true;
+                Monitor.PulseAll(_lock);
+            }
+        }
+
+        public void Reset() => _set = false;
+
+        public void Wait()
+        {
+            var spinner = default(SpinWait);
+            for (int i = 0; i < Spins && !_set; i++)
+            {
+                spinner.SpinOnce(sleep1Threshold: -1); // spins, then yields; never sleeps
+            }
+            if (_set)
+            {
+                return;
+            }
+            lock (_lock)
+            {
+                while (!_set)
+                {
+                    Monitor.Wait(_lock);
+                }
+            }
         }
     }
 }
