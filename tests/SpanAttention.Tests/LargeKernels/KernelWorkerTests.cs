@@ -35,8 +35,10 @@ public unsafe class KernelWorkerTests
     {
         // Quick calls hit every interleaving of the hand-off: the worker taking the job, arriving late,
         // or the caller withdrawing it after running every part itself.
+        // Calls that find the worker busy (other tests run in parallel) run nothing and do not count.
         int invoked = 0;
-        for (int call = 0; call < 5000; call++)
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int call = 0; invoked < 3000 && clock.Elapsed.TotalSeconds < 20; call++)
         {
             int parts = 2 + call % 7;
             var counts = new Counts { ThrowOnPart = -1 };
