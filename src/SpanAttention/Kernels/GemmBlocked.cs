@@ -153,7 +153,7 @@ public static partial class Gemm
                 }
                 else
                 {
-                    packedB = workspace.B(kc * RoundUp(nc, TKernel.NR));
+                    packedB = workspace.B(kc * RoundUp(nc, TKernel.NR), TKernel.KC * TKernel.NC);
                     GemmPacking.PackB<TKernel>(job->B, job->Ldb, job->TransposeB, pc, kc, jc, nc, packedB);
                 }
 

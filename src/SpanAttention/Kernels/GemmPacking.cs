@@ -226,13 +226,14 @@ internal sealed unsafe class GemmWorkspace
         return _aAligned;
     }
 
-    /// <summary>A buffer of at least <paramref name="floats"/> for packed B.</summary>
-    public float* B(int floats)
+    /// <summary>A buffer of at least <paramref name="floats"/> (at most <paramref name="largest"/>) for packed B.</summary>
+    public float* B(int floats, int largest)
     {
         if (floats > _bCapacity)
         {
-            // Grow geometrically so a sequence of slightly larger shapes does not reallocate each time.
-            floats = Math.Max(floats, Math.Min(2 * _bCapacity, 1 << 21));
+            // Grow geometrically so a sequence of slightly larger shapes does not reallocate each time,
+            // but never past the largest block the kernel packs (KC x NC).
+            floats = Math.Max(floats, Math.Min(2 * _bCapacity, largest));
             _b = Allocate(floats, out _bAligned);
             _bCapacity = floats;
         }
