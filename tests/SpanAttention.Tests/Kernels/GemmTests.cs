@@ -261,6 +261,18 @@ public class GemmTests
     }
 
     [Fact]
+    public void AssertMatchesNaive_OneTermMissing_Fails()
+    {
+        // Teeth: the tolerance is tight enough to catch a kernel that drops a single step of k (the
+        // classic remainder bug), even at the largest k the tests use.
+        var x = new Operands(7, 9, 521, Transpose.No, Transpose.No, pad: 0, seed: 3);
+        float[] expected = x.Naive(accumulate: false);
+        float[] wrong = x.InitialC(accumulate: false);
+        Gemm.Multiply(7, 9, 520, x.A, x.Lda, Transpose.No, x.B, x.Ldb, Transpose.No, wrong, x.Ldc, accumulate: false);
+        Assert.ThrowsAny<Exception>(() => AssertMatchesNaive(expected, wrong, 521, "k - 1 steps"));
+    }
+
+    [Fact]
     public void Multiply_ShortSpans_ThrowNamingTheArgument()
     {
         var ex = Assert.Throws<ArgumentException>(() => Gemm.Multiply(2, 3, 4, new float[7], 4, Transpose.No, new float[12], 3, Transpose.No, new float[6], 3, false));
