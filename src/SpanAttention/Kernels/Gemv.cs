@@ -15,7 +15,7 @@ namespace SpanAttention.Kernels;
 /// once per row, and (3) leave the rest to the hardware prefetcher, which follows four row streams well.
 /// Weights used at every decoder step can be packed once into <see cref="PackedGemvMatrix"/>, which turns
 /// the four row streams into one contiguous, aligned, zero-padded stream with no remainder code.
-/// See docs/kernels-gemv.md.
+/// See docs/kernels.md (GEMV section).
 /// </remarks>
 public static partial class Gemv
 {
