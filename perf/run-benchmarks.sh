@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs the BenchmarkDotNet suites (all, or those matching $1, e.g. '*Gemm*') with a short job and writes
+# their tables into docs/benchmarks.md, under a header naming the machine, ISA and date.
+# Usage: perf/run-benchmarks.sh [filter] [extra BenchmarkDotNet args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+filter=${1:-*}
+shift || true
+artifacts=perf/BenchmarkDotNet.Artifacts
+rm -rf "$artifacts"
+dotnet run -c Release --project perf/SpanAttention.Benchmarks -- \
+  --filter "$filter" --job short --artifacts "$artifacts" "$@"
+
+out=docs/benchmarks.md
+tmp=$(mktemp "docs/.benchmarks.XXXXXX")
+{
+  echo "# Benchmarks"
+  echo
+  echo "Measured by \`perf/run-benchmarks.sh\` (BenchmarkDotNet, \`--job short\`: 3 warm-ups, 3 iterations, one"
+  echo "launch) in one run on $(date -u +%Y-%m-%d). Ratios against the naive twin (\`Baseline = true\`) are the"
+  echo "numbers to read: this machine is shared and noisy, absolute times are not comparable across runs."
+  echo
+  echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') (family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), model $(grep -m1 '^model\s' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')), $(nproc) cores, KVM guest"
+  echo "- ISA flags: $(grep -m1 flags /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx|avx2|fma|avx512f)$' | tr '\n' ' ')"
+  echo "- .NET: $(dotnet --version) SDK"
+  echo
+  for f in "$artifacts"/results/*-report-github.md; do
+    name=$(basename "$f" -report-github.md)
+    echo "## ${name##*.}"
+    echo
+    # Drop BenchmarkDotNet's environment preamble (it repeats per table); keep the table.
+    sed -n '/^|/,$p' "$f"
+    echo
+  done
+} > "$tmp"
+mv "$tmp" "$out"
+echo "wrote $out"
