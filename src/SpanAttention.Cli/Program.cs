@@ -44,11 +44,6 @@ internal static class Program
         ArgumentNullException.ThrowIfNull(stderr);
         var context = new CliContext(stdout, stderr, color);
         RootCommand root = BuildRoot(context);
-        // No arguments: the overview. (Once the model lands, `demo` becomes the default, as issue 6 asks.)
-        if (args.Length == 0)
-        {
-            args = ["--help"];
-        }
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
@@ -92,6 +87,12 @@ internal static class Program
         {
             root.Subcommands.Add(create(context));
         }
+        // No command: the overview on stdout. (Once the model lands, `demo` becomes the default, as issue 6 asks.)
+        root.SetAction(_ =>
+        {
+            root.Parse("--help").Invoke(new InvocationConfiguration { Output = context.Out, Error = context.Error });
+            return ExitCodes.Success;
+        });
         return root;
     }
 

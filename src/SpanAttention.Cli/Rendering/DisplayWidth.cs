@@ -11,7 +11,7 @@ namespace SpanAttention.Cli.Rendering;
 /// </summary>
 /// <remarks>
 /// Devanagari: a consonant, an independent vowel and a spacing vowel sign (category Mc, e.g. ा) each count
-/// 1; the virama ् and the nasal signs ं ँ (Mn) count 0. So मैं is 1 + 0 + 0 = 1 column and खाना is 3,
+/// 1; the virama ् and the nasal signs ं ँ (Mn) count 0. So मैं is 1 + 0 + 0 = 1 column and खाना (ख ा न ा) is 4,
 /// which is what xterm, VTE (GNOME Terminal), kitty and Windows Terminal advance. A conjunct such as क्ष
 /// (क ् ष, 2 columns here) may be drawn narrower by a terminal that shapes it into one glyph; nothing a
 /// program can query tells it that, so tables may be off by a column there. The SVG output is exact.

@@ -25,6 +25,16 @@ internal static class TextTable
     {
         ArgumentNullException.ThrowIfNull(headers);
         ArgumentNullException.ThrowIfNull(rows);
+        if (format == TableFormat.Markdown)
+        {
+            headers = Escape(headers);
+            var escaped = new List<IReadOnlyList<string>>(rows.Count);
+            foreach (IReadOnlyList<string> row in rows)
+            {
+                escaped.Add(Escape(row));
+            }
+            rows = escaped;
+        }
         int n = headers.Count;
         var width = new int[n];
         for (int c = 0; c < n; c++)
@@ -53,7 +63,7 @@ internal static class TextTable
                 string cell = Right(c) ? DisplayWidth.PadLeft(cells[c], width[c]) : DisplayWidth.PadRight(cells[c], width[c]);
                 if (format == TableFormat.Markdown)
                 {
-                    line.Append("| ").Append(cell.Replace("|", "\\|", StringComparison.Ordinal)).Append(' ');
+                    line.Append("| ").Append(cell).Append(' ');
                 }
                 else
                 {
@@ -90,5 +100,16 @@ internal static class TextTable
             Line(row);
         }
         return text.ToString();
+    }
+
+    /// <summary>Markdown cells: a pipe would end the cell, so it is escaped (before widths are measured).</summary>
+    private static string[] Escape(IReadOnlyList<string> cells)
+    {
+        var result = new string[cells.Count];
+        for (int i = 0; i < result.Length; i++)
+        {
+            result[i] = cells[i].Replace("|", "\\|", StringComparison.Ordinal);
+        }
+        return result;
     }
 }
