@@ -7,7 +7,8 @@ namespace SpanAttention.Cli;
 /// <param name="Out">Standard output: the command's results.</param>
 /// <param name="Error">Standard error: errors, warnings and progress.</param>
 /// <param name="Color">How colour may be used on <see cref="Out"/> (plain when redirected or NO_COLOR is set).</param>
-internal sealed record CliContext(TextWriter Out, TextWriter Error, ColorMode Color)
+/// <param name="ErrorIsTerminal">Whether <see cref="Error"/> is a terminal, so progress can be redrawn in place.</param>
+internal sealed record CliContext(TextWriter Out, TextWriter Error, ColorMode Color, bool ErrorIsTerminal = false)
 {
     /// <summary>Writes a warning line to stderr (<c>spanattn: warning: ...</c>).</summary>
     public void Warn(string message) => Error.WriteLine($"{Program.ToolName}: warning: {message}");

@@ -7,7 +7,7 @@ using SpanAttention.IO;
 namespace SpanAttention.Cli;
 
 /// <summary>
-/// The entry point of <c>spanattn</c>. <see cref="Run(string[], TextWriter, TextWriter, ColorMode)"/> parses,
+/// The entry point of <c>spanattn</c>. <see cref="Run"/> parses,
 /// runs one command and turns every expected error into one line on stderr and a nonzero exit code.
 /// </summary>
 internal static class Program
@@ -28,7 +28,7 @@ internal static class Program
     {
         Console.OutputEncoding = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
         ColorMode color = Terminal.DetectColor(Environment.GetEnvironmentVariable, Console.IsOutputRedirected);
-        return Run(args, Console.Out, Console.Error, color);
+        return Run(args, Console.Out, Console.Error, color, errorIsTerminal: !Console.IsErrorRedirected);
     }
 
     /// <summary>Runs the tool in-process.</summary>
@@ -36,13 +36,14 @@ internal static class Program
     /// <param name="stdout">Receives results.</param>
     /// <param name="stderr">Receives errors and warnings.</param>
     /// <param name="color">Colour use on <paramref name="stdout"/>; tests pass <see cref="ColorMode.Plain"/>.</param>
+    /// <param name="errorIsTerminal">Whether <paramref name="stderr"/> is a terminal (live progress lines).</param>
     /// <returns>The exit code (see <see cref="ExitCodes"/>).</returns>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, ColorMode color = ColorMode.Plain)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, ColorMode color = ColorMode.Plain, bool errorIsTerminal = false)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
-        var context = new CliContext(stdout, stderr, color);
+        var context = new CliContext(stdout, stderr, color, errorIsTerminal);
         RootCommand root = BuildRoot(context);
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

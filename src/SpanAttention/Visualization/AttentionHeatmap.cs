@@ -166,7 +166,8 @@ public static class AttentionHeatmap
         double gridWidth = s * Cell, gridHeight = t * Cell;
         double legendX = gridX + gridWidth + LegendGap;
         double legendHeight = Math.Max(gridHeight, 4 * Cell);
-        double width = Math.Max(legendX + LegendWidth + (5 * CharWidth), gridX + gridWidth + diagonal) + Margin;
+        double captionWidth = caption is null ? 0 : Margin + MaxLabelWidth([caption]);
+        double width = Math.Max(Math.Max(legendX + LegendWidth + (5 * CharWidth), gridX + gridWidth + diagonal), captionWidth) + Margin;
         double height = gridY + Math.Max(gridHeight, legendHeight) + Margin;
 
         using var buffer = new MemoryStream();
@@ -290,7 +291,7 @@ public static class AttentionHeatmap
         xml.WriteEndElement();
     }
 
-    private static string F(double value) => value.ToString("0.##", CultureInfo.InvariantCulture);
+    private static string F(double value) => value.ToString("0.###", CultureInfo.InvariantCulture);
 
     private static double MaxLabelWidth(string[] labels)
     {
