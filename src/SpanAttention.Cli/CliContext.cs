@@ -10,6 +10,9 @@ namespace SpanAttention.Cli;
 /// <param name="ErrorIsTerminal">Whether <see cref="Error"/> is a terminal, so progress can be redrawn in place.</param>
 internal sealed record CliContext(TextWriter Out, TextWriter Error, ColorMode Color, bool ErrorIsTerminal = false)
 {
+    /// <summary>Standard input (sentences for <c>translate</c>); empty unless the caller provides one.</summary>
+    public TextReader In { get; init; } = TextReader.Null;
+
     /// <summary>Writes a warning line to stderr (<c>spanattn: warning: ...</c>).</summary>
     public void Warn(string message) => Error.WriteLine($"{Program.ToolName}: warning: {message}");
 }

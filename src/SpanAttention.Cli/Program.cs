@@ -28,7 +28,7 @@ internal static class Program
     {
         Console.OutputEncoding = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
         ColorMode color = Terminal.DetectColor(Environment.GetEnvironmentVariable, Console.IsOutputRedirected);
-        return Run(args, Console.Out, Console.Error, color, errorIsTerminal: !Console.IsErrorRedirected);
+        return Run(args, Console.Out, Console.Error, color, errorIsTerminal: !Console.IsErrorRedirected, stdin: Console.In);
     }
 
     /// <summary>Runs the tool in-process.</summary>
@@ -37,13 +37,14 @@ internal static class Program
     /// <param name="stderr">Receives errors and warnings.</param>
     /// <param name="color">Colour use on <paramref name="stdout"/>; tests pass <see cref="ColorMode.Plain"/>.</param>
     /// <param name="errorIsTerminal">Whether <paramref name="stderr"/> is a terminal (live progress lines).</param>
+    /// <param name="stdin">Standard input (null: empty).</param>
     /// <returns>The exit code (see <see cref="ExitCodes"/>).</returns>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, ColorMode color = ColorMode.Plain, bool errorIsTerminal = false)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, ColorMode color = ColorMode.Plain, bool errorIsTerminal = false, TextReader? stdin = null)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
-        var context = new CliContext(stdout, stderr, color, errorIsTerminal);
+        var context = new CliContext(stdout, stderr, color, errorIsTerminal) { In = stdin ?? TextReader.Null };
         RootCommand root = BuildRoot(context);
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -17,7 +17,7 @@ internal static class InfoCommand
     public static Command Create(CliContext context)
     {
         var model = new Argument<string>("model") { Description = "The model file (.safetensors)." };
-        var format = new Option<TableFormat>("--format") { Description = "Table style: Text or Markdown.", DefaultValueFactory = _ => TableFormat.Text };
+        Option<TableFormat> format = CommonOptions.Format();
         var command = new Command("info", "Show the tensors, parameter counts and metadata of a model file.") { model, format };
         command.SetAction(parsed => Execute(context, parsed.GetRequiredValue(model), parsed.GetValue(format)));
         return command;
