@@ -7,7 +7,7 @@ using SpanAttention.IO;
 namespace SpanAttention.Cli;
 
 /// <summary>
-/// The entry point of <c>spanattn</c>. <see cref="Run"/> parses,
+/// The entry point of <c>spanattn</c>. <c>Run</c> parses,
 /// runs one command and turns every expected error into one line on stderr and a nonzero exit code.
 /// </summary>
 internal static class Program
@@ -41,11 +41,19 @@ internal static class Program
     /// <returns>The exit code (see <see cref="ExitCodes"/>).</returns>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, ColorMode color = ColorMode.Plain, bool errorIsTerminal = false, TextReader? stdin = null)
     {
-        ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
         var context = new CliContext(stdout, stderr, color, errorIsTerminal) { In = stdin ?? TextReader.Null };
-        RootCommand root = BuildRoot(context);
+        return Run(args, context, Commands);
+    }
+
+    /// <summary>Runs the tool in-process with a given set of commands (tests add commands that fail on purpose).</summary>
+    internal static int Run(string[] args, CliContext context, IReadOnlyList<Func<CliContext, Command>> commands)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(context);
+        TextWriter stdout = context.Out, stderr = context.Error;
+        RootCommand root = BuildRoot(context, commands);
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
@@ -82,10 +90,10 @@ internal static class Program
     }
 
     /// <summary>The root command with every command registered.</summary>
-    internal static RootCommand BuildRoot(CliContext context)
+    internal static RootCommand BuildRoot(CliContext context, IReadOnlyList<Func<CliContext, Command>> commands)
     {
         var root = new RootCommand("spanattn: sequence-to-sequence models with attention, from scratch over Span<float>.");
-        foreach (Func<CliContext, Command> create in Commands)
+        foreach (Func<CliContext, Command> create in commands)
         {
             root.Subcommands.Add(create(context));
         }
