@@ -26,7 +26,7 @@ internal static class InfoCommand
     internal static int Execute(CliContext context, string path, TableFormat format)
     {
         FileChecks.RequireReadableFile(path, "model file");
-        using SafeTensorsReader reader = SafeTensorsReader.Open(path);
+        using SafeTensorsReader reader = OpenModel(path);
         TextWriter o = context.Out;
         var culture = CultureInfo.InvariantCulture;
 
@@ -81,6 +81,19 @@ internal static class InfoCommand
             WriteMetadata(o, key, reader.Metadata[key]);
         }
         return ExitCodes.Success;
+    }
+
+    /// <summary>Opens and validates a safetensors file; a format problem becomes one message naming the file.</summary>
+    internal static SafeTensorsReader OpenModel(string path)
+    {
+        try
+        {
+            return SafeTensorsReader.Open(path);
+        }
+        catch (ModelFileException e)
+        {
+            throw new CliException($"'{path}' is not a valid model file: {e.Message}", e);
+        }
     }
 
     /// <summary>One entry; a value holding a JSON object is listed field by field as <c>key.field: value</c>.</summary>

@@ -144,7 +144,7 @@ public class ProgramTests
         (int code, string output, string error) = CliRunner.Run("info", path);
 
         AssertOneLineError(code, output, error);
-        Assert.StartsWith("spanattn: error: model file: ", error, StringComparison.Ordinal);
+        Assert.StartsWith($"spanattn: error: '{path}' is not a valid model file: ", error, StringComparison.Ordinal);
         Assert.Contains(expected, error, StringComparison.Ordinal);
     }
 
