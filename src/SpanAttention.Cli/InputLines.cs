@@ -1,0 +1,45 @@
+namespace SpanAttention.Cli;
+
+/// <summary>The sentences a command works on: its text arguments, or else the lines of standard input.</summary>
+internal static class InputLines
+{
+    /// <summary>
+    /// The arguments when there are any (each one sentence); otherwise every non-blank line of
+    /// <paramref name="stdin"/>, trimmed. Blank arguments are an error, blank input lines are skipped.
+    /// </summary>
+    /// <param name="arguments">The text arguments from the command line (may be empty).</param>
+    /// <param name="stdin">Standard input, read only when there are no arguments.</param>
+    /// <returns>At least one sentence.</returns>
+    /// <exception cref="UsageException">An argument is blank.</exception>
+    /// <exception cref="CliException">There is no sentence at all.</exception>
+    public static IReadOnlyList<string> Read(IReadOnlyList<string>? arguments, TextReader stdin)
+    {
+        ArgumentNullException.ThrowIfNull(stdin);
+        var lines = new List<string>();
+        if (arguments is { Count: > 0 })
+        {
+            for (int i = 0; i < arguments.Count; i++)
+            {
+                if (string.IsNullOrWhiteSpace(arguments[i]))
+                {
+                    throw new UsageException($"Text argument {i + 1} is empty.");
+                }
+                lines.Add(arguments[i].Trim());
+            }
+            return lines;
+        }
+        string? line;
+        while ((line = stdin.ReadLine()) is not null)
+        {
+            if (!string.IsNullOrWhiteSpace(line))
+            {
+                lines.Add(line.Trim());
+            }
+        }
+        if (lines.Count == 0)
+        {
+            throw new CliException("No input: give the text as arguments or one sentence per line on standard input.");
+        }
+        return lines;
+    }
+}

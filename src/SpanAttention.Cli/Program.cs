@@ -1,0 +1,150 @@
+using System.CommandLine;
+using System.Text;
+using SpanAttention.Cli.Commands;
+using SpanAttention.Cli.Rendering;
+using SpanAttention.IO;
+
+namespace SpanAttention.Cli;
+
+/// <summary>
+/// The entry point of <c>spanattn</c>. <c>Run</c> parses,
+/// runs one command and turns every expected error into one line on stderr and a nonzero exit code.
+/// </summary>
+internal static class Program
+{
+    /// <summary>The tool name, used in messages.</summary>
+    public const string ToolName = "spanattn";
+
+    /// <summary>
+    /// The commands, in help order. A new command is one file under Commands/ with a
+    /// <c>static Command Create(CliContext context)</c>, added here.
+    /// </summary>
+    private static readonly Func<CliContext, Command>[] Commands =
+    [
+        InfoCommand.Create,
+    ];
+
+    private static int Main(string[] args)
+    {
+        Console.OutputEncoding = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
+        ColorMode color = Terminal.DetectColor(Environment.GetEnvironmentVariable, Console.IsOutputRedirected);
+        return Run(args, Console.Out, Console.Error, color, errorIsTerminal: !Console.IsErrorRedirected, stdin: Console.In);
+    }
+
+    /// <summary>Runs the tool in-process.</summary>
+    /// <param name="args">The command line, without the program name.</param>
+    /// <param name="stdout">Receives results.</param>
+    /// <param name="stderr">Receives errors and warnings.</param>
+    /// <param name="color">Colour use on <paramref name="stdout"/>; tests pass <see cref="ColorMode.Plain"/>.</param>
+    /// <param name="errorIsTerminal">Whether <paramref name="stderr"/> is a terminal (live progress lines).</param>
+    /// <param name="stdin">Standard input (null: empty).</param>
+    /// <returns>The exit code (see <see cref="ExitCodes"/>).</returns>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, ColorMode color = ColorMode.Plain, bool errorIsTerminal = false, TextReader? stdin = null)
+    {
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        var context = new CliContext(stdout, stderr, color, errorIsTerminal) { In = stdin ?? TextReader.Null };
+        return Run(args, context, Commands);
+    }
+
+    /// <summary>Runs the tool in-process with a given set of commands (tests add commands that fail on purpose).</summary>
+    internal static int Run(string[] args, CliContext context, IReadOnlyList<Func<CliContext, Command>> commands)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(context);
+        TextWriter stdout = context.Out, stderr = context.Error;
+        RootCommand root = BuildRoot(context, commands);
+        ParseResult parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            return ReportParseErrors(parsed, stdout, stderr);
+        }
+        var invocation = new InvocationConfiguration
+        {
+            Output = stdout,
+            Error = stderr,
+            EnableDefaultExceptionHandler = false, // ours below: one line, no stack trace
+        };
+        try
+        {
+            return parsed.Invoke(invocation);
+        }
+        catch (Exception e) when (Describe(e) is string message)
+        {
+            stderr.WriteLine($"{ToolName}: error: {message}");
+            return e is CliException cli ? cli.ExitCode : ExitCodes.Failure;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            stderr.WriteLine($"{ToolName}: internal error: {e.GetType().Name}: {OneLine(e.Message)}");
+            if (Environment.GetEnvironmentVariable("SPANATTN_DEBUG") == "1")
+            {
+                stderr.WriteLine(e.ToString());
+            }
+            else
+            {
+                stderr.WriteLine($"{ToolName}: this is a bug; set SPANATTN_DEBUG=1 for the stack trace and please report it.");
+            }
+            return ExitCodes.InternalError;
+        }
+    }
+
+    /// <summary>The root command with every command registered.</summary>
+    internal static RootCommand BuildRoot(CliContext context, IReadOnlyList<Func<CliContext, Command>> commands)
+    {
+        var root = new RootCommand("spanattn: sequence-to-sequence models with attention, from scratch over Span<float>.");
+        foreach (Func<CliContext, Command> create in commands)
+        {
+            root.Subcommands.Add(create(context));
+        }
+        // No command: the overview on stdout. (Once the model lands, `demo` becomes the default, as issue 6 asks.)
+        root.SetAction(_ =>
+        {
+            root.Parse("--help").Invoke(new InvocationConfiguration { Output = context.Out, Error = context.Error });
+            return ExitCodes.Success;
+        });
+        return root;
+    }
+
+    /// <summary>
+    /// The one-line message of an expected error, or null for a bug. Expected: our own
+    /// <see cref="CliException"/> family, model-file problems, file-system problems and malformed input.
+    /// </summary>
+    internal static string? Describe(Exception e) => e switch
+    {
+        CliException => OneLine(e.Message),
+        ModelFileException => "model file: " + OneLine(e.Message),
+        FileNotFoundException f => f.FileName is null ? OneLine(f.Message) : $"file not found: '{f.FileName}'",
+        DirectoryNotFoundException => OneLine(e.Message),
+        UnauthorizedAccessException => "permission denied: " + OneLine(e.Message),
+        PathTooLongException => OneLine(e.Message),
+        IOException => OneLine(e.Message),
+        FormatException => OneLine(e.Message),
+        InvalidDataException => OneLine(e.Message),
+        Visualization.HeatmapInputException => OneLine(e.Message),
+        Evaluation.EvaluationInputException => OneLine(e.Message),
+        _ => null,
+    };
+
+    /// <summary>Parse errors: one line each on stderr, then the usage of the command that failed; exit code 2.</summary>
+    private static int ReportParseErrors(ParseResult parsed, TextWriter stdout, TextWriter stderr)
+    {
+        foreach (System.CommandLine.Parsing.ParseError error in parsed.Errors)
+        {
+            stderr.WriteLine($"{ToolName}: error: {OneLine(error.Message)}");
+        }
+        // The help of the innermost command that parsed, sent to stderr (stdout stays clean for pipes).
+        var path = new List<string>();
+        for (System.CommandLine.Parsing.SymbolResult? r = parsed.CommandResult; r is System.CommandLine.Parsing.CommandResult c && c.Command is not RootCommand; r = r.Parent)
+        {
+            path.Insert(0, c.Command.Name);
+        }
+        stderr.WriteLine();
+        path.Add("--help");
+        parsed.RootCommandResult.Command.Parse(path.ToArray()).Invoke(new InvocationConfiguration { Output = stderr, Error = stderr });
+        _ = stdout;
+        return ExitCodes.Usage;
+    }
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+}
