@@ -14,7 +14,7 @@ namespace SpanAttention.Recurrent;
 /// <para>Shapes: x (B, S, I); output (B, S, D·H) with D = 2 when bidirectional, <c>[forward; backward]</c>
 /// per step; states h0, hN, c0, cN (L·D, B, H), index layer·D + direction, as PyTorch.</para>
 /// <para>Speed by design: per layer and direction, the input projection of all B·S steps is one GEMM before
-/// the time loop; only W_hh·h is sequential (one GEMM over the batch per step, a GEMV at B = 1). Backward
+/// the time loop; only W_hh·h is sequential (one GEMM over the batch per step against W_hh packed once per call, a GEMV at B = 1). Backward
 /// runs the time loop once, then forms dX, dW_ih, dW_hh and both bias gradients with one GEMM (or GEMV)
 /// each over all steps.</para>
 /// <para>Variable lengths by masking: rows are kept in place; at step t a row with t ≥ length is skipped,
