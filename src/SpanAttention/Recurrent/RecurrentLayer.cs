@@ -267,7 +267,7 @@ public sealed class RecurrentLayer<TGates>
         if (batch > 1)
         {
             // W_hhᵀ (H, G·H) packed once into the GEMM's panel layout: every step's GEMM then skips
-            // packing B, which at B = 32 costs about as much as the multiply itself.
+            // packing B again (at B = 32, H = 256 the packed step GEMM measured about 20 % faster).
             _packedHhT.Pack(weightHh, h, Transpose.Yes);
         }
 
