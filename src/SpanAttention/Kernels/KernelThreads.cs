@@ -125,7 +125,7 @@ internal static unsafe class KernelWorker
                 // caller's state: wait for it.
                 if (Interlocked.CompareExchange(ref s_phase, Withdrawn, Posted) != Posted)
                 {
-                    s_done.Wait();
+                    s_done.SpinUntilSet();
                 }
             }
             s_error?.Throw();
@@ -202,6 +202,22 @@ internal static unsafe class KernelWorker
         }
 
         public void Reset() => _set = false;
+
+        /// <summary>
+        /// Waits without ever blocking: spins, then yields the core (Thread.Yield / Sleep(0)), until set.
+        /// The caller uses this for the worker's last part, which is already running and short. Blocking
+        /// here (Monitor.Wait) would make the runtime set up its per-thread wait state on the caller's
+        /// thread the first time the machine is busy enough to need it: a one-off allocation that lands on
+        /// the user's thread in the middle of a steady state.
+        /// </summary>
+        public void SpinUntilSet()
+        {
+            var spinner = default(SpinWait);
+            while (!_set)
+            {
+                spinner.SpinOnce(sleep1Threshold: -1);
+            }
+        }
 
         public void Wait()
         {
