@@ -1,0 +1,799 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Numerics.Tensors;
+using SpanAttention.Kernels;
+using SpanAttention.Parameters;
+
+namespace SpanAttention.Attention;
+
+/// <summary>
+/// Attention over a batch of source sequences: a scorer (<see cref="AttentionScorer"/>), a masked stable
+/// softmax and a weighted sum of the values, with its backward pass written by hand.
+/// </summary>
+/// <remarks>
+/// <para>Shapes (docs/shapes.md): B batch, S source steps (the padded length of this source batch), T decoder
+/// steps, Dq query size, Dk key size, Dv value size, A attention size (additive only). Keys are (B, S, Dk),
+/// values (B, S, Dv), both row-major; row b's source has <c>lengths[b]</c> valid leading positions, or the
+/// valid positions are given by an explicit (B, S) bool mask. Queries of one decoder step are (B, Dq);
+/// queries of T steps are (T, B, Dq), the order a decoder produces them in.</para>
+/// <para>Life of a source batch: <see cref="PrepareKeys"/> once (projects the keys for General and Additive:
+/// that work does not depend on the decoder step), then <see cref="Forward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{int}, Span{float}, Span{float})"/>
+/// at every decoder step (or <see cref="ForwardSteps(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{int}, Span{float}, Span{float})"/>
+/// for all steps at once when the queries are known in advance, e.g. Luong attention under teacher forcing).
+/// Backprop calls <see cref="Backward"/> / <see cref="BackwardSteps"/> for the steps (in any order; General
+/// and Additive accumulate the gradient of the projected keys internally), then <see cref="PrepareKeysBackward"/>
+/// once, which turns it into the key and key-projection gradients with one GEMM each.
+/// The parameter values must not change between <see cref="PrepareKeys"/> and <see cref="PrepareKeysBackward"/>.</para>
+/// <para>Parameters live in a flat buffer (<see cref="ParameterSet.Values"/>) through named slots registered
+/// by <see cref="RegisterParameters"/>; Backward accumulates into the matching <see cref="ParameterSet.Gradients"/>.
+/// PyTorch mapping, with prefix "attention.": General: <c>attention.W.weight</c> [Dq, Dk] is
+/// <c>nn.Linear(Dk, Dq, bias=False)</c> applied to the keys. Additive: <c>attention.W_q.weight</c> [A, Dq]
+/// (<c>nn.Linear(Dq, A, bias=False)</c>), <c>attention.W_k.weight</c> [A, Dk] and <c>attention.W_k.bias</c> [A]
+/// (<c>nn.Linear(Dk, A)</c>), <c>attention.v.weight</c> [1, A] (<c>nn.Linear(A, 1, bias=False)</c>).</para>
+/// <para>Workspaces are sized once for (maxBatch, maxSource, maxSteps); a larger shape throws until
+/// <see cref="EnsureCapacity"/> grows them. After that, every call is allocation-free. An instance is not
+/// thread-safe (its workspaces are shared by its calls); use one per thread.</para>
+/// </remarks>
+public sealed class AttentionLayer
+{
+    private readonly float _scale;              // 1/sqrt(Dk) for ScaledDot, else 1
+    private readonly int _projectedWidth;       // P: width of the keys the scores are dotted with (Dk, Dq or A)
+
+    private ParameterSlot? _weight;             // General: W [Dq, Dk]
+    private ParameterSlot? _queryWeight;        // Additive: W_q [A, Dq]
+    private ParameterSlot? _keyWeight;          // Additive: W_k [A, Dk]
+    private ParameterSlot? _keyBias;            // Additive: b [A]
+    private ParameterSlot? _scoreWeight;        // Additive: v [1, A]
+
+    private float[] _projectedKeys = [];        // (maxBatch, maxSource, P): K Wᵀ (General), K W_kᵀ + b (Additive); unused for Dot
+    private float[] _dProjectedKeys = [];       // (maxBatch, maxSource, P): accumulated over decoder steps
+    private float[] _transposedKeyWeight = [];  // (Dk, P): Wᵀ or W_kᵀ, so the projection GEMM reads both operands untransposed
+    private float[] _transposedQueryWeight = [];// (Dq, A): W_qᵀ
+    private float[] _projectedQueries = [];     // (maxSteps * maxBatch, A): W_q q per step and row
+    private float[] _dProjectedQueries = [];    // (maxSteps * maxBatch, A)
+    private float[] _hidden = [];               // (maxSource, A): tanh(W_q q + W_k k_j + b) of one row
+    private float[] _dScores = [];              // (maxSteps, maxSource): dWeights, then dScores, of one row
+    private float[] _dHidden = [];              // (A): ds_j v of one key
+
+    private bool _dProjectedKeysDirty;          // a Backward has accumulated into _dProjectedKeys since it was last cleared
+    private int _batch = -1;                    // shape of the prepared source batch; -1 before PrepareKeys
+    private int _source = -1;
+
+    /// <summary>Creates a layer and sizes its workspaces.</summary>
+    /// <param name="scorer">The scoring function.</param>
+    /// <param name="queryDim">Dq, the query size.</param>
+    /// <param name="keyDim">Dk, the key size (must equal Dq for Dot and ScaledDot).</param>
+    /// <param name="valueDim">Dv, the value size (the context size).</param>
+    /// <param name="attentionDim">A, the hidden size of the additive scorer; ignored (may be 0) otherwise.</param>
+    /// <param name="maxBatch">Largest B.</param>
+    /// <param name="maxSource">Largest S.</param>
+    /// <param name="maxSteps">Largest T passed to <see cref="ForwardSteps(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{int}, Span{float}, Span{float})"/> (1 if only single steps are used).</param>
+    public AttentionLayer(AttentionScorer scorer, int queryDim, int keyDim, int valueDim, int attentionDim, int maxBatch, int maxSource, int maxSteps = 1)
+    {
+        if (!Enum.IsDefined(scorer))
+        {
+            throw new ArgumentOutOfRangeException(nameof(scorer), $"{nameof(scorer)}: unknown scorer {(int)scorer}.");
+        }
+        Positive(queryDim, nameof(queryDim));
+        Positive(keyDim, nameof(keyDim));
+        Positive(valueDim, nameof(valueDim));
+        if ((scorer is AttentionScorer.Dot or AttentionScorer.ScaledDot) && queryDim != keyDim)
+        {
+            throw new ArgumentException($"{scorer} attention needs queryDim = keyDim, got {queryDim} and {keyDim}.", nameof(keyDim));
+        }
+        if (scorer == AttentionScorer.Additive)
+        {
+            Positive(attentionDim, nameof(attentionDim));
+        }
+        Scorer = scorer;
+        QueryDim = queryDim;
+        KeyDim = keyDim;
+        ValueDim = valueDim;
+        AttentionDim = scorer == AttentionScorer.Additive ? attentionDim : 0;
+        _scale = scorer == AttentionScorer.ScaledDot ? 1f / MathF.Sqrt(keyDim) : 1f;
+        _projectedWidth = scorer switch
+        {
+            AttentionScorer.General => queryDim,
+            AttentionScorer.Additive => attentionDim,
+            _ => keyDim,
+        };
+        EnsureCapacity(maxBatch, maxSource, maxSteps);
+    }
+
+    /// <summary>The scoring function.</summary>
+    public AttentionScorer Scorer { get; }
+
+    /// <summary>Dq, the query size.</summary>
+    public int QueryDim { get; }
+
+    /// <summary>Dk, the key size.</summary>
+    public int KeyDim { get; }
+
+    /// <summary>Dv, the value (and context) size.</summary>
+    public int ValueDim { get; }
+
+    /// <summary>A, the additive scorer's hidden size; 0 for the other scorers.</summary>
+    public int AttentionDim { get; }
+
+    /// <summary>Largest batch the workspaces hold.</summary>
+    public int MaxBatch { get; private set; }
+
+    /// <summary>Largest source length the workspaces hold.</summary>
+    public int MaxSource { get; private set; }
+
+    /// <summary>Largest number of decoder steps one <c>ForwardSteps</c> call may take.</summary>
+    public int MaxSteps { get; private set; }
+
+    /// <summary>The General scorer's W [Dq, Dk]; null for other scorers or before <see cref="RegisterParameters"/>.</summary>
+    public ParameterSlot? Weight => _weight;
+
+    /// <summary>The Additive scorer's W_q [A, Dq].</summary>
+    public ParameterSlot? QueryWeight => _queryWeight;
+
+    /// <summary>The Additive scorer's W_k [A, Dk].</summary>
+    public ParameterSlot? KeyWeight => _keyWeight;
+
+    /// <summary>The Additive scorer's b [A] (PyTorch: the bias of the key Linear).</summary>
+    public ParameterSlot? KeyBias => _keyBias;
+
+    /// <summary>The Additive scorer's v [1, A].</summary>
+    public ParameterSlot? ScoreWeight => _scoreWeight;
+
+    /// <summary>Grows the workspaces to hold at least the given shape (never shrinks). Call outside the hot loop.</summary>
+    /// <param name="maxBatch">Largest B, ≥ 1.</param>
+    /// <param name="maxSource">Largest S, ≥ 1.</param>
+    /// <param name="maxSteps">Largest T, ≥ 1.</param>
+    /// <remarks>Growing discards a prepared source batch: call <see cref="PrepareKeys"/> again.</remarks>
+    public void EnsureCapacity(int maxBatch, int maxSource, int maxSteps)
+    {
+        Positive(maxBatch, nameof(maxBatch));
+        Positive(maxSource, nameof(maxSource));
+        Positive(maxSteps, nameof(maxSteps));
+        if (maxBatch <= MaxBatch && maxSource <= MaxSource && maxSteps <= MaxSteps)
+        {
+            return;
+        }
+        MaxBatch = Math.Max(maxBatch, MaxBatch);
+        MaxSource = Math.Max(maxSource, MaxSource);
+        MaxSteps = Math.Max(maxSteps, MaxSteps);
+        int p = _projectedWidth;
+        int a = AttentionDim;
+        bool projects = Scorer is AttentionScorer.General or AttentionScorer.Additive;
+        _projectedKeys = projects ? new float[checked(MaxBatch * MaxSource * p)] : [];
+        _dProjectedKeys = projects ? new float[checked(MaxBatch * MaxSource * p)] : [];
+        _transposedKeyWeight = projects ? new float[KeyDim * p] : [];
+        _transposedQueryWeight = new float[QueryDim * a];
+        _projectedQueries = new float[checked(MaxSteps * MaxBatch * a)];
+        _dProjectedQueries = new float[checked(MaxSteps * MaxBatch * a)];
+        _hidden = new float[checked(MaxSource * a)];
+        _dHidden = new float[a];
+        _dScores = new float[checked(MaxSteps * MaxSource)];
+        _batch = -1;
+        _source = -1;
+        _dProjectedKeysDirty = false;
+    }
+
+    /// <summary>Registers this scorer's parameters (none for Dot and ScaledDot) in a model's layout.</summary>
+    /// <param name="layout">The model's parameter layout, still open for registration.</param>
+    /// <param name="prefix">Name prefix including its separator, e.g. <c>"attention."</c> or <c>"decoder.attention."</c>.</param>
+    /// <remarks>
+    /// General: <c>{prefix}W.weight</c> [Dq, Dk]. Additive: <c>{prefix}W_q.weight</c> [A, Dq],
+    /// <c>{prefix}W_k.weight</c> [A, Dk], <c>{prefix}W_k.bias</c> [A], <c>{prefix}v.weight</c> [1, A]:
+    /// the state_dict names of a PyTorch module holding <c>W = nn.Linear(Dk, Dq, bias=False)</c>, or
+    /// <c>W_q = nn.Linear(Dq, A, bias=False)</c>, <c>W_k = nn.Linear(Dk, A)</c>, <c>v = nn.Linear(A, 1, bias=False)</c>.
+    /// </remarks>
+    public void RegisterParameters(ParameterLayout layout, string prefix)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(prefix);
+        if (_weight is not null || _queryWeight is not null)
+        {
+            throw new InvalidOperationException("The attention parameters are already registered.");
+        }
+        switch (Scorer)
+        {
+            case AttentionScorer.General:
+                _weight = layout.Add(prefix + "W.weight", QueryDim, KeyDim);
+                break;
+            case AttentionScorer.Additive:
+                _queryWeight = layout.Add(prefix + "W_q.weight", AttentionDim, QueryDim);
+                _keyWeight = layout.Add(prefix + "W_k.weight", AttentionDim, KeyDim);
+                _keyBias = layout.Add(prefix + "W_k.bias", AttentionDim);
+                _scoreWeight = layout.Add(prefix + "v.weight", 1, AttentionDim);
+                break;
+            default:
+                break;
+        }
+    }
+
+    /// <summary>PyTorch's default <c>nn.Linear</c> initialisation: every tensor ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)).</summary>
+    /// <param name="parameters">The model's parameters (laid out with this layer registered).</param>
+    /// <param name="random">The random source, seeded by the caller.</param>
+    /// <remarks>fan_in is Dk for W, Dq for W_q, Dk for W_k and its bias, A for v.</remarks>
+    public void InitializeParameters(ParameterSet parameters, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(random);
+        if (Scorer == AttentionScorer.General)
+        {
+            parameters.InitializeUniform(Registered(_weight), 1f / MathF.Sqrt(KeyDim), random);
+        }
+        else if (Scorer == AttentionScorer.Additive)
+        {
+            parameters.InitializeUniform(Registered(_queryWeight), 1f / MathF.Sqrt(QueryDim), random);
+            parameters.InitializeUniform(Registered(_keyWeight), 1f / MathF.Sqrt(KeyDim), random);
+            parameters.InitializeUniform(Registered(_keyBias), 1f / MathF.Sqrt(KeyDim), random);
+            parameters.InitializeUniform(Registered(_scoreWeight), 1f / MathF.Sqrt(AttentionDim), random);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Per source batch: key projection and its backward.
+    // ------------------------------------------------------------------------------------------------
+
+    /// <summary>Starts a source batch: projects the keys once for every decoder step that follows.</summary>
+    /// <param name="parameters">All parameter values (flat buffer).</param>
+    /// <param name="keys">K: (B, S, Dk).</param>
+    /// <param name="batch">B, 1..MaxBatch.</param>
+    /// <param name="source">S, 1..MaxSource (the padded length of this batch).</param>
+    /// <remarks>
+    /// General: P = K Wᵀ (B·S, Dq), so that s_j = q · P_j. Additive: P = K W_kᵀ + b (B·S, A).
+    /// Dot and ScaledDot: nothing to compute (P = K). Drops any key gradient accumulated by Backward calls that
+    /// were not followed by <see cref="PrepareKeysBackward"/>.
+    /// </remarks>
+    public void PrepareKeys(ReadOnlySpan<float> parameters, ReadOnlySpan<float> keys, int batch, int source)
+    {
+        if ((uint)(batch - 1) >= (uint)MaxBatch || (uint)(source - 1) >= (uint)MaxSource)
+        {
+            ThrowCapacity(batch, source, 1);
+        }
+        int rows = batch * source;
+        Guard.SameLength(keys.Length, rows * KeyDim, nameof(keys));
+        int p = _projectedWidth;
+        if (_dProjectedKeysDirty)
+        {
+            // a Backward without its PrepareKeysBackward: drop what it accumulated (normally PrepareKeysBackward clears)
+            _dProjectedKeys.AsSpan(0, _batch * _source * p).Clear();
+            _dProjectedKeysDirty = false;
+        }
+        _batch = batch;
+        _source = source;
+        switch (Scorer)
+        {
+            case AttentionScorer.General:
+            {
+                ReadOnlySpan<float> w = Registered(_weight).Of(parameters);                    // (Dq, Dk)
+                TransposeInto(w, QueryDim, KeyDim, _transposedKeyWeight);                       // (Dk, Dq)
+                Gemm.Multiply(rows, p, KeyDim, keys, KeyDim, Transpose.No,
+                    _transposedKeyWeight, p, Transpose.No, _projectedKeys, p, accumulate: false); // P = K Wᵀ (B·S, Dq)
+                break;
+            }
+            case AttentionScorer.Additive:
+            {
+                ReadOnlySpan<float> wk = Registered(_keyWeight).Of(parameters);                 // (A, Dk)
+                ReadOnlySpan<float> bias = Registered(_keyBias).Of(parameters);                 // (A)
+                TransposeInto(wk, AttentionDim, KeyDim, _transposedKeyWeight);                  // (Dk, A)
+                TransposeInto(Registered(_queryWeight).Of(parameters), AttentionDim, QueryDim, _transposedQueryWeight); // (Dq, A)
+                Span<float> pk = _projectedKeys.AsSpan(0, rows * p);
+                Gemm.Multiply(rows, p, KeyDim, keys, KeyDim, Transpose.No,
+                    _transposedKeyWeight, p, Transpose.No, pk, p, accumulate: false);           // P = K W_kᵀ (B·S, A)
+                for (int r = 0; r < rows; r++)
+                {
+                    Span<float> row = pk.Slice(r * p, p);
+                    TensorPrimitives.Add(row, bias, row);                                       // P_r += b
+                }
+                break;
+            }
+            default:
+                break;
+        }
+    }
+
+    /// <summary>Ends backprop of a source batch: turns the key-side gradient accumulated by every Backward call into dKeys and the key-projection gradients.</summary>
+    /// <param name="parameters">All parameter values (unchanged since <see cref="PrepareKeys"/>).</param>
+    /// <param name="keys">K: (B, S, Dk), as given to <see cref="PrepareKeys"/>.</param>
+    /// <param name="gradients">All parameter gradients (flat buffer). Accumulated.</param>
+    /// <param name="dKeys">dK: (B, S, Dk). Accumulated.</param>
+    /// <remarks>
+    /// With dP the accumulated gradient of the projected keys (B·S, P): Dot/ScaledDot: nothing left to do. General:
+    /// dW += dPᵀ K, dK += dP W. Additive: dW_k += dPᵀ K, db += Σ_rows dP, dK += dP W_k. The accumulator is
+    /// cleared afterwards, so a second call adds nothing.
+    /// </remarks>
+    public void PrepareKeysBackward(ReadOnlySpan<float> parameters, ReadOnlySpan<float> keys, Span<float> gradients, Span<float> dKeys)
+    {
+        CheckPrepared();
+        int rows = _batch * _source;
+        int p = _projectedWidth;
+        Guard.SameLength(keys.Length, rows * KeyDim, nameof(keys));
+        Guard.SameLength(dKeys.Length, rows * KeyDim, nameof(dKeys));
+        if (!_dProjectedKeysDirty)
+        {
+            return; // no Backward since the last call: nothing to add
+        }
+        Span<float> dP = _dProjectedKeys.AsSpan(0, rows * p);
+        switch (Scorer)
+        {
+            case AttentionScorer.General:
+            {
+                // forward: P = K Wᵀ
+                ReadOnlySpan<float> w = Registered(_weight).Of(parameters);                  // (Dq, Dk)
+                Span<float> dW = _weight!.Of(gradients);
+                Gemm.Multiply(p, KeyDim, rows, dP, p, Transpose.Yes, keys, KeyDim, Transpose.No, dW, KeyDim, accumulate: true);     // dW += dPᵀ K
+                Gemm.Multiply(rows, KeyDim, p, dP, p, Transpose.No, w, KeyDim, Transpose.No, dKeys, KeyDim, accumulate: true);      // dK += dP W
+                break;
+            }
+            case AttentionScorer.Additive:
+            {
+                // forward: P = K W_kᵀ + b
+                ReadOnlySpan<float> wk = Registered(_keyWeight).Of(parameters);              // (A, Dk)
+                Span<float> dWk = _keyWeight!.Of(gradients);
+                Span<float> db = _keyBias!.Of(gradients);
+                Gemm.Multiply(p, KeyDim, rows, dP, p, Transpose.Yes, keys, KeyDim, Transpose.No, dWk, KeyDim, accumulate: true);    // dW_k += dPᵀ K
+                for (int r = 0; r < rows; r++)
+                {
+                    TensorPrimitives.Add(db, dP.Slice(r * p, p), db);                                                                // db += Σ_r dP_r
+                }
+                Gemm.Multiply(rows, KeyDim, p, dP, p, Transpose.No, wk, KeyDim, Transpose.No, dKeys, KeyDim, accumulate: true);     // dK += dP W_k
+                break;
+            }
+            default:
+                break; // Dot, ScaledDot: Backward added to dKeys directly
+        }
+        dP.Clear();
+        _dProjectedKeysDirty = false;
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Forward: one decoder step (B queries) or T steps at once.
+    // ------------------------------------------------------------------------------------------------
+
+    /// <summary>One decoder step: weights and context for B queries, each against its own source row, masked by lengths.</summary>
+    /// <param name="parameters">All parameter values.</param>
+    /// <param name="query">Q: (B, Dq).</param>
+    /// <param name="keys">K: (B, S, Dk), as given to <see cref="PrepareKeys"/>.</param>
+    /// <param name="values">V: (B, S, Dv).</param>
+    /// <param name="lengths">Empty (every position valid) or (B): valid prefix length of each source row, 0..S.</param>
+    /// <param name="weights">a: (B, S), the alignment. Overwritten; padding gets exactly 0.</param>
+    /// <param name="context">c: (B, Dv) = Σ_j a_j v_j. Overwritten; 0 for a row with no valid position.</param>
+    /// <remarks>Effectively computes a_b = softmax over valid j of score(q_b, k_bj), c_b = Σ_j a_bj v_bj.</remarks>
+    public void Forward(ReadOnlySpan<float> parameters, ReadOnlySpan<float> query, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
+        ReadOnlySpan<int> lengths, Span<float> weights, Span<float> context) =>
+        ForwardCore(parameters, query, 1, keys, values, lengths, default, weights, context);
+
+    /// <summary>One decoder step, masked by an explicit (B, S) mask.</summary>
+    /// <param name="parameters">All parameter values.</param>
+    /// <param name="query">Q: (B, Dq).</param>
+    /// <param name="keys">K: (B, S, Dk), as given to <see cref="PrepareKeys"/>.</param>
+    /// <param name="values">V: (B, S, Dv).</param>
+    /// <param name="mask">(B, S): true where a position may get weight.</param>
+    /// <param name="weights">a: (B, S). Overwritten; masked positions get exactly 0.</param>
+    /// <param name="context">c: (B, Dv). Overwritten; 0 for a fully masked row.</param>
+    public void Forward(ReadOnlySpan<float> parameters, ReadOnlySpan<float> query, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
+        ReadOnlySpan<bool> mask, Span<float> weights, Span<float> context)
+    {
+        CheckMask(mask);
+        ForwardCore(parameters, query, 1, keys, values, default, mask, weights, context);
+    }
+
+    /// <summary>T decoder steps at once (queries known in advance), masked by lengths. Dot, ScaledDot and General compute each row's scores as one GEMM.</summary>
+    /// <param name="parameters">All parameter values.</param>
+    /// <param name="queries">Q: (T, B, Dq).</param>
+    /// <param name="steps">T, 1..MaxSteps.</param>
+    /// <param name="keys">K: (B, S, Dk), as given to <see cref="PrepareKeys"/>.</param>
+    /// <param name="values">V: (B, S, Dv).</param>
+    /// <param name="lengths">Empty or (B): valid prefix length of each source row.</param>
+    /// <param name="weights">a: (T, B, S). Overwritten.</param>
+    /// <param name="context">c: (T, B, Dv). Overwritten.</param>
+    public void ForwardSteps(ReadOnlySpan<float> parameters, ReadOnlySpan<float> queries, int steps, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
+        ReadOnlySpan<int> lengths, Span<float> weights, Span<float> context) =>
+        ForwardCore(parameters, queries, steps, keys, values, lengths, default, weights, context);
+
+    /// <summary>T decoder steps at once, masked by an explicit (B, S) mask shared by every step.</summary>
+    /// <param name="parameters">All parameter values.</param>
+    /// <param name="queries">Q: (T, B, Dq).</param>
+    /// <param name="steps">T, 1..MaxSteps.</param>
+    /// <param name="keys">K: (B, S, Dk).</param>
+    /// <param name="values">V: (B, S, Dv).</param>
+    /// <param name="mask">(B, S): true where a position may get weight.</param>
+    /// <param name="weights">a: (T, B, S). Overwritten.</param>
+    /// <param name="context">c: (T, B, Dv). Overwritten.</param>
+    public void ForwardSteps(ReadOnlySpan<float> parameters, ReadOnlySpan<float> queries, int steps, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
+        ReadOnlySpan<bool> mask, Span<float> weights, Span<float> context)
+    {
+        CheckMask(mask);
+        ForwardCore(parameters, queries, steps, keys, values, default, mask, weights, context);
+    }
+
+    private void ForwardCore(ReadOnlySpan<float> parameters, ReadOnlySpan<float> queries, int steps, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
+        ReadOnlySpan<int> lengths, ReadOnlySpan<bool> mask, Span<float> weights, Span<float> context)
+    {
+        CheckStep(queries, steps, keys, values, lengths);
+        int batch = _batch, source = _source, dq = QueryDim, dv = ValueDim, p = _projectedWidth;
+        Guard.SameLength(weights.Length, steps * batch * source, nameof(weights));
+        Guard.SameLength(context.Length, steps * batch * dv, nameof(context));
+        ReadOnlySpan<float> projected = Scorer is AttentionScorer.Dot or AttentionScorer.ScaledDot ? keys : _projectedKeys; // P: (B, S, P)
+
+        if (Scorer == AttentionScorer.Additive)
+        {
+            ProjectQueries(queries, steps * batch);                       // (1) pq = W_q q for every step and row
+            ReadOnlySpan<float> v = Registered(_scoreWeight).Of(parameters);
+            for (int t = 0; t < steps; t++)
+            {
+                for (int b = 0; b < batch; b++)
+                {
+                    int n = lengths.IsEmpty ? source : lengths[b];           // keys that can get weight
+                    int row = t * batch + b;
+                    Span<float> a = weights.Slice(row * source, source);
+                    ReadOnlySpan<float> pq = _projectedQueries.AsSpan(row * p, p);
+                    Span<float> h = _hidden.AsSpan(0, n * p);
+                    AdditiveHidden(pq, _projectedKeys.AsSpan(b * source * p, n * p), n, h);   // (2) h_j = tanh(pq + pk_j)   (n, A)
+                    Gemv.Multiply(h, n, p, p, v, a.Slice(0, n), accumulate: false);        // (3) s_j = v · h_j
+                    MaskedSoftmax(a, n, mask.IsEmpty ? mask : mask.Slice(b * source, source)); // (4) a = softmax(s)
+                    Gemv.MultiplyTransposed(values.Slice(b * source * dv, n * dv), n, dv, dv,
+                        a.Slice(0, n), context.Slice(row * dv, dv), accumulate: false);       // (5) c = Σ_j a_j v_j
+                }
+            }
+            return;
+        }
+
+        if (steps == 1)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                int n = lengths.IsEmpty ? source : lengths[b];
+                Span<float> a = weights.Slice(b * source, source);
+                Gemv.Multiply(projected.Slice(b * source * p, n * p), n, p, p,
+                    queries.Slice(b * dq, dq), a.Slice(0, n), accumulate: false);         // (1) s_j = P_j · q
+                if (Scorer == AttentionScorer.ScaledDot)
+                {
+                    TensorPrimitives.Multiply(a.Slice(0, n), _scale, a.Slice(0, n));   //     s_j /= sqrt(Dk)
+                }
+                MaskedSoftmax(a, n, mask.IsEmpty ? mask : mask.Slice(b * source, source)); // (2) a = softmax(s)
+                Gemv.MultiplyTransposed(values.Slice(b * source * dv, n * dv), n, dv, dv,
+                    a.Slice(0, n), context.Slice(b * dv, dv), accumulate: false);          // (3) c = Σ_j a_j v_j
+            }
+            return;
+        }
+
+        // T steps: per source row b, the (T, S) score block is one GEMM, and so is the (T, Dv) context block.
+        for (int b = 0; b < batch; b++)
+        {
+            int n = lengths.IsEmpty ? source : lengths[b];
+            Span<float> a = weights.Slice(b * source);                                     // (T, S) view, row stride B·S
+            Gemm.Multiply(steps, n, p, queries.Slice(b * dq), batch * dq, Transpose.No,
+                projected.Slice(b * source * p, n * p), p, Transpose.Yes,
+                a, batch * source, accumulate: false);                                     // (1) S_b = Q_b P_bᵀ   (T, n)
+            for (int t = 0; t < steps; t++)
+            {
+                Span<float> at = a.Slice(t * batch * source, source);
+                if (Scorer == AttentionScorer.ScaledDot)
+                {
+                    TensorPrimitives.Multiply(at.Slice(0, n), _scale, at.Slice(0, n));
+                }
+                MaskedSoftmax(at, n, mask.IsEmpty ? mask : mask.Slice(b * source, source)); // (2) A_b = softmax rows
+            }
+            Gemm.Multiply(steps, dv, n, a, batch * source, Transpose.No,
+                values.Slice(b * source * dv, n * dv), dv, Transpose.No,
+                context.Slice(b * dv), batch * dv, accumulate: false);                     // (3) C_b = A_b V_b   (T, Dv)
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Backward: walks the forward's numbered passes in reverse.
+    // ------------------------------------------------------------------------------------------------
+
+    /// <summary>Backward of one decoder step (<see cref="Forward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{int}, Span{float}, Span{float})"/>).</summary>
+    /// <param name="dContext">dc: (B, Dv), upstream gradient of the context.</param>
+    /// <param name="dWeights">Empty, or da: (B, S), upstream gradient of the weights (e.g. a coverage or alignment loss).</param>
+    /// <param name="parameters">All parameter values.</param>
+    /// <param name="query">Q: (B, Dq), as given to forward.</param>
+    /// <param name="keys">K: (B, S, Dk).</param>
+    /// <param name="values">V: (B, S, Dv).</param>
+    /// <param name="lengths">The lengths given to forward, or empty (always correct: masked positions have weight 0, hence 0 gradient; lengths only skip work).</param>
+    /// <param name="weights">a: (B, S), forward's output.</param>
+    /// <param name="gradients">All parameter gradients. Accumulated (W_q, v; the key-side ones in <see cref="PrepareKeysBackward"/>).</param>
+    /// <param name="dQuery">dQ: (B, Dq). Accumulated.</param>
+    /// <param name="dKeys">dK: (B, S, Dk). Accumulated (Dot, ScaledDot); pass the same span to <see cref="PrepareKeysBackward"/>.</param>
+    /// <param name="dValues">dV: (B, S, Dv). Accumulated.</param>
+    /// <remarks>
+    /// Dot and ScaledDot add the keys' gradient to <paramref name="dKeys"/> here. General and Additive score
+    /// against projected keys: their gradient is accumulated internally over all steps and reaches
+    /// <paramref name="dKeys"/> (and W, or W_k and b) in <see cref="PrepareKeysBackward"/>, with one GEMM.
+    /// Either way, dKeys is complete once <see cref="PrepareKeysBackward"/> has run.
+    /// </remarks>
+    public void Backward(ReadOnlySpan<float> dContext, ReadOnlySpan<float> dWeights, ReadOnlySpan<float> parameters,
+        ReadOnlySpan<float> query, ReadOnlySpan<float> keys, ReadOnlySpan<float> values, ReadOnlySpan<int> lengths, ReadOnlySpan<float> weights,
+        Span<float> gradients, Span<float> dQuery, Span<float> dKeys, Span<float> dValues) =>
+        BackwardSteps(dContext, dWeights, parameters, query, 1, keys, values, lengths, weights, gradients, dQuery, dKeys, dValues);
+
+    /// <summary>Backward of T decoder steps (<see cref="ForwardSteps(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{int}, Span{float}, Span{float})"/>).</summary>
+    /// <param name="dContext">dc: (T, B, Dv).</param>
+    /// <param name="dWeights">Empty, or da: (T, B, S).</param>
+    /// <param name="parameters">All parameter values.</param>
+    /// <param name="queries">Q: (T, B, Dq).</param>
+    /// <param name="steps">T.</param>
+    /// <param name="keys">K: (B, S, Dk).</param>
+    /// <param name="values">V: (B, S, Dv).</param>
+    /// <param name="lengths">The lengths given to forward, or empty.</param>
+    /// <param name="weights">a: (T, B, S), forward's output.</param>
+    /// <param name="gradients">All parameter gradients. Accumulated.</param>
+    /// <param name="dQueries">dQ: (T, B, Dq). Accumulated.</param>
+    /// <param name="dKeys">dK: (B, S, Dk). Accumulated, completed by <see cref="PrepareKeysBackward"/> (see <see cref="Backward"/>).</param>
+    /// <param name="dValues">dV: (B, S, Dv). Accumulated.</param>
+    public void BackwardSteps(ReadOnlySpan<float> dContext, ReadOnlySpan<float> dWeights, ReadOnlySpan<float> parameters,
+        ReadOnlySpan<float> queries, int steps, ReadOnlySpan<float> keys, ReadOnlySpan<float> values, ReadOnlySpan<int> lengths, ReadOnlySpan<float> weights,
+        Span<float> gradients, Span<float> dQueries, Span<float> dKeys, Span<float> dValues)
+    {
+        CheckStep(queries, steps, keys, values, lengths);
+        int batch = _batch, source = _source, dq = QueryDim, dv = ValueDim, p = _projectedWidth;
+        Guard.SameLength(dContext.Length, steps * batch * dv, nameof(dContext));
+        if (!dWeights.IsEmpty)
+        {
+            Guard.SameLength(dWeights.Length, steps * batch * source, nameof(dWeights));
+        }
+        Guard.SameLength(weights.Length, steps * batch * source, nameof(weights));
+        Guard.SameLength(dQueries.Length, steps * batch * dq, nameof(dQueries));
+        Guard.SameLength(dKeys.Length, batch * source * KeyDim, nameof(dKeys));
+        Guard.SameLength(dValues.Length, batch * source * dv, nameof(dValues));
+        bool direct = Scorer is AttentionScorer.Dot or AttentionScorer.ScaledDot;
+        ReadOnlySpan<float> projected = direct ? keys : _projectedKeys;
+        Span<float> dProjected = direct ? dKeys : _dProjectedKeys;            // Dot: P = K, so dP is dK itself
+        _dProjectedKeysDirty |= !direct;
+
+        if (Scorer == AttentionScorer.Additive)
+        {
+            ReadOnlySpan<float> v = Registered(_scoreWeight).Of(parameters);
+            Span<float> dScoreWeight = _scoreWeight!.Of(gradients);
+            ProjectQueries(queries, steps * batch);                        // recompute (1) pq: cheaper to redo than to keep per step
+            Span<float> dpqAll = _dProjectedQueries.AsSpan(0, steps * batch * p);
+            dpqAll.Clear();
+            for (int t = 0; t < steps; t++)
+            {
+                for (int b = 0; b < batch; b++)
+                {
+                    int n = lengths.IsEmpty ? source : lengths[b];
+                    int row = t * batch + b;
+                    Span<float> ds = _dScores.AsSpan(0, n);
+                    ScoresBackward(dContext.Slice(row * dv, dv), dWeights.IsEmpty ? dWeights : dWeights.Slice(row * source, n),
+                        values.Slice(b * source * dv, n * dv), weights.Slice(row * source, n), n, dValues.Slice(b * source * dv, n * dv), ds); // (5), (4)
+                    ReadOnlySpan<float> pq = _projectedQueries.AsSpan(row * p, p);
+                    Span<float> h = _hidden.AsSpan(0, n * p);
+                    AdditiveHidden(pq, _projectedKeys.AsSpan(b * source * p, n * p), n, h); // recompute (2) h_j = tanh(pq + pk_j)
+                    // (3) s_j = v · h_j  ->  dv += Σ_j ds_j h_j ;  dh_j = ds_j v
+                    Gemv.MultiplyTransposed(h, n, p, p, ds, dScoreWeight, accumulate: true);
+                    // (2) h_j = tanh(pq + pk_j)  ->  dpk_j += dh_j ⊙ (1 - h_j²) ;  dpq += Σ_j dh_j ⊙ (1 - h_j²)
+                    Span<float> dpq = dpqAll.Slice(row * p, p);
+                    Span<float> dpk = _dProjectedKeys.AsSpan(b * source * p, n * p);
+                    Span<float> dh = _dHidden;
+                    for (int j = 0; j < n; j++)
+                    {
+                        if (ds[j] == 0f)
+                        {
+                            continue; // masked (or saturated) position: nothing flows back
+                        }
+                        TensorPrimitives.Multiply(v, ds[j], dh);
+                        ReadOnlySpan<float> hj = h.Slice(j * p, p);
+                        Activations.TanhBackward(hj, dh, dpk.Slice(j * p, p));
+                        Activations.TanhBackward(hj, dh, dpq);
+                    }
+                }
+            }
+            // (1) pq = W_q q  ->  dW_q += dpqᵀ Q ; dQ += dpq W_q, for every step and row at once
+            int rows = steps * batch;
+            ReadOnlySpan<float> wq = Registered(_queryWeight).Of(parameters);
+            Gemm.Multiply(p, dq, rows, dpqAll, p, Transpose.Yes, queries, dq, Transpose.No, _queryWeight!.Of(gradients), dq, accumulate: true);
+            Gemm.Multiply(rows, dq, p, dpqAll, p, Transpose.No, wq, dq, Transpose.No, dQueries, dq, accumulate: true);
+            return;
+        }
+
+        if (steps == 1)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                int n = lengths.IsEmpty ? source : lengths[b];
+                Span<float> ds = _dScores.AsSpan(0, n);
+                ScoresBackward(dContext.Slice(b * dv, dv), dWeights.IsEmpty ? dWeights : dWeights.Slice(b * source, n),
+                    values.Slice(b * source * dv, n * dv), weights.Slice(b * source, n), n, dValues.Slice(b * source * dv, n * dv), ds); // (3), (2)
+                if (Scorer == AttentionScorer.ScaledDot)
+                {
+                    TensorPrimitives.Multiply(ds, _scale, ds);                               // s_j = (q · k_j) / sqrt(Dk)
+                }
+                // (1) s_j = P_j · q  ->  dq += Pᵀ ds ;  dP_j += ds_j q
+                ReadOnlySpan<float> q = queries.Slice(b * dq, dq);
+                Gemv.MultiplyTransposed(projected.Slice(b * source * p, n * p), n, p, p, ds, dQueries.Slice(b * dq, dq), accumulate: true);
+                AddOuter(ds, q, dProjected.Slice(b * source * p, n * p));
+            }
+            return;
+        }
+
+        for (int b = 0; b < batch; b++)
+        {
+            int n = lengths.IsEmpty ? source : lengths[b];
+            if (n == 0)
+            {
+                continue; // no valid position: zero weights, zero context, zero gradient
+            }
+            ReadOnlySpan<float> a = weights.Slice(b * source);                             // (T, S) view, row stride B·S
+            ReadOnlySpan<float> dc = dContext.Slice(b * dv);                               // (T, Dv) view, row stride B·Dv
+            ReadOnlySpan<float> vb = values.Slice(b * source * dv, n * dv);                // (n, Dv)
+            Span<float> ds = _dScores.AsSpan(0, steps * n);                                // (T, n)
+            // (3) C_b = A_b V_b  ->  dA_b = dC_b V_bᵀ ;  dV_b += A_bᵀ dC_b
+            Gemm.Multiply(steps, n, dv, dc, batch * dv, Transpose.No, vb, dv, Transpose.Yes, ds, n, accumulate: false);
+            Gemm.Multiply(n, dv, steps, a, batch * source, Transpose.Yes, dc, batch * dv, Transpose.No,
+                dValues.Slice(b * source * dv, n * dv), dv, accumulate: true);
+            // (2) A_b = softmax rows  ->  dS_t = a_t ⊙ (dA_t - a_t · dA_t)
+            for (int t = 0; t < steps; t++)
+            {
+                Span<float> dst = ds.Slice(t * n, n);
+                int row = t * batch + b;
+                if (!dWeights.IsEmpty)
+                {
+                    TensorPrimitives.Add(dst, dWeights.Slice(row * source, n), dst);
+                }
+                SoftmaxBackwardInPlace(weights.Slice(row * source, n), dst);
+                if (Scorer == AttentionScorer.ScaledDot)
+                {
+                    TensorPrimitives.Multiply(dst, _scale, dst);
+                }
+            }
+            // (1) S_b = Q_b P_bᵀ  ->  dQ_b += dS_b P_b ;  dP_b += dS_bᵀ Q_b
+            ReadOnlySpan<float> pb = projected.Slice(b * source * p, n * p);
+            Gemm.Multiply(steps, p, n, ds, n, Transpose.No, pb, p, Transpose.No, dQueries.Slice(b * dq), batch * dq, accumulate: true);
+            Gemm.Multiply(n, p, steps, ds, n, Transpose.Yes, queries.Slice(b * dq), batch * dq, Transpose.No,
+                dProjected.Slice(b * source * p, n * p), p, accumulate: true);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Pieces shared by the passes.
+    // ------------------------------------------------------------------------------------------------
+
+    /// <summary>pq = Q W_qᵀ for <paramref name="rows"/> query rows: (rows, A).</summary>
+    private void ProjectQueries(ReadOnlySpan<float> queries, int rows)
+    {
+        int a = AttentionDim;
+        Gemm.Multiply(rows, a, QueryDim, queries, QueryDim, Transpose.No,
+            _transposedQueryWeight, a, Transpose.No, _projectedQueries.AsSpan(0, rows * a), a, accumulate: false);
+    }
+
+    /// <summary>h_j = tanh(pq + pk_j) for the first n keys: (n, A).</summary>
+    private static void AdditiveHidden(ReadOnlySpan<float> pq, ReadOnlySpan<float> pk, int n, Span<float> h)
+    {
+        int a = pq.Length;
+        for (int j = 0; j < n; j++)
+        {
+            TensorPrimitives.Add(pk.Slice(j * a, a), pq, h.Slice(j * a, a));
+        }
+        Activations.Tanh(h, h);
+    }
+
+    /// <summary>Softmax over the first n positions (lengths), or over the mask's valid positions; writes the whole row.</summary>
+    private static void MaskedSoftmax(Span<float> row, int n, ReadOnlySpan<bool> mask)
+    {
+        if (mask.IsEmpty)
+        {
+            Softmax.Forward(row, n, row);
+        }
+        else
+        {
+            Softmax.Forward(row, mask, row);
+        }
+    }
+
+    /// <summary>
+    /// Backward of the context sum and the softmax for one query row, over its first n keys:
+    /// dV_j += a_j dc ; da_j = v_j · dc (+ upstream da_j) ; ds_j = a_j (da_j - Σ_i a_i da_i) (overwritten).
+    /// </summary>
+    private static void ScoresBackward(ReadOnlySpan<float> dc, ReadOnlySpan<float> dWeights, ReadOnlySpan<float> values, ReadOnlySpan<float> a,
+        int n, Span<float> dValues, Span<float> ds)
+    {
+        int dv = dc.Length;
+        // c = Σ_j a_j v_j  ->  da_j = v_j · dc ;  dScoreWeightj += a_j dc
+        Gemv.Multiply(values, n, dv, dv, dc, ds, accumulate: false);
+        if (!dWeights.IsEmpty)
+        {
+            TensorPrimitives.Add(ds, dWeights, ds);
+        }
+        AddOuter(a, dc, dValues);
+        // a = softmax(s)  ->  ds_j = a_j (da_j - Σ_i a_i da_i)
+        SoftmaxBackwardInPlace(a, ds);
+    }
+
+    /// <summary>g ← a ⊙ (g - a · g): the softmax backward written over its own input (<see cref="Softmax.Backward"/> accumulates instead).</summary>
+    private static void SoftmaxBackwardInPlace(ReadOnlySpan<float> a, Span<float> g)
+    {
+        float dot = TensorPrimitives.Dot(a, g);
+        TensorPrimitives.Subtract(g, dot, g);
+        TensorPrimitives.Multiply(g, a, g);
+    }
+
+    /// <summary>M += x yᵀ, M: (x.Length, y.Length); rows with x_i = 0 (masked positions) are skipped.</summary>
+    private static void AddOuter(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> m)
+    {
+        int cols = y.Length;
+        for (int i = 0; i < x.Length; i++)
+        {
+            if (x[i] != 0f)
+            {
+                Span<float> row = m.Slice(i * cols, cols);
+                TensorPrimitives.MultiplyAdd(y, x[i], row, row);
+            }
+        }
+    }
+
+    /// <summary>dst (cols, rows) = srcᵀ, src: (rows, cols).</summary>
+    private static void TransposeInto(ReadOnlySpan<float> src, int rows, int cols, Span<float> dst)
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            ReadOnlySpan<float> row = src.Slice(i * cols, cols);
+            for (int j = 0; j < cols; j++)
+            {
+                dst[j * rows + i] = row[j];
+            }
+        }
+    }
+
+    private void CheckStep(ReadOnlySpan<float> queries, int steps, ReadOnlySpan<float> keys, ReadOnlySpan<float> values, ReadOnlySpan<int> lengths)
+    {
+        CheckPrepared();
+        if ((uint)(steps - 1) >= (uint)MaxSteps)
+        {
+            ThrowCapacity(_batch, _source, steps);
+        }
+        Guard.SameLength(queries.Length, steps * _batch * QueryDim, nameof(queries));
+        Guard.SameLength(keys.Length, _batch * _source * KeyDim, nameof(keys));
+        Guard.SameLength(values.Length, _batch * _source * ValueDim, nameof(values));
+        if (!lengths.IsEmpty)
+        {
+            Guard.SameLength(lengths.Length, _batch, nameof(lengths));
+            for (int b = 0; b < lengths.Length; b++)
+            {
+                if ((uint)lengths[b] > (uint)_source)
+                {
+                    ThrowLength(nameof(lengths), b, lengths[b], _source);
+                }
+            }
+        }
+    }
+
+    private void CheckMask(ReadOnlySpan<bool> mask)
+    {
+        CheckPrepared();
+        Guard.SameLength(mask.Length, _batch * _source, nameof(mask));
+    }
+
+    private void CheckPrepared()
+    {
+        if (_batch < 0)
+        {
+            ThrowNotPrepared();
+        }
+    }
+
+    private static ParameterSlot Registered(ParameterSlot? slot) => slot ?? ThrowNotRegistered();
+
+    private static void Positive(int value, string name)
+    {
+        if (value <= 0)
+        {
+            throw new ArgumentOutOfRangeException(name, $"{name}: must be positive, got {value}.");
+        }
+    }
+
+    [DoesNotReturn]
+    private void ThrowCapacity(int batch, int source, int steps) =>
+        throw new ArgumentOutOfRangeException(nameof(batch),
+            $"Attention shape (batch {batch}, source {source}, steps {steps}) must be in 1..(MaxBatch {MaxBatch}, MaxSource {MaxSource}, MaxSteps {MaxSteps}); call EnsureCapacity to grow the workspaces.");
+
+    [DoesNotReturn]
+    private static void ThrowLength(string name, int row, int length, int source) =>
+        throw new ArgumentOutOfRangeException(name, $"{name}[{row}] = {length} must be in 0..{source}.");
+
+    [DoesNotReturn]
+    private static void ThrowNotPrepared() =>
+        throw new InvalidOperationException("Call PrepareKeys for the source batch before Forward, Backward or PrepareKeysBackward.");
+
+    [DoesNotReturn]
+    private static ParameterSlot ThrowNotRegistered() =>
+        throw new InvalidOperationException("This scorer has parameters: call RegisterParameters (and allocate the ParameterSet) first.");
+}

@@ -1,0 +1,105 @@
+using FsCheck;
+using FsCheck.Fluent;
+using SpanAttention.Attention;
+using SpanAttention.Tests.Support;
+using Xunit;
+using Xunit.Sdk;
+
+namespace SpanAttention.Tests.Attention;
+
+/// <summary>
+/// Every gradient (queries, keys, values, every parameter) of every scorer, with and without masks, against
+/// central finite differences of a double-precision oracle (tolerance justified in <see cref="GradientCheck"/>).
+/// </summary>
+public class AttentionGradientTests
+{
+    private const int Cases = 6;
+
+    public static TheoryData<AttentionScorer, MaskKind> ScorersAndMasks()
+    {
+        var data = new TheoryData<AttentionScorer, MaskKind>();
+        foreach (AttentionScorer scorer in Enum.GetValues<AttentionScorer>())
+        {
+            foreach (MaskKind mask in Enum.GetValues<MaskKind>())
+            {
+                data.Add(scorer, mask);
+            }
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(ScorersAndMasks))]
+    public void BackwardSteps_RandomShapes_MatchesFiniteDifferences(AttentionScorer scorer, MaskKind mask) =>
+        Properties.Check(Prop.ForAll(AttentionCase.Generator(scorer, mask, maxSteps: 3, maxSource: 7, maxDim: 6).ToArbitrary(), c =>
+        {
+            string? failure = GradientCheck.Compare(c, c.Backward(stepByStep: false));
+            return failure is null ? true : throw new XunitException(failure);
+        }), Cases);
+
+    [Theory]
+    [MemberData(nameof(ScorersAndMasks))]
+    public void Backward_StepByStep_MatchesFiniteDifferences(AttentionScorer scorer, MaskKind mask) =>
+        Properties.Check(Prop.ForAll(AttentionCase.Generator(scorer, mask, maxSteps: 2, maxSource: 7, maxDim: 6).ToArbitrary(), c =>
+        {
+            string? failure = GradientCheck.Compare(c, c.Backward(stepByStep: true));
+            return failure is null ? true : throw new XunitException(failure);
+        }), Cases);
+
+    [Theory]
+    [InlineData(AttentionScorer.Dot)]
+    [InlineData(AttentionScorer.Additive)]
+    public void Backward_WithoutWeightGradient_MatchesFiniteDifferences(AttentionScorer scorer)
+    {
+        var c = new AttentionCase(scorer, batch: 2, source: 5, steps: 2, queryDim: 3, keyDim: 4, valueDim: 3, attentionDim: 5, MaskKind.Lengths, seed: 11);
+        Assert.Null(GradientCheck.Compare(c, c.Backward(withDWeights: false), withDWeights: false));
+    }
+
+    [Theory]
+    [MemberData(nameof(ScorersAndMasks))]
+    public void NaiveBackward_RandomShapes_MatchesFiniteDifferences(AttentionScorer scorer, MaskKind mask) =>
+        Properties.Check(Prop.ForAll(AttentionCase.Generator(scorer, mask, maxSteps: 2, maxSource: 6, maxDim: 5).ToArbitrary(), c =>
+        {
+            string? failure = GradientCheck.Compare(c, c.Naive().Grads);
+            return failure is null ? true : throw new XunitException(failure);
+        }), 3);
+
+    [Theory]
+    [InlineData(WrongBackward.Fault.SoftmaxCentering, AttentionScorer.Dot)]
+    [InlineData(WrongBackward.Fault.SoftmaxCentering, AttentionScorer.Additive)]
+    [InlineData(WrongBackward.Fault.ValueGradient, AttentionScorer.ScaledDot)]
+    [InlineData(WrongBackward.Fault.Scale, AttentionScorer.ScaledDot)]
+    [InlineData(WrongBackward.Fault.TanhDerivative, AttentionScorer.Additive)]
+    [InlineData(WrongBackward.Fault.QueryProjection, AttentionScorer.General)]
+    public void GradientCheck_DeliberatelyWrongBackward_Fails(WrongBackward.Fault fault, AttentionScorer scorer)
+    {
+        var c = new AttentionCase(scorer, batch: 2, source: 6, steps: 2, queryDim: 4, keyDim: 5, valueDim: 3, attentionDim: 5, MaskKind.None, seed: 5); // no mask: every term carries weight
+        // the correct backward of the same case passes, the wrong one must not
+        Assert.Null(GradientCheck.Compare(c, WrongBackward.Run(c, WrongBackward.Fault.None)));
+        Assert.NotNull(GradientCheck.Compare(c, WrongBackward.Run(c, fault)));
+    }
+
+    [Fact]
+    public void Backward_CalledTwicePerBatch_AccumulatesTwice()
+    {
+        var c = new AttentionCase(AttentionScorer.Additive, batch: 2, source: 5, steps: 1, queryDim: 3, keyDim: 4, valueDim: 3, attentionDim: 5, MaskKind.None, seed: 3);
+        AttentionCase.Gradients once = c.Backward();
+        (float[] weights, _) = c.Forward();
+        var dq = new float[c.Queries.Length];
+        var dk = new float[c.Keys.Length];
+        var dv = new float[c.Values.Length];
+        var dp = new float[c.Parameters.Values.Length];
+        for (int i = 0; i < 2; i++)
+        {
+            c.Layer.Backward(c.DContext, c.DWeights, c.Parameters.Values, c.Queries, c.Keys, c.Values, c.Lengths, weights, dp, dq, dk, dv);
+        }
+        c.Layer.PrepareKeysBackward(c.Parameters.Values, c.Keys, dp, dk);
+        c.Layer.PrepareKeysBackward(c.Parameters.Values, c.Keys, dp, dk); // the accumulator was cleared: adds nothing
+        Numerics.AssertClose(Twice(once.DQueries), dq, 1e-5f, 1e-6f, "dq");
+        Numerics.AssertClose(Twice(once.DKeys), dk, 1e-5f, 1e-6f, "dk");
+        Numerics.AssertClose(Twice(once.DValues), dv, 1e-5f, 1e-6f, "dv");
+        Numerics.AssertClose(Twice(once.DParameters), dp, 1e-5f, 1e-6f, "dparameters");
+    }
+
+    private static float[] Twice(float[] x) => x.Select(v => 2 * v).ToArray();
+}
