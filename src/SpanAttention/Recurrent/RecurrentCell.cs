@@ -1,0 +1,216 @@
+using SpanAttention.Kernels;
+using SpanAttention.Parameters;
+
+namespace SpanAttention.Recurrent;
+
+/// <summary>
+/// One recurrent step over a batch, for callers that feed inputs step by step (the decoder):
+/// PyTorch's <c>nn.RNNCell</c> / <c>nn.GRUCell</c> / <c>nn.LSTMCell</c>. Parameter names drop the layer
+/// suffix: <c>{prefix}weight_ih</c>, <c>weight_hh</c>, <c>bias_ih</c>, <c>bias_hh</c>.
+/// </summary>
+/// <typeparam name="TGates">The cell's gate math.</typeparam>
+/// <remarks>
+/// The caller owns the per-step cache (<see cref="CacheSize"/> floats per row), so it can keep one per
+/// decoder step and run Backward in reverse order later. Projections: one GEMM over the batch each
+/// (x·W_ihᵀ, h·W_hhᵀ), a GEMV at B = 1. The instance holds only backward scratch sized for maxBatch,
+/// so after the first call nothing is allocated; it is not thread-safe.
+/// </remarks>
+public sealed class RecurrentCell<TGates>
+    where TGates : struct, IRecurrentGates
+{
+    private readonly float[] _gh;        // (B, G·H) h·W_hhᵀ
+    private readonly float[] _dh;        // (B, H)
+    private readonly float[] _dc;        // (B, H)
+    private readonly float[] _dGates;    // (B, G·H)
+    private readonly float[] _dGatesHh;  // (B, G·H)
+    private readonly float[] _ones;      // (B)
+
+    /// <summary>Registers the four tensors and sizes the scratch.</summary>
+    /// <param name="layout">The model's parameter layout.</param>
+    /// <param name="prefix">Name prefix, e.g. <c>"decoder.cell."</c>.</param>
+    /// <param name="inputSize">I.</param>
+    /// <param name="hiddenSize">H.</param>
+    /// <param name="maxBatch">Largest batch a call may use.</param>
+    public RecurrentCell(ParameterLayout layout, string prefix, int inputSize, int hiddenSize, int maxBatch = 1)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(hiddenSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
+        Weights = new RecurrentWeights(layout, prefix, "", TGates.GateCount, inputSize, hiddenSize);
+        MaxBatch = maxBatch;
+        int gh = TGates.GateCount * hiddenSize;
+        _gh = new float[maxBatch * gh];
+        _dh = new float[maxBatch * hiddenSize];
+        _dc = new float[maxBatch * hiddenSize];
+        _dGates = new float[maxBatch * gh];
+        _dGatesHh = new float[maxBatch * gh];
+        _ones = new float[maxBatch];
+        _ones.AsSpan().Fill(1f);
+    }
+
+    /// <summary>The cell's tensors.</summary>
+    public RecurrentWeights Weights { get; }
+
+    /// <summary>I.</summary>
+    public int InputSize => Weights.InputSize;
+
+    /// <summary>H.</summary>
+    public int HiddenSize => Weights.HiddenSize;
+
+    /// <summary>Largest batch.</summary>
+    public int MaxBatch { get; }
+
+    /// <summary>Floats of per-step cache per row: (G + E)·H (gate activations, then the cell's extras).</summary>
+    public int CacheSize => (TGates.GateCount + TGates.ExtraWidth) * HiddenSize;
+
+    /// <summary>PyTorch's default initialisation: U(-1/sqrt(H), 1/sqrt(H)).</summary>
+    /// <param name="parameters">The parameter set built from the layout.</param>
+    /// <param name="random">Seeded random source.</param>
+    public void Initialize(ParameterSet parameters, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(random);
+        Weights.Initialize(parameters, random);
+    }
+
+    /// <summary>One step for B rows. Overwrites h, c and cache.</summary>
+    /// <param name="parameters">Parameter values (read).</param>
+    /// <param name="batch">B ≤ MaxBatch.</param>
+    /// <param name="x">(B, I) inputs.</param>
+    /// <param name="hPrev">(B, H) previous hidden state.</param>
+    /// <param name="cPrev">(B, H) previous cell state (LSTM; empty otherwise).</param>
+    /// <param name="h">(B, H) new hidden state. Must not overlap <paramref name="hPrev"/> (backward needs h_prev).</param>
+    /// <param name="c">(B, H) new cell state (LSTM; empty otherwise).</param>
+    /// <param name="cache">(B, CacheSize) what Backward needs. Overwritten.</param>
+    public void Forward(
+        ParameterSet parameters, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev,
+        Span<float> h, Span<float> c, Span<float> cache)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        int hs = HiddenSize, gh = TGates.GateCount * hs, cs = CacheSize, i = InputSize;
+        CheckBatch(batch);
+        Guard.Length(x.Length, batch * i, nameof(x));
+        Guard.Length(hPrev.Length, batch * hs, nameof(hPrev));
+        Guard.Length(h.Length, batch * hs, nameof(h));
+        Guard.Length(cache.Length, batch * cs, nameof(cache));
+        if (TGates.HasCellState)
+        {
+            Guard.Length(cPrev.Length, batch * hs, nameof(cPrev));
+            Guard.Length(c.Length, batch * hs, nameof(c));
+        }
+        ReadOnlySpan<float> values = parameters.Values;
+        ReadOnlySpan<float> weightIh = Weights.WeightIh.Of(values);  // (G·H, I)
+        ReadOnlySpan<float> weightHh = Weights.WeightHh.Of(values);  // (G·H, H)
+        ReadOnlySpan<float> biasIh = Weights.BiasIh.Of(values);
+        ReadOnlySpan<float> biasHh = Weights.BiasHh.Of(values);
+        Span<float> ghAll = _gh.AsSpan(0, batch * gh);
+        // 1. gates (B, G·H) = x·W_ihᵀ into the cache rows; gh (B, G·H) = h·W_hhᵀ.
+        if (batch == 1)
+        {
+            Gemv.Multiply(weightIh, gh, i, i, x, cache.Slice(0, gh), false);
+            Gemv.Multiply(weightHh, gh, hs, hs, hPrev, ghAll, false);
+        }
+        else
+        {
+            Gemm.Multiply(batch, gh, i, x, i, Transpose.No, weightIh, i, Transpose.Yes, cache, cs, false);
+            Gemm.Multiply(batch, gh, hs, hPrev, hs, Transpose.No, weightHh, hs, Transpose.Yes, ghAll, gh, false);
+        }
+        // 2. The gate math, row by row.
+        for (int b = 0; b < batch; b++)
+        {
+            Span<float> rowCache = cache.Slice(b * cs, cs);
+            TGates.Forward(hs, rowCache.Slice(0, gh), ghAll.Slice(b * gh, gh), biasIh, biasHh,
+                hPrev.Slice(b * hs, hs), TGates.HasCellState ? cPrev.Slice(b * hs, hs) : default,
+                h.Slice(b * hs, hs), TGates.HasCellState ? c.Slice(b * hs, hs) : default, rowCache.Slice(gh));
+        }
+    }
+
+    /// <summary>The backward of one <see cref="Forward"/> step. Accumulates into every gradient.</summary>
+    /// <param name="parameters">Parameter values (read) and gradients (accumulated).</param>
+    /// <param name="batch">B, as in the forward call.</param>
+    /// <param name="dh">(B, H) gradient of h.</param>
+    /// <param name="dc">(B, H) gradient of c (LSTM), or empty for zero.</param>
+    /// <param name="x">(B, I) the forward inputs.</param>
+    /// <param name="hPrev">(B, H) the forward h_prev.</param>
+    /// <param name="cPrev">(B, H) the forward c_prev (LSTM).</param>
+    /// <param name="cache">(B, CacheSize) the forward cache.</param>
+    /// <param name="dX">(B, I) accumulated; or empty to skip.</param>
+    /// <param name="dHPrev">(B, H) accumulated.</param>
+    /// <param name="dCPrev">(B, H) accumulated (LSTM; empty otherwise).</param>
+    public void Backward(
+        ParameterSet parameters, int batch, ReadOnlySpan<float> dh, ReadOnlySpan<float> dc, ReadOnlySpan<float> x,
+        ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> cache,
+        Span<float> dX, Span<float> dHPrev, Span<float> dCPrev)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        int hs = HiddenSize, gh = TGates.GateCount * hs, cs = CacheSize, i = InputSize;
+        CheckBatch(batch);
+        Guard.Length(dh.Length, batch * hs, nameof(dh));
+        Guard.Length(x.Length, batch * i, nameof(x));
+        Guard.Length(hPrev.Length, batch * hs, nameof(hPrev));
+        Guard.Length(cache.Length, batch * cs, nameof(cache));
+        Guard.Length(dHPrev.Length, batch * hs, nameof(dHPrev));
+        if (!dX.IsEmpty) { Guard.Length(dX.Length, batch * i, nameof(dX)); }
+        if (TGates.HasCellState)
+        {
+            Guard.Length(cPrev.Length, batch * hs, nameof(cPrev));
+            Guard.Length(dCPrev.Length, batch * hs, nameof(dCPrev));
+            if (!dc.IsEmpty) { Guard.Length(dc.Length, batch * hs, nameof(dc)); }
+        }
+        ReadOnlySpan<float> values = parameters.Values;
+        ReadOnlySpan<float> weightIh = Weights.WeightIh.Of(values);  // (G·H, I)
+        ReadOnlySpan<float> weightHh = Weights.WeightHh.Of(values);  // (G·H, H)
+        Span<float> dhWork = _dh.AsSpan(0, batch * hs);
+        Span<float> dcWork = _dc.AsSpan(0, batch * hs);
+        Span<float> dGates = _dGates.AsSpan(0, batch * gh);
+        Span<float> dGatesHh = TGates.SeparateHiddenGradient ? _dGatesHh.AsSpan(0, batch * gh) : dGates;
+        dh.Slice(0, batch * hs).CopyTo(dhWork);
+        if (TGates.HasCellState)
+        {
+            if (dc.IsEmpty) { dcWork.Clear(); } else { dc.Slice(0, batch * hs).CopyTo(dcWork); }
+        }
+        // 1. Gate math backward, row by row: dGates, the direct part of dh_prev (in dhWork) and dc_prev (in dcWork).
+        for (int b = 0; b < batch; b++)
+        {
+            ReadOnlySpan<float> rowCache = cache.Slice(b * cs, cs);
+            TGates.Backward(hs, dhWork.Slice(b * hs, hs), TGates.HasCellState ? dcWork.Slice(b * hs, hs) : default,
+                rowCache.Slice(0, gh), rowCache.Slice(gh), hPrev.Slice(b * hs, hs),
+                TGates.HasCellState ? cPrev.Slice(b * hs, hs) : default,
+                dGates.Slice(b * gh, gh), TGates.SeparateHiddenGradient ? dGatesHh.Slice(b * gh, gh) : default);
+        }
+        // 2. dh_prev += direct + dGatesHh·W_hh; dc_prev += dc'⊙f; dx += dGates·W_ih.
+        System.Numerics.Tensors.TensorPrimitives.Add(dHPrev.Slice(0, batch * hs), dhWork, dHPrev.Slice(0, batch * hs));
+        if (TGates.HasCellState)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Add(dCPrev.Slice(0, batch * hs), dcWork, dCPrev.Slice(0, batch * hs));
+        }
+        if (batch == 1)
+        {
+            Gemv.MultiplyTransposed(weightHh, gh, hs, hs, dGatesHh, dHPrev.Slice(0, hs), true);
+            if (!dX.IsEmpty)
+            {
+                Gemv.MultiplyTransposed(weightIh, gh, i, i, dGates, dX.Slice(0, i), true);
+            }
+        }
+        else
+        {
+            Gemm.Multiply(batch, hs, gh, dGatesHh, gh, Transpose.No, weightHh, hs, Transpose.No, dHPrev, hs, true);
+            if (!dX.IsEmpty)
+            {
+                Gemm.Multiply(batch, i, gh, dGates, gh, Transpose.No, weightIh, i, Transpose.No, dX, i, true);
+            }
+        }
+        // 3. Weight and bias gradients: one GEMM each over the batch.
+        Weights.AccumulateWeightGradients(batch, dGates, dGatesHh, x.Slice(0, batch * i), hPrev.Slice(0, batch * hs), _ones, parameters.Gradients);
+    }
+
+    private void CheckBatch(int batch)
+    {
+        if (batch < 1 || batch > MaxBatch)
+        {
+            throw new ArgumentOutOfRangeException(nameof(batch), $"batch {batch} is outside [1, {MaxBatch}].");
+        }
+    }
+}
