@@ -191,7 +191,7 @@ public sealed class Seq2SeqTrainer
     {
         using SafeTensorsReader reader = SafeTensorsReader.Open(path);
         Seq2SeqModel.CheckConfig(reader.Metadata, Model.Config, path);
-        reader.EnsureNoOtherTensors(Model.Layout, ExpAvgPrefix, ExpAvgSqPrefix);
+        reader.EnsureNoOtherTensors(Model.Layout, "", ExpAvgPrefix, ExpAvgSqPrefix);
         long step = ReadLong(reader.Metadata, "spanattention.trainer.step", path);
         long epoch = ReadLong(reader.Metadata, "spanattention.trainer.epoch", path);
         long adamStep = ReadLong(reader.Metadata, "spanattention.trainer.adam_step", path);
