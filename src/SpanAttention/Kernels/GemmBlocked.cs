@@ -130,8 +130,9 @@ public static partial class Gemm
         int k = job->K;
         nint ldc = job->Ldc;
         GemmWorkspace workspace = GemmWorkspace.Current;
-        // MC is a multiple of MR, so a block of up to MC rows padded to whole panels still fits.
-        float* packedA = workspace.A(TKernel.MC * Math.Min(k, TKernel.KC));
+        // MC is a multiple of MR, so a block of up to MC rows padded to whole panels still fits. Sized for the
+        // largest block on first use, whatever this call's k: later calls never grow it (see GemmWorkspace).
+        float* packedA = workspace.A(TKernel.MC * TKernel.KC);
         float* tile = stackalloc float[TKernel.MR * TKernel.NR]; // scratch for edge tiles
 
         // Loop 5 (JC): columns of C in blocks of NC; the packed KC x NC block of B lives in L3.

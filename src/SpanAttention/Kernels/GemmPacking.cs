@@ -198,7 +198,10 @@ internal static unsafe class GemmPacking
 /// <summary>
 /// Per-thread packing buffers, pinned (so the kernels can hold raw pointers) and 64-byte aligned (so a
 /// packed row of 16 floats is exactly one cache line). They grow to the largest block a thread has needed
-/// and are then reused: a warmed-up GEMM allocates nothing. Bounded by MC·KC + KC·NC floats (about 4 MiB).
+/// and are then reused: a warmed-up GEMM allocates nothing. Each buffer is sized for the kernel's largest
+/// block (MC·KC for A, KC·NC for B, about 4 MiB together for the 256-bit kernel) the first time the thread
+/// needs it, not for the shape at hand: when two threads share a call, which thread packs the largest block
+/// first depends on timing, and growing lazily would let that one-off allocation land after warm-up.
 /// </summary>
 internal sealed unsafe class GemmWorkspace
 {
@@ -231,9 +234,8 @@ internal sealed unsafe class GemmWorkspace
     {
         if (floats > _bCapacity)
         {
-            // Grow geometrically so a sequence of slightly larger shapes does not reallocate each time,
-            // but never past the largest block the kernel packs (KC x NC).
-            floats = Math.Max(floats, Math.Min(2 * _bCapacity, largest));
+            // Straight to the largest block the kernel packs (KC x NC): never grow again.
+            floats = Math.Max(floats, largest);
             _b = Allocate(floats, out _bAligned);
             _bCapacity = floats;
         }
