@@ -14,14 +14,16 @@ namespace SpanAttention.Benchmarks;
 /// prints one JSON line per row: engine "spanattention", the row's keys, the median and every sample in the
 /// row's unit (tokens/s for train = B·T / step time; us/token for decode = (encoder + 32 steps) / 32), the
 /// achieved model GFLOP/s with workload.py's formula, the process-CPU-time median (<c>cpu_median</c>) and the
-/// bytes allocated per timed run. Each sample is one Stopwatch-timed run after the warm-up (W runs, and at least
-/// 1.5 s of runs, at most 500, so the tiered JIT has optimised the hot paths; the row records warmup_runs).
+/// bytes allocated per timed run. Each sample is one Stopwatch-timed run after the warm-up (at least W runs and
+/// 1.5 s, and until the JIT has stopped compiling; at most 500 runs / 30 s; the row records warmup_runs).
 /// <c>--profile</c> adds a Stopwatch breakdown (medians of the phases of one run) on stderr.
 /// </summary>
 internal static class Seq2SeqJson
 {
     private const double MinWarmupSeconds = 1.5;
+    private const double MinWarmupSecondsTiered = 8;
     private const int MaxWarmupRuns = 500;
+    private const double MaxWarmupSeconds = 30;
 
     public static int Run(string[] args)
     {
@@ -59,13 +61,35 @@ internal static class Seq2SeqJson
         var w = new Seq2SeqWorkload(hidden, batch);
         bool train = mode == "train";
         float lossFirst = float.NaN, lossLast = float.NaN;
-        // Warm-up: at least W runs AND at least MinWarmupSeconds of them (capped at MaxWarmupRuns), so the tiered
-        // JIT has promoted the hot methods to optimised code before the timed runs (a single cold run is up to
-        // 5x slower: tier-0 code).
-        long warmStart = Stopwatch.GetTimestamp();
-        int warmRuns = 0;
-        for (int i = 0; i < warmup || (Stopwatch.GetElapsedTime(warmStart).TotalSeconds < MinWarmupSeconds && i < MaxWarmupRuns); i++, warmRuns++)
+        // Warm-up: at least W runs, at least MinWarmupSeconds of runs, and until the JIT has stopped compiling (the
+        // process's compiled-method count unchanged over the last two runs: the tiered JIT promotes hot methods
+        // to optimised code on a background thread, which a loaded machine can starve for seconds; a run on
+        // tier-0 code is up to 10x slower; measured here at H = 64, B = 1: steady state only after ~8 s of runs
+        // with the tiered JIT, from the first run with DOTNET_TieredCompilation=0). Capped at MaxWarmupRuns runs / MaxWarmupSeconds.
+        bool tiered = !AppContext.TryGetSwitch("System.Runtime.TieredCompilation", out bool tc) || tc;
+        tiered &= Environment.GetEnvironmentVariable("DOTNET_TieredCompilation") != "0";
+        if (tiered)
         {
+            Console.Error.WriteLine("seq2seq-json: tiered JIT is on; warming up for at least " + MinWarmupSecondsTiered.ToString(CultureInfo.InvariantCulture)
+                + " s (set DOTNET_TieredCompilation=0, as perf/compare.sh does, for optimised code from the first run).");
+        }
+        long warmStart = Stopwatch.GetTimestamp();
+        int warmRuns = 0, stableRuns = 0;
+        long compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+        bool WarmingUp(int i)
+        {
+            double elapsed = Stopwatch.GetElapsedTime(warmStart).TotalSeconds;
+            if (i >= MaxWarmupRuns || (i >= warmup && elapsed > MaxWarmupSeconds))
+            {
+                return false;
+            }
+            return i < warmup || elapsed < (tiered ? MinWarmupSecondsTiered : MinWarmupSeconds) || stableRuns < 2;
+        }
+        for (int i = 0; WarmingUp(i); i++, warmRuns++)
+        {
+            long now = System.Runtime.JitInfo.GetCompiledMethodCount();
+            stableRuns = now == compiled ? stableRuns + 1 : 0;
+            compiled = now;
             if (train)
             {
                 float loss = w.TrainStep();
@@ -134,7 +158,7 @@ internal static class Seq2SeqJson
         sb.Append(inv, $"\"alloc_bytes_per_run\":{allocatedThread / reps},\"alloc_bytes_per_run_all_threads\":{allocatedAll / reps},");
         sb.Append(inv, $"\"reps\":{reps},\"warmup\":{warmup},\"warmup_runs\":{warmRuns},\"V\":{Seq2SeqWorkload.V},\"S\":{Seq2SeqWorkload.S},\"T\":{Seq2SeqWorkload.T},");
         sb.Append(inv, $"\"config\":{{\"runtime\":\"{Environment.Version}\",\"vector256\":{Lower(Isa.Vector256)},\"vector512\":{Lower(Isa.Vector512)},");
-        sb.Append(inv, $"\"kernel_threads\":{KernelThreads.Count},\"parallel_threshold_flops\":{KernelThreads.ParallelThresholdFlops},\"processors\":{Environment.ProcessorCount},");
+        sb.Append(inv, $"\"kernel_threads\":{KernelThreads.Count},\"parallel_threshold_flops\":{KernelThreads.ParallelThresholdFlops},\"processors\":{Environment.ProcessorCount},\"tiered_jit\":{Lower(tiered)},");
         sb.Append(inv, $"\"model\":\"{w.Config.Describe()}\",\"parameters\":{w.Model.Layout.Count}}}}}");
         Console.WriteLine(sb.ToString());
 
