@@ -22,15 +22,19 @@ public class Seq2SeqTrainingBenchmarks
     [Params(1, 32)]
     public int Batch { get; set; }
 
-    /// <summary>KernelThreads.Count (the trainer has no thread setting of its own).</summary>
+    /// <summary>KernelThreads.Count (GEMM threads).</summary>
     [Params(1, 2)]
     public int Threads { get; set; }
+
+    /// <summary>Seq2SeqTrainerOptions.Threads (2: the batch is split in two halves on two threads; B ≥ 2 only).</summary>
+    [Params(1, 2)]
+    public int TrainerThreads { get; set; }
 
     [GlobalSetup]
     public void Setup()
     {
         KernelThreads.Count = Threads;
-        _workload = new Seq2SeqWorkload(Hidden, Batch);
+        _workload = new Seq2SeqWorkload(Hidden, Batch, TrainerThreads);
     }
 
     /// <summary>One training step; tokens/s = 32·B / time.</summary>
@@ -48,15 +52,19 @@ public class Seq2SeqLargeTrainingBenchmarks
     [Params(1, 32)]
     public int Batch { get; set; }
 
-    /// <summary>KernelThreads.Count.</summary>
+    /// <summary>KernelThreads.Count (GEMM threads).</summary>
     [Params(1, 2)]
     public int Threads { get; set; }
+
+    /// <summary>Seq2SeqTrainerOptions.Threads.</summary>
+    [Params(1, 2)]
+    public int TrainerThreads { get; set; }
 
     [GlobalSetup]
     public void Setup()
     {
         KernelThreads.Count = Threads;
-        _workload = new Seq2SeqWorkload(1024, Batch);
+        _workload = new Seq2SeqWorkload(1024, Batch, TrainerThreads);
     }
 
     /// <summary>One training step; tokens/s = 32·B / time.</summary>

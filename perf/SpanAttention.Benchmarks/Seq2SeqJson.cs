@@ -9,7 +9,7 @@ namespace SpanAttention.Benchmarks;
 /// <summary>
 /// The <c>seq2seq-json</c> mode: the C# side of perf/compare.sh (docs/performance.md, "The C# hook").
 /// <code>
-/// seq2seq-json --mode train|decode --hidden H --batch B --threads N --reps R --warmup W [--profile]
+/// seq2seq-json --mode train|decode --hidden H --batch B --threads N --reps R --warmup W [--trainer-threads M] [--profile]
 /// </code>
 /// prints one JSON line per row: engine "spanattention", the row's keys, the median and every sample in the
 /// row's unit (tokens/s for train = B·T / step time; us/token for decode = (encoder + 32 steps) / 32), the
@@ -28,8 +28,8 @@ internal static class Seq2SeqJson
     public static int Run(string[] args)
     {
         string mode = "train";
-        int hidden = 64, batch = 32, threads = 1, reps = 10, warmup = 3;
-        bool profile = false;
+        int hidden = 64, batch = 32, threads = 1, reps = 10, warmup = 3, trainerThreads = 0;
+        bool profile = false, traceAlloc = false;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"seq2seq-json: {args[i]} needs a value.");
@@ -42,9 +42,11 @@ internal static class Seq2SeqJson
                 case "--threads": threads = NextInt(); break;
                 case "--reps": reps = NextInt(); break;
                 case "--warmup": warmup = NextInt(); break;
+                case "--trainer-threads": trainerThreads = NextInt(); break;
                 case "--profile": profile = true; break;
+                case "--trace-alloc": traceAlloc = true; break;
                 default:
-                    Console.Error.WriteLine($"seq2seq-json: unknown argument '{args[i]}'. Usage: seq2seq-json --mode train|decode --hidden H --batch B --threads N --reps R --warmup W [--profile]");
+                    Console.Error.WriteLine($"seq2seq-json: unknown argument '{args[i]}'. Usage: seq2seq-json --mode train|decode --hidden H --batch B --threads N --reps R --warmup W [--trainer-threads M] [--profile]");
                     return 2;
             }
         }
@@ -57,8 +59,16 @@ internal static class Seq2SeqJson
         {
             batch = 1; // decoding is batch 1 by definition of the workload
         }
+        // N threads: KernelThreads.Count = N (GEMM) and, for training, Seq2SeqTrainerOptions.Threads = N (two
+        // half batches on two threads, B ≥ 2) unless --trainer-threads says otherwise.
+        trainerThreads = trainerThreads == 0 ? threads : trainerThreads;
+        if (trainerThreads is < 1 or > 2)
+        {
+            Console.Error.WriteLine($"seq2seq-json: --trainer-threads must be 1 or 2, got {trainerThreads}.");
+            return 2;
+        }
         KernelThreads.Count = threads;
-        var w = new Seq2SeqWorkload(hidden, batch);
+        var w = new Seq2SeqWorkload(hidden, batch, mode == "train" ? trainerThreads : 1);
         bool train = mode == "train";
         float lossFirst = float.NaN, lossLast = float.NaN;
         // Warm-up: at least W runs, at least MinWarmupSeconds of runs, and until the JIT has stopped compiling (the
@@ -101,6 +111,11 @@ internal static class Seq2SeqJson
             }
         }
 
+        using AllocationTracer? tracer = traceAlloc ? new AllocationTracer() : null;
+        if (traceAlloc)
+        {
+            Console.Error.WriteLine($"seq2seq-json: timed runs start (main thread {Environment.CurrentManagedThreadId})");
+        }
         using Process process = Process.GetCurrentProcess();
         var seconds = new double[reps];
         var cpuSeconds = new double[reps];
@@ -110,7 +125,7 @@ internal static class Seq2SeqJson
             process.Refresh();
             TimeSpan cpu0 = process.TotalProcessorTime;
             long a0 = GC.GetAllocatedBytesForCurrentThread();
-            long g0 = GC.GetTotalAllocatedBytes(precise: false);
+            long g0 = GC.GetTotalAllocatedBytes(precise: true);
             long t0 = Stopwatch.GetTimestamp();
             if (train)
             {
@@ -122,7 +137,7 @@ internal static class Seq2SeqJson
             }
             long t1 = Stopwatch.GetTimestamp();
             allocatedThread += GC.GetAllocatedBytesForCurrentThread() - a0;
-            allocatedAll += GC.GetTotalAllocatedBytes(precise: false) - g0;
+            allocatedAll += GC.GetTotalAllocatedBytes(precise: true) - g0;
             process.Refresh();
             seconds[r] = (t1 - t0) / (double)Stopwatch.Frequency;
             cpuSeconds[r] = (process.TotalProcessorTime - cpu0).TotalSeconds;
@@ -158,7 +173,7 @@ internal static class Seq2SeqJson
         sb.Append(inv, $"\"alloc_bytes_per_run\":{allocatedThread / reps},\"alloc_bytes_per_run_all_threads\":{allocatedAll / reps},");
         sb.Append(inv, $"\"reps\":{reps},\"warmup\":{warmup},\"warmup_runs\":{warmRuns},\"V\":{Seq2SeqWorkload.V},\"S\":{Seq2SeqWorkload.S},\"T\":{Seq2SeqWorkload.T},");
         sb.Append(inv, $"\"config\":{{\"runtime\":\"{Environment.Version}\",\"vector256\":{Lower(Isa.Vector256)},\"vector512\":{Lower(Isa.Vector512)},");
-        sb.Append(inv, $"\"kernel_threads\":{KernelThreads.Count},\"parallel_threshold_flops\":{KernelThreads.ParallelThresholdFlops},\"processors\":{Environment.ProcessorCount},\"tiered_jit\":{Lower(tiered)},");
+        sb.Append(inv, $"\"kernel_threads\":{KernelThreads.Count},\"parallel_threshold_flops\":{KernelThreads.ParallelThresholdFlops},\"processors\":{Environment.ProcessorCount},\"tiered_jit\":{Lower(tiered)},\"trainer_threads\":{w.Trainer.Options.Threads},");
         sb.Append(inv, $"\"model\":\"{w.Config.Describe()}\",\"parameters\":{w.Model.Layout.Count}}}}}");
         Console.WriteLine(sb.ToString());
 

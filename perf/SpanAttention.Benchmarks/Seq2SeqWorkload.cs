@@ -48,8 +48,10 @@ internal sealed class Seq2SeqWorkload
     /// <summary>Builds the model, a trainer and one fixed batch.</summary>
     /// <param name="hidden">E = A = H.</param>
     /// <param name="batch">B (training; decoding always uses batch 1).</param>
+    /// <param name="trainerThreads">Seq2SeqTrainerOptions.Threads: 2 splits a training batch (B ≥ 2) into two halves
+    /// run on two threads (the trainer's data parallelism); 1 runs it on the calling thread.</param>
     /// <param name="seed">Initialisation and data seed.</param>
-    public Seq2SeqWorkload(int hidden, int batch, int seed = 1234)
+    public Seq2SeqWorkload(int hidden, int batch, int trainerThreads = 1, int seed = 1234)
     {
         Hidden = hidden;
         Batch = batch;
@@ -70,7 +72,7 @@ internal sealed class Seq2SeqWorkload
             EosId = 1,
         };
         Model = new Seq2SeqModel(Config, batch, S, T, seed);
-        Trainer = new Seq2SeqTrainer(Model, new Seq2SeqTrainerOptions { LearningRate = 1e-3f, ClipNorm = 0f, TeacherForcingRatio = 1f, Seed = (ulong)seed });
+        Trainer = new Seq2SeqTrainer(Model, new Seq2SeqTrainerOptions { LearningRate = 1e-3f, ClipNorm = 0f, TeacherForcingRatio = 1f, Seed = (ulong)seed, Threads = trainerThreads });
         var random = new Random(seed);
         var src = new int[batch * S];
         var tgtIn = new int[batch * T];
