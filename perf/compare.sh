@@ -117,8 +117,11 @@ run_pytorch() {   # mode H B threads
 }
 run_csharp() {    # mode H B threads   (the C# hook; see the contract at the top)
     [[ $csharp_ok == yes ]] || return 0
+    # DOTNET_TieredCompilation=0: optimised code from the first call. With the default tiered JIT the
+    # hot paths of the small rows stay on slow code for several seconds on a busy 2-core machine
+    # (docs/performance.md, "The C# side"); steady-state speed is the same or slightly better.
     # shellcheck disable=SC2086
-    $CSHARP_CMD --mode "$1" --hidden "$2" --batch "$3" --threads "$4" --reps "$reps" --warmup "$warmup" \
+    DOTNET_TieredCompilation="${DOTNET_TieredCompilation:-0}" $CSHARP_CMD --mode "$1" --hidden "$2" --batch "$3" --threads "$4" --reps "$reps" --warmup "$warmup" \
         | grep '^{' >> "$results"
 }
 
