@@ -1,0 +1,270 @@
+using SpanAttention.Seq2Seq;
+
+namespace SpanAttention.Inference;
+
+/// <summary>
+/// Greedy (batched) and beam-search decoding of a <see cref="Seq2SeqModel"/>, returning tokens, scores and
+/// alignments. Uses the model's workspaces, so one model instance decodes on one thread at a time
+/// (see <see cref="Translator"/> for sharing a model between threads).
+/// </summary>
+public static class Decoding
+{
+    /// <summary>Greedy decoding of a list of sources, in batches of up to <see cref="Seq2SeqModel.MaxBatch"/> rows.</summary>
+    /// <param name="model">The model.</param>
+    /// <param name="sources">Source id sequences (each non-empty).</param>
+    /// <param name="maxLength">Maximum number of decoder steps per output (EOS included); no other cap applies.</param>
+    /// <returns>One hypothesis per source, in order.</returns>
+    public static Hypothesis[] Greedy(Seq2SeqModel model, IReadOnlyList<int[]> sources, int maxLength)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(sources);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxLength, 1);
+        var results = new Hypothesis[sources.Count];
+        for (int start = 0; start < sources.Count; start += model.MaxBatch)
+        {
+            int n = Math.Min(model.MaxBatch, sources.Count - start);
+            GreedyChunk(model, sources, start, n, maxLength, results);
+        }
+        return results;
+    }
+
+    private static void GreedyChunk(Seq2SeqModel model, IReadOnlyList<int[]> sources, int start, int bsz, int maxLength, Hypothesis[] results)
+    {
+        Seq2SeqConfig config = model.Config;
+        int s = 1;
+        for (int b = 0; b < bsz; b++)
+        {
+            int[] x = sources[start + b] ?? throw new ArgumentException($"sources[{start + b}] is null.", nameof(sources));
+            if (x.Length == 0)
+            {
+                throw new ArgumentException($"sources[{start + b}] is empty.", nameof(sources));
+            }
+            s = Math.Max(s, x.Length);
+        }
+        model.EnsureCapacity(bsz, s, maxLength);
+        var ids = new int[bsz * s];
+        var lengths = new int[bsz];
+        Array.Fill(ids, config.PaddingId);
+        for (int b = 0; b < bsz; b++)
+        {
+            sources[start + b].CopyTo(ids, b * s);
+            lengths[b] = sources[start + b].Length;
+        }
+        model.Encode(ids, lengths, bsz, s);
+        int v = model.Vocabulary;
+        var fed = new int[bsz];
+        Array.Fill(fed, config.BosId);
+        var tokens = new List<int>[bsz];
+        var alignments = new List<float>[bsz];
+        var scores = new double[bsz];
+        var done = new bool[bsz];
+        for (int b = 0; b < bsz; b++)
+        {
+            tokens[b] = [];
+            alignments[b] = [];
+        }
+        int active = bsz;
+        for (int t = 0; t < maxLength && active > 0; t++)
+        {
+            model.DecoderStep(t, bsz, fed);
+            ReadOnlySpan<float> logits = model.StepLogits(t, bsz);
+            ReadOnlySpan<float> weights = model.StepWeights(t, bsz);
+            for (int b = 0; b < bsz; b++)
+            {
+                if (done[b])
+                {
+                    fed[b] = config.EosId;
+                    continue;
+                }
+                ReadOnlySpan<float> row = logits.Slice(b * v, v);
+                int best = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
+                scores[b] += row[best] - LogSumExp(row);
+                fed[b] = best;
+                if (best == config.EosId)
+                {
+                    done[b] = true;
+                    active--;
+                    continue;
+                }
+                tokens[b].Add(best);
+                if (!weights.IsEmpty)
+                {
+                    foreach (float w in weights.Slice(b * s, lengths[b]))
+                    {
+                        alignments[b].Add(w);
+                    }
+                }
+            }
+        }
+        for (int b = 0; b < bsz; b++)
+        {
+            float score = (float)scores[b];
+            results[start + b] = new Hypothesis([.. tokens[b]], score, score, done[b], [.. alignments[b]], lengths[b]);
+        }
+    }
+
+    /// <summary>
+    /// Beam search for one source: keeps the <paramref name="beamWidth"/> best partial outputs by total
+    /// log-probability; a candidate ending in EOS leaves the beam as a finished hypothesis. Stops when
+    /// <paramref name="beamWidth"/> hypotheses have finished or after <paramref name="maxLength"/> steps (then the
+    /// live beams are added, unfinished). Ranks by Score / steps^<paramref name="lengthPenalty"/> (steps counts EOS).
+    /// </summary>
+    /// <param name="model">The model (MaxBatch ≥ beamWidth).</param>
+    /// <param name="source">Source ids (non-empty).</param>
+    /// <param name="beamWidth">K ≥ 1.</param>
+    /// <param name="maxLength">Maximum decoder steps.</param>
+    /// <param name="lengthPenalty">α of the length normalisation; 0 ranks by raw log-probability. Default 1.</param>
+    /// <param name="nBest">How many hypotheses to return (≤ K); default all K.</param>
+    /// <returns>The n best hypotheses, best first.</returns>
+    public static Hypothesis[] Beam(Seq2SeqModel model, int[] source, int beamWidth, int maxLength, float lengthPenalty = 1f, int nBest = 0)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentOutOfRangeException.ThrowIfLessThan(beamWidth, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxLength, 1);
+        if (source.Length == 0)
+        {
+            throw new ArgumentException("The source is empty.", nameof(source));
+        }
+        if (beamWidth > model.MaxBatch)
+        {
+            throw new ArgumentOutOfRangeException(nameof(beamWidth), $"Beam width {beamWidth} exceeds the model's batch capacity {model.MaxBatch}.");
+        }
+        nBest = nBest <= 0 ? beamWidth : Math.Min(nBest, beamWidth);
+        Seq2SeqConfig config = model.Config;
+        int k = beamWidth, s = source.Length, v = model.Vocabulary;
+        model.EnsureCapacity(k, s, maxLength);
+        var ids = new int[k * s];
+        var lengths = new int[k];
+        for (int b = 0; b < k; b++)
+        {
+            source.CopyTo(ids, b * s);
+            lengths[b] = s;
+        }
+        model.Encode(ids, lengths, k, s);
+        bool attention = config.Decoder != DecoderStyle.None;
+        var scores = new double[k];
+        Array.Fill(scores, double.NegativeInfinity);
+        scores[0] = 0;                                       // all rows are identical at the start: expand one
+        var fed = new int[k];
+        Array.Fill(fed, config.BosId);
+        var parents = new List<int[]>();                      // [t][slot] = row (slot after step t-1) it extends
+        var emitted = new List<int[]>();                      // [t][slot] = token
+        var aligns = new List<float[]>();                     // [t] = (K, S) weights of step t, by old row
+        var finished = new List<(double Score, int Step, int Row)>();
+        var candidates = new List<(double Score, int Row, int Token)>(k * v);
+        var scratch = new float[k * model.StateWidth];
+        var logProbs = new float[v];
+        int steps = 0;
+        for (int t = 0; t < maxLength && finished.Count < k; t++)
+        {
+            model.DecoderStep(t, k, fed);
+            steps = t + 1;
+            ReadOnlySpan<float> logits = model.StepLogits(t, k);
+            aligns.Add(attention ? model.StepWeights(t, k).ToArray() : []);
+            candidates.Clear();
+            for (int row = 0; row < k; row++)
+            {
+                if (double.IsNegativeInfinity(scores[row]))
+                {
+                    continue;
+                }
+                ReadOnlySpan<float> x = logits.Slice(row * v, v);
+                float lse = LogSumExp(x);
+                for (int token = 0; token < v; token++)
+                {
+                    candidates.Add((scores[row] + (x[token] - lse), row, token));
+                }
+            }
+            // best first; ties by row then token, so the order is deterministic
+            candidates.Sort((a, b) => a.Score != b.Score ? b.Score.CompareTo(a.Score) : a.Row != b.Row ? a.Row.CompareTo(b.Row) : a.Token.CompareTo(b.Token));
+            var parent = new int[k];
+            var token_ = new int[k];
+            var next = new double[k];
+            Array.Fill(next, double.NegativeInfinity);
+            int filled = 0;
+            foreach (var c in candidates)
+            {
+                if (filled == k)
+                {
+                    break;
+                }
+                if (c.Token == config.EosId)
+                {
+                    if (finished.Count < k)
+                    {
+                        finished.Add((c.Score, t, c.Row));
+                    }
+                    continue;
+                }
+                if (c.Token == config.PaddingId || c.Token == config.BosId)
+                {
+                    continue;
+                }
+                parent[filled] = c.Row;
+                token_[filled] = c.Token;
+                next[filled] = c.Score;
+                filled++;
+            }
+            parents.Add(parent);
+            emitted.Add(token_);
+            if (filled == 0)
+            {
+                break;
+            }
+            model.ReorderState(t, k, parent, scratch);
+            Array.Copy(next, scores, k);
+            Array.Copy(token_, fed, k);
+        }
+        var all = new List<Hypothesis>();
+        foreach (var f in finished)
+        {
+            all.Add(Build(f.Step - 1, f.Row, f.Step, f.Score, true));
+        }
+        if (finished.Count < k)
+        {
+            for (int row = 0; row < k && steps > 0; row++)
+            {
+                if (!double.IsNegativeInfinity(scores[row]) && parents.Count == steps)
+                {
+                    all.Add(Build(steps - 1, row, steps, scores[row], false));
+                }
+            }
+        }
+        all.Sort((a, b) => b.NormalizedScore.CompareTo(a.NormalizedScore));
+        return [.. all.Take(nBest)];
+
+        // The hypothesis whose last kept token sits in slot `slot` after step `last` (last = -1: no token);
+        // `stepsTaken` decoder steps were scored (including an EOS step when finished).
+        Hypothesis Build(int last, int slot, int stepsTaken, double score, bool done)
+        {
+            int n = last + 1;
+            var tokens = new int[n];
+            var alignment = attention ? new float[n * s] : [];
+            for (int t = last; t >= 0; t--)
+            {
+                tokens[t] = emitted[t][slot];
+                int row = parents[t][slot];
+                if (attention)
+                {
+                    Array.Copy(aligns[t], row * s, alignment, t * s, s);
+                }
+                slot = row;
+            }
+            double norm = lengthPenalty == 0f ? score : score / Math.Pow(stepsTaken, lengthPenalty);
+            return new Hypothesis(tokens, (float)score, (float)norm, done, alignment, s);
+        }
+    }
+
+    /// <summary>log Σ exp(x), stable.</summary>
+    internal static float LogSumExp(ReadOnlySpan<float> x)
+    {
+        float max = System.Numerics.Tensors.TensorPrimitives.Max(x);
+        double sum = 0;
+        foreach (float xi in x)
+        {
+            sum += Math.Exp(xi - max);
+        }
+        return max + (float)Math.Log(sum);
+    }
+}

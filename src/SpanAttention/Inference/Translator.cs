@@ -1,0 +1,66 @@
+using System.Collections.Concurrent;
+using SpanAttention.Seq2Seq;
+
+namespace SpanAttention.Inference;
+
+/// <summary>
+/// Thread-safe inference: one loaded model's parameters shared (read-only) by any number of threads; each call
+/// borrows a workspace (a <see cref="Seq2SeqModel.CreateReplica"/> sharing the parameter values) from a pool and
+/// returns it. Results are identical to single-threaded <see cref="Decoding"/> on the same model.
+/// </summary>
+/// <remarks>Do not train or otherwise modify the model's parameters while a Translator is decoding with them.</remarks>
+public sealed class Translator
+{
+    private readonly Seq2SeqModel _template;
+    private readonly ConcurrentBag<Seq2SeqModel> _pool = [];
+
+    /// <summary>Wraps a model. The model itself is used only as a template (never for decoding here).</summary>
+    /// <param name="model">The model.</param>
+    public Translator(Seq2SeqModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        _template = model;
+    }
+
+    /// <summary>The model configuration.</summary>
+    public Seq2SeqConfig Config => _template.Config;
+
+    /// <summary>Greedy decoding (see <see cref="Decoding.Greedy"/>). Thread-safe.</summary>
+    /// <param name="sources">Source id sequences.</param>
+    /// <param name="maxLength">Maximum decoder steps.</param>
+    /// <returns>One hypothesis per source.</returns>
+    public Hypothesis[] Greedy(IReadOnlyList<int[]> sources, int maxLength)
+    {
+        Seq2SeqModel model = Rent();
+        try
+        {
+            return Decoding.Greedy(model, sources, maxLength);
+        }
+        finally
+        {
+            _pool.Add(model);
+        }
+    }
+
+    /// <summary>Beam search (see <see cref="Decoding.Beam"/>). Thread-safe.</summary>
+    /// <param name="source">Source ids.</param>
+    /// <param name="beamWidth">K (≤ the model's MaxBatch).</param>
+    /// <param name="maxLength">Maximum decoder steps.</param>
+    /// <param name="lengthPenalty">Length-normalisation exponent.</param>
+    /// <param name="nBest">Hypotheses to return.</param>
+    /// <returns>The n best, best first.</returns>
+    public Hypothesis[] Beam(int[] source, int beamWidth, int maxLength, float lengthPenalty = 1f, int nBest = 0)
+    {
+        Seq2SeqModel model = Rent();
+        try
+        {
+            return Decoding.Beam(model, source, beamWidth, maxLength, lengthPenalty, nBest);
+        }
+        finally
+        {
+            _pool.Add(model);
+        }
+    }
+
+    private Seq2SeqModel Rent() => _pool.TryTake(out Seq2SeqModel? model) ? model : _template.CreateReplica();
+}

@@ -1,0 +1,80 @@
+using SpanAttention.Parameters;
+using SpanAttention.Recurrent;
+
+namespace SpanAttention.Seq2Seq;
+
+/// <summary>The encoder stack behind an interface, so the model picks its cell at run time (one virtual call per sequence batch).</summary>
+internal interface IEncoderStack
+{
+    void Initialize(ParameterSet parameters, Random random);
+
+    void EnsureCapacity(int maxBatch, int maxSteps);
+
+    void Forward(ParameterSet parameters, int batch, int steps, ReadOnlySpan<float> x, ReadOnlySpan<int> lengths, Span<float> output, Span<float> hN, Span<float> cN);
+
+    void Backward(ParameterSet parameters, ReadOnlySpan<float> x, ReadOnlySpan<float> dOutput, ReadOnlySpan<float> dHN, Span<float> dX);
+}
+
+/// <summary>The decoder cell behind an interface (one virtual call per decoder step).</summary>
+internal interface IDecoderCell
+{
+    int CacheSize { get; }
+
+    void Initialize(ParameterSet parameters, Random random);
+
+    void Forward(ParameterSet parameters, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, Span<float> h, Span<float> c, Span<float> cache);
+
+    void Backward(ParameterSet parameters, int batch, ReadOnlySpan<float> dh, ReadOnlySpan<float> dc, ReadOnlySpan<float> x,
+        ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> cache, Span<float> dX, Span<float> dHPrev, Span<float> dCPrev);
+}
+
+internal sealed class EncoderStack<TGates>(RecurrentLayer<TGates> layer) : IEncoderStack
+    where TGates : struct, IRecurrentGates
+{
+    public void Initialize(ParameterSet parameters, Random random) => layer.Initialize(parameters, random);
+
+    public void EnsureCapacity(int maxBatch, int maxSteps) => layer.EnsureCapacity(maxBatch, maxSteps);
+
+    public void Forward(ParameterSet parameters, int batch, int steps, ReadOnlySpan<float> x, ReadOnlySpan<int> lengths, Span<float> output, Span<float> hN, Span<float> cN) =>
+        layer.Forward(parameters, batch, steps, x, lengths, default, default, output, hN, cN);
+
+    public void Backward(ParameterSet parameters, ReadOnlySpan<float> x, ReadOnlySpan<float> dOutput, ReadOnlySpan<float> dHN, Span<float> dX) =>
+        layer.Backward(parameters, x, dOutput, dHN, default, dX, default, default);
+}
+
+internal sealed class DecoderCell<TGates>(RecurrentCell<TGates> cell) : IDecoderCell
+    where TGates : struct, IRecurrentGates
+{
+    public int CacheSize => cell.CacheSize;
+
+    public void Initialize(ParameterSet parameters, Random random) => cell.Initialize(parameters, random);
+
+    public void Forward(ParameterSet parameters, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, Span<float> h, Span<float> c, Span<float> cache) =>
+        cell.Forward(parameters, batch, x, hPrev, cPrev, h, c, cache);
+
+    public void Backward(ParameterSet parameters, int batch, ReadOnlySpan<float> dh, ReadOnlySpan<float> dc, ReadOnlySpan<float> x,
+        ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> cache, Span<float> dX, Span<float> dHPrev, Span<float> dCPrev) =>
+        cell.Backward(parameters, batch, dh, dc, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev);
+}
+
+/// <summary>Builds the cell-specific pieces for a <see cref="RecurrentKind"/>.</summary>
+internal static class RecurrentFactory
+{
+    public static bool HasCellState(RecurrentKind kind) => kind == RecurrentKind.Lstm;
+
+    public static IEncoderStack Encoder(RecurrentKind kind, ParameterLayout layout, string prefix, int input, int hidden, int layers, bool bidirectional, int maxBatch, int maxSteps) => kind switch
+    {
+        RecurrentKind.Rnn => new EncoderStack<RnnGates>(new RecurrentLayer<RnnGates>(layout, prefix, input, hidden, layers, bidirectional, maxBatch, maxSteps)),
+        RecurrentKind.Gru => new EncoderStack<GruGates>(new RecurrentLayer<GruGates>(layout, prefix, input, hidden, layers, bidirectional, maxBatch, maxSteps)),
+        RecurrentKind.Lstm => new EncoderStack<LstmGates>(new RecurrentLayer<LstmGates>(layout, prefix, input, hidden, layers, bidirectional, maxBatch, maxSteps)),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    public static IDecoderCell Cell(RecurrentKind kind, ParameterLayout layout, string prefix, int input, int hidden, int maxBatch) => kind switch
+    {
+        RecurrentKind.Rnn => new DecoderCell<RnnGates>(new RecurrentCell<RnnGates>(layout, prefix, input, hidden, maxBatch)),
+        RecurrentKind.Gru => new DecoderCell<GruGates>(new RecurrentCell<GruGates>(layout, prefix, input, hidden, maxBatch)),
+        RecurrentKind.Lstm => new DecoderCell<LstmGates>(new RecurrentCell<LstmGates>(layout, prefix, input, hidden, maxBatch)),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+}

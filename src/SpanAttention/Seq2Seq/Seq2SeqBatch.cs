@@ -1,0 +1,174 @@
+namespace SpanAttention.Seq2Seq;
+
+/// <summary>
+/// One padded mini-batch: B source rows of S ids and B target rows of T ids, row-major, with per-row lengths.
+/// </summary>
+/// <remarks>
+/// Target input row b is [BOS, y_1, ..., y_n] and target output row b is [y_1, ..., y_n, EOS] (length n + 1 =
+/// <see cref="TargetLengths"/>[b]); positions past a row's length hold the padding id in both (the loss ignores them).
+/// </remarks>
+public sealed class Seq2SeqBatch
+{
+    /// <summary>Wraps existing arrays (not copied).</summary>
+    /// <param name="batchSize">B ≥ 1.</param>
+    /// <param name="sourceLength">S ≥ 1.</param>
+    /// <param name="targetLength">T ≥ 1.</param>
+    /// <param name="sourceIds">(B, S).</param>
+    /// <param name="sourceLengths">(B), each in [1, S].</param>
+    /// <param name="targetInput">(B, T).</param>
+    /// <param name="targetOutput">(B, T).</param>
+    /// <param name="targetLengths">(B), each in [1, T].</param>
+    public Seq2SeqBatch(int batchSize, int sourceLength, int targetLength, int[] sourceIds, int[] sourceLengths, int[] targetInput, int[] targetOutput, int[] targetLengths)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(sourceLength, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(targetLength, 1);
+        ArgumentNullException.ThrowIfNull(sourceIds);
+        ArgumentNullException.ThrowIfNull(sourceLengths);
+        ArgumentNullException.ThrowIfNull(targetInput);
+        ArgumentNullException.ThrowIfNull(targetOutput);
+        ArgumentNullException.ThrowIfNull(targetLengths);
+        Expect(sourceIds.Length, batchSize * sourceLength, nameof(sourceIds));
+        Expect(sourceLengths.Length, batchSize, nameof(sourceLengths));
+        Expect(targetInput.Length, batchSize * targetLength, nameof(targetInput));
+        Expect(targetOutput.Length, batchSize * targetLength, nameof(targetOutput));
+        Expect(targetLengths.Length, batchSize, nameof(targetLengths));
+        for (int b = 0; b < batchSize; b++)
+        {
+            if (sourceLengths[b] < 1 || sourceLengths[b] > sourceLength)
+            {
+                throw new ArgumentOutOfRangeException(nameof(sourceLengths), $"sourceLengths[{b}] = {sourceLengths[b]} is outside [1, {sourceLength}].");
+            }
+            if (targetLengths[b] < 1 || targetLengths[b] > targetLength)
+            {
+                throw new ArgumentOutOfRangeException(nameof(targetLengths), $"targetLengths[{b}] = {targetLengths[b]} is outside [1, {targetLength}].");
+            }
+        }
+        BatchSize = batchSize;
+        SourceLength = sourceLength;
+        TargetLength = targetLength;
+        SourceIds = sourceIds;
+        SourceLengths = sourceLengths;
+        TargetInput = targetInput;
+        TargetOutput = targetOutput;
+        TargetLengths = targetLengths;
+    }
+
+    /// <summary>B.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>S: padded source length.</summary>
+    public int SourceLength { get; }
+
+    /// <summary>T: padded target length.</summary>
+    public int TargetLength { get; }
+
+    /// <summary>(B, S) source ids.</summary>
+    public int[] SourceIds { get; }
+
+    /// <summary>(B) valid source steps.</summary>
+    public int[] SourceLengths { get; }
+
+    /// <summary>(B, T) decoder inputs (BOS first).</summary>
+    public int[] TargetInput { get; }
+
+    /// <summary>(B, T) expected outputs (EOS last), padding past the length.</summary>
+    public int[] TargetOutput { get; }
+
+    /// <summary>(B) valid target steps.</summary>
+    public int[] TargetLengths { get; }
+
+    /// <summary>Pads sequence pairs into a batch: target input = [BOS; target], output = [target; EOS].</summary>
+    /// <param name="sources">Source id sequences (each non-empty).</param>
+    /// <param name="targets">Target id sequences (without BOS/EOS).</param>
+    /// <param name="paddingId">Padding id.</param>
+    /// <param name="bosId">BOS id.</param>
+    /// <param name="eosId">EOS id.</param>
+    /// <returns>The batch.</returns>
+    public static Seq2SeqBatch FromSequences(IReadOnlyList<int[]> sources, IReadOnlyList<int[]> targets, int paddingId, int bosId, int eosId)
+    {
+        ArgumentNullException.ThrowIfNull(sources);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (sources.Count == 0 || sources.Count != targets.Count)
+        {
+            throw new ArgumentException($"Need as many targets as sources (≥ 1), got {sources.Count} and {targets.Count}.", nameof(targets));
+        }
+        int b = sources.Count, s = 1, t = 1;
+        for (int i = 0; i < b; i++)
+        {
+            s = Math.Max(s, sources[i].Length);
+            t = Math.Max(t, targets[i].Length + 1);
+        }
+        var src = new int[b * s];
+        var srcLen = new int[b];
+        var tin = new int[b * t];
+        var tout = new int[b * t];
+        var tlen = new int[b];
+        Array.Fill(src, paddingId);
+        Array.Fill(tin, paddingId);
+        Array.Fill(tout, paddingId);
+        for (int i = 0; i < b; i++)
+        {
+            sources[i].CopyTo(src, i * s);
+            srcLen[i] = sources[i].Length;
+            int[] y = targets[i];
+            tin[i * t] = bosId;
+            y.CopyTo(tin, i * t + 1);
+            y.CopyTo(tout, i * t);
+            tout[i * t + y.Length] = eosId;
+            tlen[i] = y.Length + 1;
+        }
+        return new Seq2SeqBatch(b, s, t, src, srcLen, tin, tout, tlen);
+    }
+
+    /// <summary>
+    /// Groups pairs into batches of similar source length (sort by length, cut into runs of at most
+    /// <paramref name="batchSize"/>), so little padding is wasted. Deterministic; shuffle the batch order per epoch.
+    /// </summary>
+    /// <param name="sources">Source sequences.</param>
+    /// <param name="targets">Target sequences.</param>
+    /// <param name="batchSize">Largest B.</param>
+    /// <param name="paddingId">Padding id.</param>
+    /// <param name="bosId">BOS id.</param>
+    /// <param name="eosId">EOS id.</param>
+    /// <returns>The batches.</returns>
+    public static List<Seq2SeqBatch> Bucketed(IReadOnlyList<int[]> sources, IReadOnlyList<int[]> targets, int batchSize, int paddingId, int bosId, int eosId)
+    {
+        ArgumentNullException.ThrowIfNull(sources);
+        ArgumentNullException.ThrowIfNull(targets);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        int[] order = new int[sources.Count];
+        for (int i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+        int[] keys = new int[order.Length];
+        for (int i = 0; i < keys.Length; i++)
+        {
+            keys[i] = sources[i].Length * 4096 + targets[i].Length;
+        }
+        Array.Sort(keys, order);
+        var batches = new List<Seq2SeqBatch>();
+        for (int start = 0; start < order.Length; start += batchSize)
+        {
+            int n = Math.Min(batchSize, order.Length - start);
+            var s = new int[n][];
+            var t = new int[n][];
+            for (int i = 0; i < n; i++)
+            {
+                s[i] = sources[order[start + i]];
+                t[i] = targets[order[start + i]];
+            }
+            batches.Add(FromSequences(s, t, paddingId, bosId, eosId));
+        }
+        return batches;
+    }
+
+    private static void Expect(int actual, int expected, string name)
+    {
+        if (actual != expected)
+        {
+            throw new ArgumentException($"{name} has {actual} elements, expected {expected}.", name);
+        }
+    }
+}

@@ -1,0 +1,181 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using SpanAttention.Attention;
+using SpanAttention.Recurrent;
+
+namespace SpanAttention.Seq2Seq;
+
+/// <summary>How the decoder uses the encoder (issue 5: bahdanau, luong, none).</summary>
+public enum DecoderStyle
+{
+    /// <summary>Query = previous decoder state; cell input = [embedding(prev token); context]; logits from [h; context].</summary>
+    Bahdanau = 0,
+
+    /// <summary>Query = current decoder state; h̃ = tanh(W_c [context; h]) feeds the output layer and (input feeding) the next step's input.</summary>
+    Luong = 1,
+
+    /// <summary>No attention: one fixed context (the decoder's initial state, i.e. the encoder's final state) at every step.</summary>
+    None = 2,
+}
+
+/// <summary>
+/// The whole architecture of a <see cref="Seq2SeqModel"/> as one record with commented defaults. It is
+/// stored as JSON text in a model file's <c>__metadata__</c> (<see cref="ToJson"/> / <see cref="FromJson"/>).
+/// </summary>
+/// <remarks>
+/// The encoder has <see cref="HiddenSize"/> units per direction; the decoder is one cell of the same kind with
+/// <see cref="HiddenSize"/> units. When the encoder is bidirectional its final state ([forward; backward] of the
+/// last layer, 2H) is mapped to the decoder's initial state by a learned bridge h0 = tanh(W [h_f; h_b] + b);
+/// otherwise h0 is the last layer's final state itself. An LSTM decoder starts from c0 = 0.
+/// </remarks>
+public sealed record Seq2SeqConfig
+{
+    /// <summary>V_src: source vocabulary size (ids 0..V_src-1; id <see cref="PaddingId"/> is padding).</summary>
+    public int SourceVocabSize { get; init; }
+
+    /// <summary>V_tgt: target vocabulary size.</summary>
+    public int TargetVocabSize { get; init; }
+
+    /// <summary>E: embedding size of both embeddings. Default 64.</summary>
+    public int EmbeddingSize { get; init; } = 64;
+
+    /// <summary>H: hidden size of the encoder (per direction) and of the decoder. Default 128.</summary>
+    public int HiddenSize { get; init; } = 128;
+
+    /// <summary>Cell of the encoder and the decoder. Default GRU.</summary>
+    public RecurrentKind Cell { get; init; } = RecurrentKind.Gru;
+
+    /// <summary>L: encoder layers. Default 1.</summary>
+    public int EncoderLayers { get; init; } = 1;
+
+    /// <summary>Whether the encoder is bidirectional (then a bridge maps 2H to H). Default false.</summary>
+    public bool Bidirectional { get; init; }
+
+    /// <summary>Decoder style. Default Bahdanau.</summary>
+    public DecoderStyle Decoder { get; init; } = DecoderStyle.Bahdanau;
+
+    /// <summary>Attention scorer (ignored by <see cref="DecoderStyle.None"/>). Default additive.</summary>
+    public AttentionScorer Scorer { get; init; } = AttentionScorer.Additive;
+
+    /// <summary>A: hidden size of the additive scorer; 0 means H. Default 0.</summary>
+    public int AttentionSize { get; init; }
+
+    /// <summary>Dropout probability. Default 0 (off); non-zero values are not implemented yet and are rejected.</summary>
+    public float Dropout { get; init; }
+
+    /// <summary>Padding id in both vocabularies: ignored by the loss and accuracy, zero embedding row. Default 0.</summary>
+    public int PaddingId { get; init; }
+
+    /// <summary>Begin-of-sequence id: the decoder's first input. Default 1.</summary>
+    public int BosId { get; init; } = 1;
+
+    /// <summary>End-of-sequence id: decoding stops after emitting it. Default 2.</summary>
+    public int EosId { get; init; } = 2;
+
+    /// <summary>Encoder output (key/value) size: H or 2H.</summary>
+    public int EncoderOutputSize => (Bidirectional ? 2 : 1) * HiddenSize;
+
+    /// <summary>A as used: <see cref="AttentionSize"/> or H when 0.</summary>
+    public int EffectiveAttentionSize => AttentionSize > 0 ? AttentionSize : HiddenSize;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        static void Check(bool ok, string message)
+        {
+            if (!ok)
+            {
+                throw new ArgumentException("Seq2SeqConfig: " + message);
+            }
+        }
+        Check(SourceVocabSize >= 2, $"SourceVocabSize must be ≥ 2, got {SourceVocabSize}.");
+        Check(TargetVocabSize >= 3, $"TargetVocabSize must be ≥ 3, got {TargetVocabSize}.");
+        Check(EmbeddingSize >= 1, $"EmbeddingSize must be ≥ 1, got {EmbeddingSize}.");
+        Check(HiddenSize >= 1, $"HiddenSize must be ≥ 1, got {HiddenSize}.");
+        Check(EncoderLayers >= 1, $"EncoderLayers must be ≥ 1, got {EncoderLayers}.");
+        Check(Enum.IsDefined(Cell), $"unknown Cell {(int)Cell}.");
+        Check(Enum.IsDefined(Decoder), $"unknown Decoder {(int)Decoder}.");
+        Check(Enum.IsDefined(Scorer), $"unknown Scorer {(int)Scorer}.");
+        Check(AttentionSize >= 0, $"AttentionSize must be ≥ 0, got {AttentionSize}.");
+        Check(Dropout == 0f, $"Dropout {Dropout} is not implemented (only 0).");
+        Check(PaddingId >= 0 && PaddingId < SourceVocabSize && PaddingId < TargetVocabSize, $"PaddingId {PaddingId} is outside a vocabulary.");
+        Check(BosId >= 0 && BosId < TargetVocabSize && BosId != PaddingId, $"BosId {BosId} must be a non-padding target id.");
+        Check(EosId >= 0 && EosId < TargetVocabSize && EosId != PaddingId, $"EosId {EosId} must be a non-padding target id.");
+        Check(Decoder == DecoderStyle.None || Scorer is not (AttentionScorer.Dot or AttentionScorer.ScaledDot) || !Bidirectional,
+            $"{Scorer} attention needs key size = query size; a bidirectional encoder gives 2H keys for an H query (use General or Additive).");
+    }
+
+    /// <summary>The configuration as compact JSON text (property names as in this record).</summary>
+    /// <returns>The JSON text.</returns>
+    public string ToJson()
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream))
+        {
+            w.WriteStartObject();
+            w.WriteNumber(nameof(SourceVocabSize), SourceVocabSize);
+            w.WriteNumber(nameof(TargetVocabSize), TargetVocabSize);
+            w.WriteNumber(nameof(EmbeddingSize), EmbeddingSize);
+            w.WriteNumber(nameof(HiddenSize), HiddenSize);
+            w.WriteString(nameof(Cell), Cell.ToString());
+            w.WriteNumber(nameof(EncoderLayers), EncoderLayers);
+            w.WriteBoolean(nameof(Bidirectional), Bidirectional);
+            w.WriteString(nameof(Decoder), Decoder.ToString());
+            w.WriteString(nameof(Scorer), Scorer.ToString());
+            w.WriteNumber(nameof(AttentionSize), AttentionSize);
+            w.WriteNumber(nameof(Dropout), Dropout);
+            w.WriteNumber(nameof(PaddingId), PaddingId);
+            w.WriteNumber(nameof(BosId), BosId);
+            w.WriteNumber(nameof(EosId), EosId);
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    /// <summary>Parses <see cref="ToJson"/> output and validates it.</summary>
+    /// <param name="json">The JSON text.</param>
+    /// <returns>The configuration.</returns>
+    /// <exception cref="FormatException">Malformed JSON, a missing or mistyped property, or an invalid configuration.</exception>
+    public static Seq2SeqConfig FromJson(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        try
+        {
+            using JsonDocument doc = JsonDocument.Parse(json);
+            JsonElement r = doc.RootElement;
+            int Int(string name) => r.GetProperty(name).GetInt32();
+            TEnum Enum<TEnum>(string name) where TEnum : struct, Enum =>
+                System.Enum.TryParse(r.GetProperty(name).GetString(), ignoreCase: false, out TEnum v) && System.Enum.IsDefined(v)
+                    ? v : throw new FormatException($"Seq2SeqConfig JSON: unknown {name} '{r.GetProperty(name)}'.");
+            var config = new Seq2SeqConfig
+            {
+                SourceVocabSize = Int(nameof(SourceVocabSize)),
+                TargetVocabSize = Int(nameof(TargetVocabSize)),
+                EmbeddingSize = Int(nameof(EmbeddingSize)),
+                HiddenSize = Int(nameof(HiddenSize)),
+                Cell = Enum<RecurrentKind>(nameof(Cell)),
+                EncoderLayers = Int(nameof(EncoderLayers)),
+                Bidirectional = r.GetProperty(nameof(Bidirectional)).GetBoolean(),
+                Decoder = Enum<DecoderStyle>(nameof(Decoder)),
+                Scorer = Enum<AttentionScorer>(nameof(Scorer)),
+                AttentionSize = Int(nameof(AttentionSize)),
+                Dropout = r.GetProperty(nameof(Dropout)).GetSingle(),
+                PaddingId = Int(nameof(PaddingId)),
+                BosId = Int(nameof(BosId)),
+                EosId = Int(nameof(EosId)),
+            };
+            config.Validate();
+            return config;
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException)
+        {
+            throw new FormatException("Seq2SeqConfig JSON: " + e.Message, e);
+        }
+    }
+
+    /// <summary>A short human-readable summary.</summary>
+    /// <returns>The summary.</returns>
+    public string Describe() => string.Create(CultureInfo.InvariantCulture,
+        $"{Cell} x{EncoderLayers}{(Bidirectional ? " bi" : "")} E={EmbeddingSize} H={HiddenSize} {Decoder}/{Scorer} V={SourceVocabSize}->{TargetVocabSize}");
+}

@@ -1,0 +1,769 @@
+using System.Numerics.Tensors;
+using SpanAttention.Attention;
+using SpanAttention.IO;
+using SpanAttention.Kernels;
+using SpanAttention.Parameters;
+
+namespace SpanAttention.Seq2Seq;
+
+/// <summary>
+/// The encoder-decoder with attention (docs/architecture.md): parameters in one flat <see cref="ParameterSet"/>
+/// with PyTorch state_dict names, workspaces sized once for (maxBatch, maxSource, maxTarget), a teacher-forced
+/// training forward with masked cross-entropy, and its full hand-written backward.
+/// </summary>
+/// <remarks>
+/// <para>Names, in registration (= state_dict) order: <c>encoder.embedding.weight</c>; <c>encoder.rnn.weight_ih_l0</c>,
+/// ... (nn.GRU/LSTM/RNN names); <c>bridge.weight</c>, <c>bridge.bias</c> (bidirectional only);
+/// <c>decoder.embedding.weight</c>; <c>decoder.attention.*</c> (see <see cref="AttentionLayer.RegisterParameters"/>;
+/// not for <see cref="DecoderStyle.None"/>); <c>decoder.cell.weight_ih</c>, <c>weight_hh</c>, <c>bias_ih</c>,
+/// <c>bias_hh</c>; <c>decoder.combine.weight</c> (Luong W_c, no bias); <c>decoder.out.weight</c>, <c>decoder.out.bias</c>.</para>
+/// <para>Decoder step t (h_t the state after step t, h_0 from the encoder, y_t the fed token, c_t the context):
+/// Bahdanau: c_t = attn(h_{t-1}); h_t = cell([emb(y_t); c_t], h_{t-1}); logits = out([h_t; c_t]).
+/// Luong: h_t = cell([emb(y_t); h̃_{t-1}], h_{t-1}) (h̃_0 = 0); c_t = attn(h_t); h̃_t = tanh(W_c [c_t; h_t]); logits = out(h̃_t).
+/// None: c = h_0 for every t; h_t = cell([emb(y_t); c], h_{t-1}); logits = out([h_t; c]).</para>
+/// <para>Decoder-side buffers are step-major (T, B, ·): step t's rows are contiguous, as the cell and attention want.
+/// An instance is not thread-safe (it owns the workspaces); <see cref="CreateReplica"/> makes another instance
+/// sharing the parameter values, for another thread.</para>
+/// </remarks>
+public sealed class Seq2SeqModel
+{
+    private readonly IEncoderStack _encoder;
+    private readonly IDecoderCell _cell;
+    private readonly AttentionLayer? _attention;
+    private readonly Embedding _sourceEmbedding;
+    private readonly Embedding _targetEmbedding;
+    private readonly Linear? _bridge;
+    private readonly Linear? _combine;
+    private readonly Linear _out;
+    private readonly bool _lstm;
+
+    // Sizes: E, H, Denc (keys/values), Dc (context), I (cell input), O (output-layer input), V (target vocabulary), Ls (encoder states L·D).
+    private readonly int _e, _h, _denc, _dc, _i, _o, _v, _states;
+
+    // Workspaces (sized by EnsureCapacity).
+    private int _maxBatch, _maxSource, _maxTarget;
+    private float[] _srcEmb = [];     // (B, S, E)
+    private float[] _encOut = [];     // (B, S, Denc)
+    private float[] _encH = [];       // (Ls, B, H)
+    private float[] _encC = [];       // (Ls, B, H) LSTM
+    private float[] _bridgeIn = [];   // (B, 2H)
+    private float[] _fixed = [];      // (B, H) None: the fixed context
+    private float[] _hs = [];         // (T+1, B, H) decoder states, [0] = h_0
+    private float[] _cs = [];         // (T+1, B, H) LSTM cell states
+    private float[] _tgtEmb = [];     // (T, B, E)
+    private float[] _x = [];          // (T, B, I) cell inputs
+    private float[] _cache = [];      // (T, B, CacheSize)
+    private float[] _context = [];    // (T, B, Dc)
+    private float[] _weights = [];    // (T, B, S) alignments
+    private float[] _comb = [];       // (T, B, Dc + H) Luong [c; h]
+    private float[] _outIn = [];      // (T, B, O) output-layer inputs ([h; c] or h̃)
+    private float[] _logits = [];     // (T, B, V)
+    private float[] _probs = [];      // (T, B, V)
+    private int[] _fed = [];          // (T, B) fed tokens
+    private int[] _targets = [];      // (T, B) expected tokens
+    // Backward scratch.
+    private float[] _dLogits = [];    // (T, B, V)
+    private float[] _dOutIn = [];     // (T, B, O)
+    private float[] _dEncOut = [];    // (B, S, Denc)
+    private float[] _dSrcEmb = [];    // (B, S, E)
+    private float[] _dEncH = [];      // (Ls, B, H)
+    private float[] _dBridgeIn = [];  // (B, 2H)
+    private float[] _dH = [];         // (B, H) gradient of the current state
+    private float[] _dHPrev = [];     // (B, H) gradient of the previous state (accumulated by the cell and the query)
+    private float[] _dC = [];         // (B, H)
+    private float[] _dCPrev = [];     // (B, H)
+    private float[] _dX = [];         // (B, I)
+    private float[] _dEmb = [];       // (B, E)
+    private float[] _dContext = [];   // (B, Dc)
+    private float[] _dComb = [];      // (B, Dc + H)
+    private float[] _dPre = [];       // (B, H) gradient before a tanh
+    private float[] _dTilde = [];     // (B, H) Luong: gradient of h̃_{t} from step t+1's input
+    private float[] _dFixed = [];     // (B, H)
+
+    private int _batch, _source, _steps, _count;
+    private bool _hasForward;
+    private Seq2SeqBatch? _lastBatch;
+
+    /// <summary>Builds a model with freshly initialised parameters (PyTorch's default initialisations, seeded).</summary>
+    /// <param name="config">The architecture (validated).</param>
+    /// <param name="maxBatch">Largest B.</param>
+    /// <param name="maxSource">Largest S.</param>
+    /// <param name="maxTarget">Largest T (training target length or decoding length).</param>
+    /// <param name="seed">Initialisation seed.</param>
+    public Seq2SeqModel(Seq2SeqConfig config, int maxBatch, int maxSource, int maxTarget, int seed = 0)
+        : this(config, null, maxBatch, maxSource, maxTarget)
+    {
+        var random = new Random(seed);
+        _sourceEmbedding.Initialize(Parameters, random);
+        _encoder.Initialize(Parameters, random);
+        _bridge?.Initialize(Parameters, random);
+        _targetEmbedding.Initialize(Parameters, random);
+        _attention?.InitializeParameters(Parameters, random);
+        _cell.Initialize(Parameters, random);
+        _combine?.Initialize(Parameters, random);
+        _out.Initialize(Parameters, random);
+    }
+
+    private Seq2SeqModel(Seq2SeqConfig config, ParameterSet? shared, int maxBatch, int maxSource, int maxTarget)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        Config = config;
+        _e = config.EmbeddingSize;
+        _h = config.HiddenSize;
+        _denc = config.EncoderOutputSize;
+        _v = config.TargetVocabSize;
+        _lstm = RecurrentFactory.HasCellState(config.Cell);
+        _states = config.EncoderLayers * (config.Bidirectional ? 2 : 1);
+        _dc = config.Decoder == DecoderStyle.None ? _h : _denc;
+        _i = _e + (config.Decoder == DecoderStyle.Luong ? _h : _dc);
+        _o = config.Decoder == DecoderStyle.Luong ? _h : _h + _dc;
+
+        var layout = new ParameterLayout();
+        _sourceEmbedding = new Embedding(layout, "encoder.embedding", config.SourceVocabSize, _e, config.PaddingId);
+        _encoder = RecurrentFactory.Encoder(config.Cell, layout, "encoder.rnn.", _e, _h, config.EncoderLayers, config.Bidirectional, maxBatch, maxSource);
+        _bridge = config.Bidirectional ? new Linear(layout, "bridge", 2 * _h, _h) : null;
+        _targetEmbedding = new Embedding(layout, "decoder.embedding", _v, _e, config.PaddingId);
+        if (config.Decoder != DecoderStyle.None)
+        {
+            _attention = new AttentionLayer(config.Scorer, _h, _denc, _denc, config.EffectiveAttentionSize, maxBatch, maxSource);
+            _attention.RegisterParameters(layout, "decoder.attention.");
+        }
+        _cell = RecurrentFactory.Cell(config.Cell, layout, "decoder.cell.", _i, _h, maxBatch);
+        _combine = config.Decoder == DecoderStyle.Luong ? new Linear(layout, "decoder.combine", _dc + _h, _h, bias: false) : null;
+        _out = new Linear(layout, "decoder.out", _o, _v);
+        if (shared is not null)
+        {
+            if (shared.Layout.Count != layout.Count || shared.Layout.Slots.Count != layout.Slots.Count)
+            {
+                throw new ArgumentException("The shared parameters do not match this configuration's layout.", nameof(shared));
+            }
+            Parameters = shared;
+        }
+        else
+        {
+            Parameters = new ParameterSet(layout);
+        }
+        EnsureCapacity(maxBatch, maxSource, maxTarget);
+    }
+
+    /// <summary>The architecture.</summary>
+    public Seq2SeqConfig Config { get; }
+
+    /// <summary>Every parameter value and gradient, in one flat buffer each, with named slots.</summary>
+    public ParameterSet Parameters { get; }
+
+    /// <summary>The layout (names, shapes, offsets) of <see cref="Parameters"/>.</summary>
+    public ParameterLayout Layout => Parameters.Layout;
+
+    /// <summary>Largest B the workspaces hold.</summary>
+    public int MaxBatch => _maxBatch;
+
+    /// <summary>Largest S the workspaces hold.</summary>
+    public int MaxSource => _maxSource;
+
+    /// <summary>Largest T the workspaces hold.</summary>
+    public int MaxTarget => _maxTarget;
+
+    /// <summary>Counted (non-padding) target tokens of the last <see cref="Forward"/>.</summary>
+    public int LastTokenCount => _count;
+
+    /// <summary>
+    /// Another model instance with its own workspaces that shares this one's <see cref="Parameters"/> (values
+    /// and gradients arrays). For inference on another thread (reads only the values).
+    /// </summary>
+    /// <returns>The replica.</returns>
+    public Seq2SeqModel CreateReplica() => new(Config, Parameters, _maxBatch, _maxSource, _maxTarget);
+
+    /// <summary>Grows the workspaces (never shrinks). Allocates only when growing; call outside the hot loop.</summary>
+    /// <param name="maxBatch">Largest B.</param>
+    /// <param name="maxSource">Largest S.</param>
+    /// <param name="maxTarget">Largest T.</param>
+    public void EnsureCapacity(int maxBatch, int maxSource, int maxTarget)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSource, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxTarget, 1);
+        if (maxBatch <= _maxBatch && maxSource <= _maxSource && maxTarget <= _maxTarget)
+        {
+            return;
+        }
+        if (maxBatch > _maxBatch && _maxBatch > 0)
+        {
+            throw new InvalidOperationException($"The batch capacity is fixed at construction ({_maxBatch}); got {maxBatch}. Build the model with a larger maxBatch.");
+        }
+        int b = _maxBatch = Math.Max(maxBatch, _maxBatch);
+        int s = _maxSource = Math.Max(maxSource, _maxSource);
+        int t = _maxTarget = Math.Max(maxTarget, _maxTarget);
+        _encoder.EnsureCapacity(b, s);
+        _attention?.EnsureCapacity(b, s, 1);
+        int h = _h;
+        _srcEmb = new float[b * s * _e];
+        _encOut = new float[b * s * _denc];
+        _encH = new float[_states * b * h];
+        _encC = _lstm ? new float[_states * b * h] : [];
+        _bridgeIn = new float[b * 2 * h];
+        _fixed = new float[b * h];
+        _hs = new float[(t + 1) * b * h];
+        _cs = _lstm ? new float[(t + 1) * b * h] : [];
+        _tgtEmb = new float[t * b * _e];
+        _x = new float[t * b * _i];
+        _cache = new float[t * b * _cell.CacheSize];
+        _context = new float[t * b * _dc];
+        _weights = new float[t * b * s];
+        _comb = new float[t * b * (_dc + h)];
+        _outIn = new float[t * b * _o];
+        _logits = new float[t * b * _v];
+        _probs = new float[t * b * _v];
+        _fed = new int[t * b];
+        _targets = new int[t * b];
+        _dLogits = new float[t * b * _v];
+        _dOutIn = new float[t * b * _o];
+        _dEncOut = new float[b * s * _denc];
+        _dSrcEmb = new float[b * s * _e];
+        _dEncH = new float[_states * b * h];
+        _dBridgeIn = new float[b * 2 * h];
+        _dH = new float[b * h];
+        _dHPrev = new float[b * h];
+        _dC = new float[b * h];
+        _dCPrev = new float[b * h];
+        _dX = new float[b * _i];
+        _dEmb = new float[b * _e];
+        _dContext = new float[b * _dc];
+        _dComb = new float[b * (_dc + h)];
+        _dPre = new float[b * h];
+        _dTilde = new float[b * h];
+        _dFixed = new float[b * h];
+        _hasForward = false;
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Training forward and backward.
+    // ------------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Teacher-forced forward over a padded batch and the masked cross-entropy (mean over non-padding target tokens).
+    /// </summary>
+    /// <param name="batch">The batch (B ≤ MaxBatch, S ≤ MaxSource, T ≤ MaxTarget).</param>
+    /// <param name="teacherForcingRatio">Probability that a step t ≥ 1 is fed the reference token; otherwise the
+    /// model's own greedy prediction of step t-1 is fed (the same choice for the whole batch at that step).
+    /// Backward treats a fed prediction as a constant.</param>
+    /// <param name="random">Source of the teacher-forcing draws (needed only when the ratio is below 1).</param>
+    /// <returns>The mean loss over counted tokens (0 if none).</returns>
+    public float Forward(Seq2SeqBatch batch, float teacherForcingRatio = 1f, SplitMix64? random = null)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (teacherForcingRatio < 1f && random is null)
+        {
+            throw new ArgumentNullException(nameof(random), "A teacher-forcing ratio below 1 needs a random source.");
+        }
+        int bsz = batch.BatchSize, steps = batch.TargetLength;
+        CheckShape(bsz, batch.SourceLength, steps);
+        Encode(batch.SourceIds, batch.SourceLengths, bsz, batch.SourceLength);
+        int[] input = batch.TargetInput, output = batch.TargetOutput;
+        for (int t = 0; t < steps; t++)
+        {
+            bool teacher = t == 0 || teacherForcingRatio >= 1f || random!.NextDouble() < teacherForcingRatio;
+            Span<int> fed = _fed.AsSpan(t * bsz, bsz);
+            for (int b = 0; b < bsz; b++)
+            {
+                _targets[t * bsz + b] = output[b * steps + t];
+                fed[b] = teacher ? input[b * steps + t]
+                    : TensorPrimitives.IndexOfMax(new ReadOnlySpan<float>(_logits, ((t - 1) * bsz + b) * _v, _v));
+            }
+            DecoderStep(t, bsz, fed);
+        }
+        int rows = steps * bsz;
+        float loss = CrossEntropy.Forward(_logits.AsSpan(0, rows * _v), _targets.AsSpan(0, rows), _v, Config.PaddingId, _probs.AsSpan(0, rows * _v), out _count);
+        _steps = steps;
+        _hasForward = true;
+        _lastBatch = batch;
+        return loss;
+    }
+
+    /// <summary>Counts the counted target tokens whose arg-max prediction (of the last <see cref="Forward"/>) is right.</summary>
+    /// <returns>The number of correct non-padding tokens.</returns>
+    public int CountCorrect()
+    {
+        RequireForward();
+        int rows = _steps * _batch;
+        return CrossEntropy.CountCorrect(_logits.AsSpan(0, rows * _v), _targets.AsSpan(0, rows), _v, Config.PaddingId);
+    }
+
+    /// <summary>
+    /// Backward of the last <see cref="Forward"/> (d mean loss = 1). Accumulates into <see cref="ParameterSet.Gradients"/>
+    /// (zero them once per step before).
+    /// </summary>
+    public void Backward()
+    {
+        RequireForward();
+        Seq2SeqBatch batch = _lastBatch!;
+        int bsz = _batch, steps = _steps, h = _h, e = _e, rows = steps * bsz;
+        ParameterSet p = Parameters;
+        ReadOnlySpan<float> values = p.Values;
+        Span<float> grads = p.Gradients;
+        int bh = bsz * h;
+        int cacheSize = _cell.CacheSize;
+        ReadOnlySpan<int> srcLengths = batch.SourceLengths;
+        int encLen = bsz * _source * _denc;
+        ReadOnlySpan<float> encOut = _encOut.AsSpan(0, encLen);
+
+        // 5. Loss and output layer over all T·B rows at once: dLogits = (p - onehot)/count; dOutIn = dLogits W_out.
+        Span<float> dLogits = _dLogits.AsSpan(0, rows * _v);
+        dLogits.Clear();
+        CrossEntropy.Backward(1f, _probs.AsSpan(0, rows * _v), _targets.AsSpan(0, rows), _v, Config.PaddingId, _count, dLogits);
+        Span<float> dOutIn = _dOutIn.AsSpan(0, rows * _o);
+        dOutIn.Clear();
+        _out.Backward(dLogits, _outIn.AsSpan(0, rows * _o), rows, values, grads, dOutIn);
+
+        Span<float> dEncOut = _dEncOut.AsSpan(0, encLen);
+        dEncOut.Clear();
+        Span<float> dHPrev = _dHPrev.AsSpan(0, bh);   // gradient of h_{t-1}, filled by step t's backward
+        Span<float> dH = _dH.AsSpan(0, bh);           // gradient of h_t
+        Span<float> dCPrev = _lstm ? _dCPrev.AsSpan(0, bh) : default;
+        Span<float> dC = _lstm ? _dC.AsSpan(0, bh) : default;
+        Span<float> dTilde = _dTilde.AsSpan(0, bh);
+        Span<float> dFixed = _dFixed.AsSpan(0, bh);
+        Span<float> dX = _dX.AsSpan(0, bsz * _i);
+        Span<float> dEmb = _dEmb.AsSpan(0, bsz * e);
+        Span<float> dContext = _dContext.AsSpan(0, bsz * _dc);
+        dHPrev.Clear();
+        dTilde.Clear();
+        dFixed.Clear();
+        if (_lstm)
+        {
+            dCPrev.Clear();
+        }
+        Span<float> dTargetEmbedding = _targetEmbedding.Weight.Of(grads);
+        Span<float> dQueryBahdanau = DropQueryGradientForTesting ? _dPre.AsSpan(0, bh) : dHPrev;
+
+        // 4. Decoder steps in reverse (BPTT).
+        for (int t = steps - 1; t >= 0; t--)
+        {
+            // what flowed back into h_t (and c_t) from step t+1 becomes this step's upstream gradient
+            dHPrev.CopyTo(dH);
+            dHPrev.Clear();
+            if (_lstm)
+            {
+                dCPrev.CopyTo(dC);
+                dCPrev.Clear();
+            }
+            ReadOnlySpan<float> hPrev = _hs.AsSpan(t * bh, bh);          // h_{t-1}
+            ReadOnlySpan<float> hCur = _hs.AsSpan((t + 1) * bh, bh);     // h_t
+            ReadOnlySpan<float> cPrev = _lstm ? _cs.AsSpan(t * bh, bh) : default;
+            ReadOnlySpan<float> x = _x.AsSpan(t * bsz * _i, bsz * _i);
+            ReadOnlySpan<float> cache = _cache.AsSpan(t * bsz * cacheSize, bsz * cacheSize);
+            ReadOnlySpan<float> dOut = dOutIn.Slice(t * bsz * _o, bsz * _o);
+            ReadOnlySpan<float> weights = _attention is null ? default : _weights.AsSpan(t * bsz * _source, bsz * _source);
+            dX.Clear();
+            switch (Config.Decoder)
+            {
+                case DecoderStyle.Bahdanau:
+                    // logits = out([h_t; c_t]): split dOut into dh_t and dc_t
+                    for (int b = 0; b < bsz; b++)
+                    {
+                        ReadOnlySpan<float> row = dOut.Slice(b * _o, _o);
+                        TensorPrimitives.Add(dH.Slice(b * h, h), row.Slice(0, h), dH.Slice(b * h, h));
+                        row.Slice(h, _dc).CopyTo(dContext.Slice(b * _dc, _dc));
+                    }
+                    // h_t = cell([emb(y_t); c_t], h_{t-1})
+                    _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev);
+                    SplitInputGradient(bsz, dX, dEmb, dContext, accumulate: true);
+                    // c_t = attn(query = h_{t-1})
+                    _attention!.Backward(dContext, default, values, hPrev, encOut, encOut, srcLengths, weights, grads, dQueryBahdanau, dEncOut, dEncOut);
+                    break;
+                case DecoderStyle.Luong:
+                {
+                    // logits = out(h̃_t), and h̃_t also fed step t+1: dh̃ = dOut + dTilde
+                    Span<float> dPre = _dPre.AsSpan(0, bh);
+                    ReadOnlySpan<float> tilde = _outIn.AsSpan(t * bsz * _o, bh);
+                    TensorPrimitives.Add(dOut, dTilde, dPre);
+                    // h̃ = tanh(pre): dpre = dh̃ (1 - h̃²)
+                    for (int k = 0; k < bh; k++)
+                    {
+                        dPre[k] *= 1f - tilde[k] * tilde[k];
+                    }
+                    // pre = W_c [c_t; h_t]
+                    Span<float> dComb = _dComb.AsSpan(0, bsz * (_dc + h));
+                    dComb.Clear();
+                    _combine!.Backward(dPre, _comb.AsSpan(t * bsz * (_dc + h), bsz * (_dc + h)), bsz, values, grads, dComb);
+                    for (int b = 0; b < bsz; b++)
+                    {
+                        ReadOnlySpan<float> row = dComb.Slice(b * (_dc + h), _dc + h);
+                        row.Slice(0, _dc).CopyTo(dContext.Slice(b * _dc, _dc));
+                        TensorPrimitives.Add(dH.Slice(b * h, h), row.Slice(_dc, h), dH.Slice(b * h, h));
+                    }
+                    // c_t = attn(query = h_t)
+                    _attention!.Backward(dContext, default, values, hCur, encOut, encOut, srcLengths, weights, grads, DropQueryGradientForTesting ? _dPre.AsSpan(0, bh) : dH, dEncOut, dEncOut);
+                    // h_t = cell([emb(y_t); h̃_{t-1}], h_{t-1})
+                    _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev);
+                    SplitInputGradient(bsz, dX, dEmb, dTilde, accumulate: false); // h̃_{-1} = 0: its gradient at t = 0 is dropped
+                    break;
+                }
+                default: // None
+                    for (int b = 0; b < bsz; b++)
+                    {
+                        ReadOnlySpan<float> row = dOut.Slice(b * _o, _o);
+                        TensorPrimitives.Add(dH.Slice(b * h, h), row.Slice(0, h), dH.Slice(b * h, h));
+                        TensorPrimitives.Add(dFixed.Slice(b * h, h), row.Slice(h, h), dFixed.Slice(b * h, h));
+                    }
+                    _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev);
+                    SplitInputGradient(bsz, dX, dEmb, dFixed, accumulate: true);
+                    break;
+            }
+            Embedding.Backward(dEmb, _fed.AsSpan(t * bsz, bsz), _v, e, Config.PaddingId, dTargetEmbedding);
+        }
+
+        // 3. h_0: dHPrev now holds dh_0 (plus the fixed context's gradient for None).
+        if (Config.Decoder == DecoderStyle.None)
+        {
+            TensorPrimitives.Add(dHPrev, dFixed, dHPrev);
+        }
+        _attention?.PrepareKeysBackward(values, encOut, grads, dEncOut);
+        Span<float> dEncH = _dEncH.AsSpan(0, _states * bh);
+        dEncH.Clear();
+        int last = _states - (Config.Bidirectional ? 2 : 1);
+        if (_bridge is not null)
+        {
+            // h_0 = tanh(bridge([h_f; h_b]))
+            Span<float> dPre = _dPre.AsSpan(0, bh);
+            ReadOnlySpan<float> h0 = _hs.AsSpan(0, bh);
+            for (int k = 0; k < bh; k++)
+            {
+                dPre[k] = dHPrev[k] * (1f - h0[k] * h0[k]);
+            }
+            Span<float> dBridgeIn = _dBridgeIn.AsSpan(0, 2 * bh);
+            dBridgeIn.Clear();
+            _bridge.Backward(dPre, _bridgeIn.AsSpan(0, 2 * bh), bsz, values, grads, dBridgeIn);
+            for (int b = 0; b < bsz; b++)
+            {
+                dBridgeIn.Slice(b * 2 * h, h).CopyTo(dEncH.Slice(last * bh + b * h, h));
+                dBridgeIn.Slice(b * 2 * h + h, h).CopyTo(dEncH.Slice((last + 1) * bh + b * h, h));
+            }
+        }
+        else
+        {
+            dHPrev.CopyTo(dEncH.Slice(last * bh, bh));
+        }
+
+        // 2. Encoder BPTT, 1. source embedding.
+        Span<float> dSrcEmb = _dSrcEmb.AsSpan(0, bsz * _source * e);
+        dSrcEmb.Clear();
+        _encoder.Backward(p, _srcEmb.AsSpan(0, bsz * _source * e), dEncOut, dEncH, dSrcEmb);
+        Embedding.Backward(dSrcEmb, batch.SourceIds, Config.SourceVocabSize, e, Config.PaddingId, _sourceEmbedding.Weight.Of(grads));
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Building blocks shared by training and decoding.
+    // ------------------------------------------------------------------------------------------------
+
+    /// <summary>Encoder forward, decoder initial state, attention key preparation. Sets the current (B, S).</summary>
+    internal void Encode(ReadOnlySpan<int> sourceIds, ReadOnlySpan<int> sourceLengths, int bsz, int source)
+    {
+        CheckShape(bsz, source, 1);
+        _batch = bsz;
+        _source = source;
+        _hasForward = false;
+        int h = _h, bh = bsz * h;
+        ParameterSet p = Parameters;
+        ReadOnlySpan<float> values = p.Values;
+        Span<float> srcEmb = _srcEmb.AsSpan(0, bsz * source * _e);
+        Embedding.Forward(sourceIds, _sourceEmbedding.Weight.Of(values), Config.SourceVocabSize, _e, srcEmb);     // (B, S, E)
+        Span<float> encOut = _encOut.AsSpan(0, bsz * source * _denc);
+        _encoder.Forward(p, bsz, source, srcEmb, sourceLengths, encOut, _encH.AsSpan(0, _states * bh),
+            _lstm ? _encC.AsSpan(0, _states * bh) : default);                                                    // (B, S, Denc), (Ls, B, H)
+        Span<float> h0 = _hs.AsSpan(0, bh);
+        int last = _states - (Config.Bidirectional ? 2 : 1);
+        if (_bridge is not null)
+        {
+            Span<float> bridgeIn = _bridgeIn.AsSpan(0, 2 * bh);                                                  // (B, 2H) [h_f; h_b]
+            for (int b = 0; b < bsz; b++)
+            {
+                _encH.AsSpan(last * bh + b * h, h).CopyTo(bridgeIn.Slice(b * 2 * h, h));
+                _encH.AsSpan((last + 1) * bh + b * h, h).CopyTo(bridgeIn.Slice(b * 2 * h + h, h));
+            }
+            _bridge.Forward(bridgeIn, bsz, values, h0);
+            TensorPrimitives.Tanh(h0, h0);                                                                       // h_0 = tanh(W [h_f; h_b] + b)
+        }
+        else
+        {
+            _encH.AsSpan(last * bh, bh).CopyTo(h0);                                                              // h_0 = last layer's final state
+        }
+        if (_lstm)
+        {
+            _cs.AsSpan(0, bh).Clear();                                                                            // c_0 = 0
+        }
+        if (Config.Decoder == DecoderStyle.None)
+        {
+            h0.CopyTo(_fixed.AsSpan(0, bh));
+        }
+        _attention?.PrepareKeys(values, encOut, bsz, source);
+        _lengthsView = sourceLengths.Length == bsz ? CopyLengths(sourceLengths) : _lengthsView;
+    }
+
+    private int[] _lengthsBuffer = [];
+    private int[] _lengthsView = [];
+
+    private int[] CopyLengths(ReadOnlySpan<int> lengths)
+    {
+        if (_lengthsBuffer.Length < _maxBatch)
+        {
+            _lengthsBuffer = new int[_maxBatch];
+        }
+        lengths.CopyTo(_lengthsBuffer);
+        return _lengthsBuffer;
+    }
+
+    /// <summary>One decoder step for the current batch: reads h_{t} slot t, writes slot t+1 and the step's logits (row t of (T, B, V)).</summary>
+    internal void DecoderStep(int t, int bsz, ReadOnlySpan<int> fed)
+    {
+        int h = _h, bh = bsz * h, e = _e;
+        ParameterSet p = Parameters;
+        ReadOnlySpan<float> values = p.Values;
+        ReadOnlySpan<int> lengths = _lengthsView.AsSpan(0, bsz);
+        ReadOnlySpan<float> encOut = _encOut.AsSpan(0, bsz * _source * _denc);
+        Span<float> emb = _tgtEmb.AsSpan(t * bsz * e, bsz * e);
+        Embedding.Forward(fed, _targetEmbedding.Weight.Of(values), _v, e, emb);                        // (B, E)
+        Span<float> x = _x.AsSpan(t * bsz * _i, bsz * _i);                                             // (B, I)
+        ReadOnlySpan<float> hPrev = _hs.AsSpan(t * bh, bh);
+        Span<float> hCur = _hs.AsSpan((t + 1) * bh, bh);
+        ReadOnlySpan<float> cPrev = _lstm ? _cs.AsSpan(t * bh, bh) : default;
+        Span<float> cCur = _lstm ? _cs.AsSpan((t + 1) * bh, bh) : default;
+        Span<float> cache = _cache.AsSpan(t * bsz * _cell.CacheSize, bsz * _cell.CacheSize);
+        Span<float> outIn = _outIn.AsSpan(t * bsz * _o, bsz * _o);                                      // (B, O)
+        Span<float> weights = _attention is null ? default : _weights.AsSpan(t * bsz * _source, bsz * _source);
+        switch (Config.Decoder)
+        {
+            case DecoderStyle.Bahdanau:
+            {
+                Span<float> context = _context.AsSpan(t * bsz * _dc, bsz * _dc);
+                _attention!.Forward(values, hPrev, encOut, encOut, lengths, weights, context);          // (1) c_t = attn(h_{t-1})
+                Concat(bsz, emb, e, context, _dc, x);                                                  // (2) x = [emb; c_t]
+                _cell.Forward(p, bsz, x, hPrev, cPrev, hCur, cCur, cache);                             // (3) h_t = cell(x, h_{t-1})
+                Concat(bsz, hCur, h, context, _dc, outIn);                                             // (4) o = [h_t; c_t]
+                break;
+            }
+            case DecoderStyle.Luong:
+            {
+                int w = _dc + h;
+                if (t == 0)
+                {
+                    Concat(bsz, emb, e, default, h, x);                                                // (1) x = [emb; h̃_{-1} = 0]
+                }
+                else
+                {
+                    Concat(bsz, emb, e, _outIn.AsSpan((t - 1) * bsz * _o, bh), h, x);                  // (1) x = [emb; h̃_{t-1}] (input feeding)
+                }
+                _cell.Forward(p, bsz, x, hPrev, cPrev, hCur, cCur, cache);                             // (2) h_t = cell(x, h_{t-1})
+                Span<float> context = _context.AsSpan(t * bsz * _dc, bsz * _dc);
+                _attention!.Forward(values, hCur, encOut, encOut, lengths, weights, context);           // (3) c_t = attn(h_t)
+                Span<float> comb = _comb.AsSpan(t * bsz * w, bsz * w);
+                Concat(bsz, context, _dc, hCur, h, comb);                                              // (4) [c_t; h_t]
+                _combine!.Forward(comb, bsz, values, outIn);
+                TensorPrimitives.Tanh(outIn, outIn);                                                   // (5) h̃_t = tanh(W_c [c_t; h_t])
+                break;
+            }
+            default:
+            {
+                ReadOnlySpan<float> fixedContext = _fixed.AsSpan(0, bh);
+                Concat(bsz, emb, e, fixedContext, h, x);                                               // (1) x = [emb; c]
+                _cell.Forward(p, bsz, x, hPrev, cPrev, hCur, cCur, cache);                             // (2) h_t = cell(x, h_{t-1})
+                Concat(bsz, hCur, h, fixedContext, h, outIn);                                          // (3) o = [h_t; c]
+                break;
+            }
+        }
+        _out.Forward(outIn, bsz, values, _logits.AsSpan(t * bsz * _v, bsz * _v));                     // (6) logits = W_out o + b
+    }
+
+    /// <summary>Logits of step t: (B, V).</summary>
+    internal ReadOnlySpan<float> StepLogits(int t, int bsz) => _logits.AsSpan(t * bsz * _v, bsz * _v);
+
+    /// <summary>Alignment of step t: (B, S); empty for <see cref="DecoderStyle.None"/>.</summary>
+    internal ReadOnlySpan<float> StepWeights(int t, int bsz) => _attention is null ? default : _weights.AsSpan(t * bsz * _source, bsz * _source);
+
+    /// <summary>
+    /// Beam search: after step t, reorders the rows of the state that step t+1 reads (h_t, c_t, h̃_t, the fixed
+    /// context) so that new row k continues old row <paramref name="parents"/>[k].
+    /// </summary>
+    internal void ReorderState(int t, int bsz, ReadOnlySpan<int> parents, Span<float> scratch)
+    {
+        Reorder(_hs.AsSpan((t + 1) * bsz * _h, bsz * _h), _h, parents, scratch);
+        if (_lstm)
+        {
+            Reorder(_cs.AsSpan((t + 1) * bsz * _h, bsz * _h), _h, parents, scratch);
+        }
+        if (Config.Decoder == DecoderStyle.Luong)
+        {
+            Reorder(_outIn.AsSpan(t * bsz * _o, bsz * _o), _o, parents, scratch);
+        }
+    }
+
+    private static void Reorder(Span<float> rows, int width, ReadOnlySpan<int> parents, Span<float> scratch)
+    {
+        Span<float> copy = scratch.Slice(0, rows.Length);
+        rows.CopyTo(copy);
+        for (int k = 0; k < parents.Length; k++)
+        {
+            copy.Slice(parents[k] * width, width).CopyTo(rows.Slice(k * width, width));
+        }
+    }
+
+    internal int Vocabulary => _v;
+
+    /// <summary>Teeth tests only: drop the attention query's gradient (a deliberately wrong backward the gradient check must catch).</summary>
+    internal bool DropQueryGradientForTesting { get; set; }
+
+    internal int StateWidth => Math.Max(_h, _o);
+
+    private static void Concat(int rows, ReadOnlySpan<float> a, int wa, ReadOnlySpan<float> b, int wb, Span<float> dst)
+    {
+        int w = wa + wb;
+        for (int r = 0; r < rows; r++)
+        {
+            a.Slice(r * wa, wa).CopyTo(dst.Slice(r * w, wa));
+            if (b.IsEmpty)
+            {
+                dst.Slice(r * w + wa, wb).Clear();
+            }
+            else
+            {
+                b.Slice(r * wb, wb).CopyTo(dst.Slice(r * w + wa, wb));
+            }
+        }
+    }
+
+    /// <summary>dX (B, E + W) = [dEmb; dRest]: copies the embedding part, adds (or copies) the rest.</summary>
+    private void SplitInputGradient(int bsz, ReadOnlySpan<float> dX, Span<float> dEmb, Span<float> dRest, bool accumulate)
+    {
+        int e = _e, w = _i - e;
+        for (int b = 0; b < bsz; b++)
+        {
+            ReadOnlySpan<float> row = dX.Slice(b * _i, _i);
+            row.Slice(0, e).CopyTo(dEmb.Slice(b * e, e));
+            Span<float> rest = dRest.Slice(b * w, w);
+            if (accumulate)
+            {
+                TensorPrimitives.Add(rest, row.Slice(e, w), rest);
+            }
+            else
+            {
+                row.Slice(e, w).CopyTo(rest);
+            }
+        }
+    }
+
+    private void CheckShape(int bsz, int source, int steps)
+    {
+        if (bsz > _maxBatch || source > _maxSource || steps > _maxTarget)
+        {
+            throw new ArgumentException($"Batch shape (B={bsz}, S={source}, T={steps}) exceeds the workspaces (B={_maxBatch}, S={_maxSource}, T={_maxTarget}); call EnsureCapacity first.");
+        }
+    }
+
+    private void RequireForward()
+    {
+        if (!_hasForward)
+        {
+            throw new InvalidOperationException("Backward/CountCorrect need a training Forward first (decoding replaces its caches).");
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Model files.
+    // ------------------------------------------------------------------------------------------------
+
+    /// <summary>Metadata key of the configuration JSON.</summary>
+    public const string ConfigKey = "spanattention.config";
+
+    /// <summary>Metadata key of the caller's source vocabulary JSON.</summary>
+    public const string SourceVocabKey = "spanattention.source_vocab";
+
+    /// <summary>Metadata key of the caller's target vocabulary JSON.</summary>
+    public const string TargetVocabKey = "spanattention.target_vocab";
+
+    /// <summary>
+    /// Saves the model as one safetensors file (atomically): every parameter under its PyTorch state_dict name, the
+    /// configuration and both vocabularies (opaque JSON text supplied by the caller) in <c>__metadata__</c>.
+    /// </summary>
+    /// <param name="path">Destination.</param>
+    /// <param name="sourceVocabJson">Source vocabulary as JSON text, or null.</param>
+    /// <param name="targetVocabJson">Target vocabulary as JSON text, or null.</param>
+    public void Save(string path, string? sourceVocabJson = null, string? targetVocabJson = null) =>
+        ModelFile.Save(path, Layout, Parameters.Values, BuildMetadata(Config, sourceVocabJson, targetVocabJson));
+
+    /// <summary>A loaded model file.</summary>
+    /// <param name="Model">The model.</param>
+    /// <param name="SourceVocabJson">The source vocabulary JSON text, or null if the file has none.</param>
+    /// <param name="TargetVocabJson">The target vocabulary JSON text, or null.</param>
+    /// <param name="Metadata">The whole <c>__metadata__</c> map.</param>
+    public sealed record Loaded(Seq2SeqModel Model, string? SourceVocabJson, string? TargetVocabJson, IReadOnlyDictionary<string, string> Metadata);
+
+    /// <summary>
+    /// Loads a model file written by <see cref="Save"/> (or by the PyTorch reference with the same names): reads the
+    /// configuration from the metadata, builds the model, validates every tensor's presence, dtype and shape.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="maxBatch">Largest B of the workspaces.</param>
+    /// <param name="maxSource">Largest S.</param>
+    /// <param name="maxTarget">Largest T.</param>
+    /// <returns>The model and the vocabularies.</returns>
+    /// <exception cref="ModelFileException">Malformed file, missing/invalid configuration, missing, extra or mis-shaped tensors.</exception>
+    public static Loaded Load(string path, int maxBatch = 1, int maxSource = 64, int maxTarget = 64)
+    {
+        using SafeTensorsReader reader = SafeTensorsReader.Open(path);
+        if (!reader.Metadata.TryGetValue(ConfigKey, out string? json))
+        {
+            throw new ModelFileException($"{path}: metadata has no '{ConfigKey}' (not a SpanAttention model file).");
+        }
+        Seq2SeqConfig config;
+        try
+        {
+            config = Seq2SeqConfig.FromJson(json);
+        }
+        catch (FormatException e)
+        {
+            throw new ModelFileException($"{path}: invalid '{ConfigKey}': {e.Message}", e);
+        }
+        var model = new Seq2SeqModel(config, null, maxBatch, maxSource, maxTarget);
+        reader.EnsureNoOtherTensors(model.Layout, "", "optimizer.exp_avg.", "optimizer.exp_avg_sq."); // a training checkpoint loads as a model too
+        reader.ReadInto(model.Layout, model.Parameters.Values);
+        reader.Metadata.TryGetValue(SourceVocabKey, out string? src);
+        reader.Metadata.TryGetValue(TargetVocabKey, out string? tgt);
+        return new Loaded(model, src, tgt, reader.Metadata);
+    }
+
+    internal static Dictionary<string, string> BuildMetadata(Seq2SeqConfig config, string? sourceVocabJson, string? targetVocabJson)
+    {
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal) { [ConfigKey] = config.ToJson() };
+        if (sourceVocabJson is not null)
+        {
+            metadata[SourceVocabKey] = sourceVocabJson;
+        }
+        if (targetVocabJson is not null)
+        {
+            metadata[TargetVocabKey] = targetVocabJson;
+        }
+        return metadata;
+    }
+
+    internal static void CheckConfig(IReadOnlyDictionary<string, string> metadata, Seq2SeqConfig expected, string path)
+    {
+        if (!metadata.TryGetValue(ConfigKey, out string? json))
+        {
+            throw new ModelFileException($"{path}: metadata has no '{ConfigKey}'.");
+        }
+        Seq2SeqConfig found;
+        try
+        {
+            found = Seq2SeqConfig.FromJson(json);
+        }
+        catch (FormatException e)
+        {
+            throw new ModelFileException($"{path}: invalid '{ConfigKey}': {e.Message}", e);
+        }
+        if (found != expected)
+        {
+            throw new ModelFileException($"{path}: the file's configuration ({found.Describe()}) differs from the model's ({expected.Describe()}).");
+        }
+    }
+}

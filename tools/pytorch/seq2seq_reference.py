@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""Golden files for SpanAttention's Seq2SeqModel (tests/SpanAttention.Tests/Seq2Seq/Seq2SeqPyTorchTests.cs).
+
+Run with the Debian interpreter that has torch 1.13:  /usr/bin/python3 tools/pytorch/seq2seq_reference.py
+The module below mirrors src/SpanAttention/Seq2Seq/Seq2SeqModel.cs exactly, with identical state_dict names
+(registration order = state_dict order = the C# layout order). For a tiny configuration of each decoder style it
+writes TestData/seq2seq_model/<style>.json: the configuration, one padded batch, the initial parameters (PyTorch
+default initialisation, float32 values), the masked cross-entropy loss, every parameter gradient, and the
+parameters after 5 Adam steps (lr 1e-2, no clipping) on the same batch. Everything is computed in float64 from the
+float32 initial values, so the reference is exact to ~1e-15.
+
+Architecture (h_t: decoder state after step t; y_t: fed token; c_t: context):
+  encoder: embedding (padding_idx 0) -> nn.GRU/LSTM/RNN (batch_first, packed by source length)
+  h_0 = tanh(bridge([h_fwd; h_bwd])) if bidirectional else the last layer's final state; LSTM decoder c_0 = 0
+  bahdanau: c_t = attn(h_{t-1}); h_t = cell([emb(y_t); c_t], h_{t-1}); logits = out([h_t; c_t])
+  luong:    h_t = cell([emb(y_t); h~_{t-1}], h_{t-1}) (h~_0 = 0); c_t = attn(h_t); h~_t = tanh(combine([c_t; h_t])); logits = out(h~_t)
+  none:     c = h_0; h_t = cell([emb(y_t); c], h_{t-1}); logits = out([h_t; c])
+  loss = cross_entropy(logits, targets, ignore_index=0) (mean over non-padding target tokens)
+"""
+import json
+import math
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "SpanAttention.Tests", "TestData", "seq2seq_model")
+PAD, BOS, EOS = 0, 1, 2
+
+
+class Attention(nn.Module):
+    def __init__(self, scorer, dq, dk, a):
+        super().__init__()
+        self.scorer, self.dk = scorer, dk
+        if scorer == "General":
+            self.W = nn.Linear(dk, dq, bias=False)
+        elif scorer == "Additive":
+            self.W_q = nn.Linear(dq, a, bias=False)
+            self.W_k = nn.Linear(dk, a)
+            self.v = nn.Linear(a, 1, bias=False)
+
+    def forward(self, q, k, mask):
+        # q (B, Dq), k = v (B, S, Dk), mask (B, S)
+        if self.scorer == "Dot":
+            s = torch.einsum("bd,bsd->bs", q, k)
+        elif self.scorer == "ScaledDot":
+            s = torch.einsum("bd,bsd->bs", q, k) / math.sqrt(self.dk)
+        elif self.scorer == "General":
+            s = torch.einsum("bd,bsd->bs", q, self.W(k))
+        else:
+            s = self.v(torch.tanh(self.W_q(q).unsqueeze(1) + self.W_k(k))).squeeze(-1)
+        s = s.masked_fill(~mask, torch.finfo(s.dtype).min)
+        a = torch.softmax(s, dim=-1) * mask
+        return a, torch.einsum("bs,bsd->bd", a, k)
+
+
+class Seq2Seq(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        E, H, L, bi = c["EmbeddingSize"], c["HiddenSize"], c["EncoderLayers"], c["Bidirectional"]
+        rnn = {"Gru": nn.GRU, "Lstm": nn.LSTM, "Rnn": nn.RNN}[c["Cell"]]
+        cell = {"Gru": nn.GRUCell, "Lstm": nn.LSTMCell, "Rnn": nn.RNNCell}[c["Cell"]]
+        self.c, self.H, self.bi, self.lstm = c, H, bi, c["Cell"] == "Lstm"
+        denc = 2 * H if bi else H
+        self.style = c["Decoder"]
+        dc = H if self.style == "None" else denc
+        self.encoder = nn.Module()
+        self.encoder.embedding = nn.Embedding(c["SourceVocabSize"], E, padding_idx=PAD)
+        self.encoder.rnn = rnn(E, H, L, batch_first=True, bidirectional=bi)
+        if bi:
+            self.bridge = nn.Linear(2 * H, H)
+        self.decoder = nn.Module()
+        self.decoder.embedding = nn.Embedding(c["TargetVocabSize"], E, padding_idx=PAD)
+        if self.style != "None":
+            self.decoder.attention = Attention(c["Scorer"], H, denc, c["AttentionSize"] or H)
+        self.decoder.cell = cell(E + (H if self.style == "Luong" else dc), H)
+        if self.style == "Luong":
+            self.decoder.combine = nn.Linear(dc + H, H, bias=False)
+        self.decoder.out = nn.Linear(H if self.style == "Luong" else H + dc, c["TargetVocabSize"])
+
+    def forward(self, src, src_len, tin, tout):
+        B, S = src.shape
+        T = tin.shape[1]
+        x = self.encoder.embedding(src)
+        packed = pack_padded_sequence(x, torch.tensor(src_len), batch_first=True, enforce_sorted=False)
+        out, hn = self.encoder.rnn(packed)
+        if self.lstm:
+            hn = hn[0]
+        enc, _ = pad_packed_sequence(out, batch_first=True, total_length=S)     # (B, S, Denc), zeros at padding
+        h = torch.tanh(self.bridge(torch.cat([hn[-2], hn[-1]], dim=1))) if self.bi else hn[-1]
+        c = torch.zeros_like(h)
+        mask = torch.arange(S).unsqueeze(0) < torch.tensor(src_len).unsqueeze(1)
+        fixed, tilde = h, torch.zeros_like(h)
+        logits = []
+        for t in range(T):
+            e = self.decoder.embedding(tin[:, t])
+            if self.style == "Bahdanau":
+                _, ctx = self.decoder.attention(h, enc, mask)
+                h, c = self.step(torch.cat([e, ctx], 1), h, c)
+                o = torch.cat([h, ctx], 1)
+            elif self.style == "Luong":
+                h, c = self.step(torch.cat([e, tilde], 1), h, c)
+                _, ctx = self.decoder.attention(h, enc, mask)
+                tilde = torch.tanh(self.decoder.combine(torch.cat([ctx, h], 1)))
+                o = tilde
+            else:
+                h, c = self.step(torch.cat([e, fixed], 1), h, c)
+                o = torch.cat([h, fixed], 1)
+            logits.append(self.decoder.out(o))
+        logits = torch.stack(logits, 1)                                          # (B, T, V)
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tout.reshape(-1), ignore_index=PAD)
+
+    def step(self, x, h, c):
+        if self.lstm:
+            return self.decoder.cell(x, (h, c))
+        return self.decoder.cell(x, h), c
+
+
+def flat(t):
+    return [float(v) for v in t.detach().reshape(-1).tolist()]
+
+
+def case(name, config, seed):
+    torch.manual_seed(seed)
+    model = Seq2Seq(config)                       # float32 default init
+    init = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    model = model.double()
+    g = torch.Generator().manual_seed(seed + 1)
+    src_len, tgt_len = [4, 2, 3], [3, 4, 2]      # target lengths include EOS
+    B, S, T = 3, max(src_len), max(tgt_len)
+    src = torch.zeros(B, S, dtype=torch.long)
+    tin = torch.zeros(B, T, dtype=torch.long)
+    tout = torch.zeros(B, T, dtype=torch.long)
+    for b in range(B):
+        src[b, :src_len[b]] = torch.randint(3, config["SourceVocabSize"], (src_len[b],), generator=g)
+        y = torch.randint(3, config["TargetVocabSize"], (tgt_len[b] - 1,), generator=g)
+        tin[b, 0] = BOS
+        tin[b, 1:tgt_len[b]] = y
+        tout[b, :tgt_len[b] - 1] = y
+        tout[b, tgt_len[b] - 1] = EOS
+    loss = model(src, src_len, tin, tout)
+    loss.backward()
+    grads = {k: flat(p.grad) for k, p in model.named_parameters()}
+    model.zero_grad()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(5):
+        opt.zero_grad()
+        model(src, src_len, tin, tout).backward()
+        opt.step()
+    data = {
+        "config": config,
+        "batch": {"B": B, "S": S, "T": T, "source": flat(src), "source_lengths": src_len, "target_input": flat(tin),
+                  "target_output": flat(tout), "target_lengths": tgt_len},
+        "names": list(init.keys()),
+        "shapes": {k: list(v.shape) for k, v in init.items()},
+        "parameters": {k: flat(v) for k, v in init.items()},
+        "loss": float(loss),
+        "gradients": grads,
+        "after_adam5": {k: flat(v) for k, v in model.state_dict().items()},
+    }
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, name + ".json"), "w") as f:
+        json.dump(data, f, separators=(",", ":"))
+    print(name, "loss", float(loss))
+
+
+BASE = {"SourceVocabSize": 9, "TargetVocabSize": 8, "EmbeddingSize": 4, "HiddenSize": 5, "Cell": "Gru", "EncoderLayers": 1,
+        "Bidirectional": False, "Decoder": "Bahdanau", "Scorer": "Additive", "AttentionSize": 3, "Dropout": 0.0,
+        "PaddingId": 0, "BosId": 1, "EosId": 2}
+
+if __name__ == "__main__":
+    torch.set_printoptions(precision=10)
+    case("bahdanau", dict(BASE), 1)
+    case("luong", dict(BASE, Decoder="Luong", Scorer="General", Cell="Lstm", Bidirectional=True), 2)
+    case("none", dict(BASE, Decoder="None", EncoderLayers=2), 3)
