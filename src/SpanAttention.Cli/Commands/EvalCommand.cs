@@ -80,13 +80,13 @@ internal static class EvalCommand
         {
             throw new CliException("there is nothing to evaluate: the data has no pairs.");
         }
-        context.Error.WriteLine($"evaluating on {what}");
-
         var reports = new List<(string, EvaluationReport)>();
         foreach (ModelBundle bundle in bundles)
         {
             reports.Add((Path.GetFileName(bundle.Path), Score(context, bundle, pairs)));
         }
+        context.Out.WriteLine($"evaluated on {what}");
+        context.Out.WriteLine();
         EvaluationView.Write(context, reports, format);
         return ExitCodes.Success;
     }

@@ -85,7 +85,7 @@ internal static class TranslateCommand
     /// <summary>Writes (and optionally draws) one hypothesis's attention; a model without attention is an error.</summary>
     internal static void WriteHeatmap(CliContext context, ModelBundle bundle, string line, Hypothesis h, string? svg, bool draw)
     {
-        if (h.Alignment.Length == 0)
+        if (bundle.Model.Config.Decoder == Seq2Seq.DecoderStyle.None)
         {
             throw new CliException($"model '{bundle.Path}' has no attention (decoder {bundle.Model.Config.Decoder}): there is no heatmap to show.");
         }
