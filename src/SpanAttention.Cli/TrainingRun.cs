@@ -160,7 +160,7 @@ internal static class TrainingRun
         var reporter = new ProgressReporter(context.Error, context.ErrorIsTerminal);
         var clock = Stopwatch.StartNew();
         int steps = batches.Count;
-        double best = -1;
+        double best = -1, bestTokens = -1;
         int bestEpoch = 0, sinceBest = 0, epochsRun = 0;
         float[] bestValues = (float[])model.Parameters.Values.Clone();
         double? heldOutAccuracy = null;
@@ -201,14 +201,16 @@ internal static class TrainingRun
             tokensDone += epochTokens;
             epochsRun++;
 
-            double accuracy = ExactMatch(model, validSources, validTargets, decodeLength);
+            (double accuracy, double tokenAccuracy) = Score(model, validSources, validTargets, decodeLength);
             heldOutAccuracy = accuracy;
             reporter.EpochDone(new TrainingProgress(epoch, settings.Epochs, steps, steps, summary.MeanLoss, accuracy,
                 trainingTime.TotalSeconds > 0 ? tokensDone / trainingTime.TotalSeconds : 0, clock.Elapsed));
 
-            if (accuracy > best)
+            // Better: a higher exact match, or the same with a higher token accuracy (long sequences sit at 0 % exact match for a while).
+            if (accuracy > best || (accuracy == best && tokenAccuracy > bestTokens))
             {
                 best = accuracy;
+                bestTokens = tokenAccuracy;
                 bestEpoch = epoch;
                 sinceBest = 0;
                 model.Parameters.Values.CopyTo(bestValues, 0);
@@ -277,19 +279,30 @@ internal static class TrainingRun
     }
 
     /// <summary>Greedy exact match of a model on encoded pairs.</summary>
-    public static double ExactMatch(Seq2SeqModel model, List<int[]> sources, List<int[]> targets, int maxLength)
+    public static double ExactMatch(Seq2SeqModel model, List<int[]> sources, List<int[]> targets, int maxLength) =>
+        Score(model, sources, targets, maxLength).ExactMatch;
+
+    /// <summary>Greedy exact match and token accuracy (position by position, over reference tokens) on encoded pairs.</summary>
+    public static (double ExactMatch, double TokenAccuracy) Score(Seq2SeqModel model, List<int[]> sources, List<int[]> targets, int maxLength)
     {
         if (sources.Count == 0)
         {
-            return 0;
+            return (0, 0);
         }
         Hypothesis[] hypotheses = Decoding.Greedy(model, sources, maxLength);
         int correct = 0;
+        long tokens = 0, right = 0;
         for (int i = 0; i < hypotheses.Length; i++)
         {
-            correct += hypotheses[i].Tokens.AsSpan().SequenceEqual(targets[i]) ? 1 : 0;
+            int[] h = hypotheses[i].Tokens, r = targets[i];
+            correct += h.AsSpan().SequenceEqual(r) ? 1 : 0;
+            for (int k = 0; k < Math.Min(h.Length, r.Length); k++)
+            {
+                right += h[k] == r[k] ? 1 : 0;
+            }
+            tokens += r.Length;
         }
-        return (double)correct / sources.Count;
+        return ((double)correct / sources.Count, tokens == 0 ? 0 : (double)right / tokens);
     }
 
     private static int Longest(List<int[]> a, List<int[]> b)
