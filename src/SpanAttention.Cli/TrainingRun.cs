@@ -65,10 +65,11 @@ internal sealed record TrainSettings
 /// <param name="Source">Source vocabulary.</param>
 /// <param name="Target">Target vocabulary.</param>
 /// <param name="BestAccuracy">Best held-out exact match.</param>
+/// <param name="BestTokenAccuracy">Held-out token accuracy of the best epoch.</param>
 /// <param name="BestEpoch">Its epoch (1-based).</param>
 /// <param name="EpochsRun">Epochs run in this invocation.</param>
 /// <param name="Elapsed">Wall time of the training loop.</param>
-internal sealed record TrainResult(Seq2SeqModel Model, Vocabulary Source, Vocabulary Target, double BestAccuracy, int BestEpoch, int EpochsRun, TimeSpan Elapsed);
+internal sealed record TrainResult(Seq2SeqModel Model, Vocabulary Source, Vocabulary Target, double BestAccuracy, double BestTokenAccuracy, int BestEpoch, int EpochsRun, TimeSpan Elapsed);
 
 /// <summary>
 /// The training loop of <c>train</c> and <c>demo</c>: vocabularies from the training split, length-bucketed
@@ -239,7 +240,7 @@ internal static class TrainingRun
             }
         }
         bestValues.CopyTo(model.Parameters.Values, 0);
-        return new TrainResult(model, source, target, Math.Max(0, best), bestEpoch, epochsRun, clock.Elapsed);
+        return new TrainResult(model, source, target, Math.Max(0, best), Math.Max(0, bestTokens), bestEpoch, epochsRun, clock.Elapsed);
     }
 
     /// <summary>Restores a checkpoint after checking that it belongs to this configuration and these vocabularies.</summary>

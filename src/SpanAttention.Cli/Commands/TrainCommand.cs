@@ -166,9 +166,9 @@ internal static class TrainCommand
         (List<int[]> sources, List<int[]> targets) = TrainingRun.Encode(test, result.Source, result.Target);
         int maxLength = targets.Max(t => t.Length) + 10;
         result.Model.EnsureCapacity(result.Model.MaxBatch, sources.Max(s => s.Length), maxLength);
-        double exact = TrainingRun.ExactMatch(result.Model, sources, targets, maxLength);
+        (double exact, double tokens) = TrainingRun.Score(result.Model, sources, targets, maxLength);
         context.Out.WriteLine(string.Create(culture,
-            $"best epoch {result.BestEpoch}: held-out exact match {result.BestAccuracy:P1}; {(data.Test.Count > 0 ? "test" : "validation")} exact match {exact:P1} ({test.Count} pairs); {result.EpochsRun} epochs in {ProgressReporter.Duration(result.Elapsed)}"));
+            $"best epoch {result.BestEpoch}: held-out exact match {result.BestAccuracy:P1} (token accuracy {result.BestTokenAccuracy:P1}); {(data.Test.Count > 0 ? "test" : "validation")} exact match {exact:P1}, token accuracy {tokens:P1} ({test.Count} pairs); {result.EpochsRun} epochs in {ProgressReporter.Duration(result.Elapsed)}"));
         context.Out.WriteLine($"saved {output}" + (settings.Checkpoint is null ? "" : $" (checkpoint {settings.Checkpoint})"));
         return ExitCodes.Success;
     }
