@@ -21,6 +21,13 @@ public sealed record Seq2SeqTrainerOptions
 
     /// <summary>Seed of the trainer's RNG (batch order, teacher-forcing draws). Default 0.</summary>
     public ulong Seed { get; init; }
+
+    /// <summary>
+    /// 1 or 2. With 2, each batch is split into two halves whose forward/backward run concurrently, each on its own
+    /// workspaces and gradient buffer, then the gradients are combined in a fixed order (token-weighted), so results
+    /// are deterministic for a seed and thread count (they differ from 1 thread in the last bits). Default 1.
+    /// </summary>
+    public int Threads { get; init; } = 1;
 }
 
 /// <summary>What one training step did (progress callbacks).</summary>
@@ -29,7 +36,8 @@ public sealed record Seq2SeqTrainerOptions
 /// <param name="Loss">Mean cross-entropy over the batch's non-padding tokens.</param>
 /// <param name="Tokens">Non-padding target tokens in the batch.</param>
 /// <param name="GradientNorm">Global gradient norm before clipping.</param>
-public readonly record struct TrainingStep(long Step, int Epoch, float Loss, int Tokens, float GradientNorm);
+/// <param name="Correct">Tokens whose teacher-forced arg-max prediction was right.</param>
+public readonly record struct TrainingStep(long Step, int Epoch, float Loss, int Tokens, float GradientNorm, int Correct);
 
 /// <summary>Summary of one epoch.</summary>
 /// <param name="Epoch">Epoch (0-based).</param>
@@ -59,8 +67,16 @@ public sealed class Seq2SeqTrainer
         {
             throw new ArgumentOutOfRangeException(nameof(options), $"TeacherForcingRatio must be in [0, 1], got {options.TeacherForcingRatio}.");
         }
+        if (options.Threads is not (1 or 2))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), $"Threads must be 1 or 2, got {options.Threads}.");
+        }
         Model = model;
         Options = options;
+        if (options.Threads == 2)
+        {
+            _worker = new HalfBatchWorker(new Seq2SeqModel(model.Config, model.MaxBatch, model.MaxSource, model.MaxTarget));
+        }
         Optimizer = new Adam(model.Layout.Count, options.LearningRate);
         Random = new SplitMix64(options.Seed);
     }
@@ -89,15 +105,24 @@ public sealed class Seq2SeqTrainer
     /// <exception cref="NonFiniteGradientException">The loss or a gradient is NaN or infinite; parameters are left untouched.</exception>
     public TrainingStep TrainStep(Seq2SeqBatch batch)
     {
+        ArgumentNullException.ThrowIfNull(batch);
         Seq2SeqModel model = Model;
-        model.Parameters.ZeroGradients();
-        float loss = model.Forward(batch, Options.TeacherForcingRatio, Random);
         long step = Step + 1;
-        if (!float.IsFinite(loss))
+        float loss;
+        int tokens, correct;
+        if (_worker is null || batch.BatchSize < 2)
         {
-            throw new NonFiniteGradientException($"Non-finite loss {loss.ToString(CultureInfo.InvariantCulture)} at step {step} (epoch {Epoch}); the parameters were not updated.");
+            model.Parameters.ZeroGradients();
+            loss = model.Forward(batch, Options.TeacherForcingRatio, Random);
+            CheckLoss(loss, step);
+            model.Backward();
+            tokens = model.LastTokenCount;
+            correct = model.CountCorrect();
         }
-        model.Backward();
+        else
+        {
+            (loss, tokens, correct) = TwoThreadForwardBackward(batch, step);
+        }
         float norm = GradientClipping.GlobalNorm(model.Parameters.Gradients);
         if (!float.IsFinite(norm))
         {
@@ -109,7 +134,130 @@ public sealed class Seq2SeqTrainer
         }
         Optimizer.Step(model.Parameters.Values, model.Parameters.Gradients);
         Step = step;
-        return new TrainingStep(step, Epoch, loss, model.LastTokenCount, norm);
+        return new TrainingStep(step, Epoch, loss, tokens, norm, correct);
+    }
+
+    private void CheckLoss(float loss, long step)
+    {
+        if (!float.IsFinite(loss))
+        {
+            throw new NonFiniteGradientException($"Non-finite loss {loss.ToString(CultureInfo.InvariantCulture)} at step {step} (epoch {Epoch}); the parameters were not updated.");
+        }
+    }
+
+    private readonly HalfBatchWorker? _worker;
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Seq2SeqBatch, Seq2SeqBatch[]> _halves = [];
+
+    /// <summary>
+    /// Rows [0, B1) on this thread with <see cref="Model"/>, rows [B1, B) on the worker with its own model (parameter
+    /// values copied in first). Both halves start from the same RNG state, so they make the same teacher-forcing draws
+    /// (same T). Then g = (n1 g1 + n2 g2) / (n1 + n2), the gradient of the mean over all counted tokens.
+    /// </summary>
+    private (float Loss, int Tokens, int Correct) TwoThreadForwardBackward(Seq2SeqBatch batch, long step)
+    {
+        Seq2SeqBatch[] halves = _halves.GetValue(batch, Split);
+        HalfBatchWorker worker = _worker!;
+        Seq2SeqModel model = Model;
+        Array.Copy(model.Parameters.Values, worker.Model.Parameters.Values, model.Parameters.Values.Length);
+        worker.Random.State = Random.State;
+        worker.Start(halves[1], Options.TeacherForcingRatio);
+        model.Parameters.ZeroGradients();
+        float loss1 = model.Forward(halves[0], Options.TeacherForcingRatio, Random);
+        model.Backward();
+        int n1 = model.LastTokenCount, c1 = model.CountCorrect();
+        worker.Wait();
+        float loss2 = worker.Loss;
+        int n2 = worker.Model.LastTokenCount, c2 = worker.Correct;
+        int n = n1 + n2;
+        float loss = n == 0 ? 0f : (float)(((double)loss1 * n1 + (double)loss2 * n2) / n);
+        CheckLoss(loss, step);
+        if (n > 0)
+        {
+            Span<float> g = model.Parameters.Gradients;
+            System.Numerics.Tensors.TensorPrimitives.Multiply(g, (float)n1 / n, g);
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(worker.Model.Parameters.Gradients, (float)n2 / n, g, g);
+        }
+        return (loss, n, c1 + c2);
+    }
+
+    private static Seq2SeqBatch[] Split(Seq2SeqBatch batch)
+    {
+        int b1 = (batch.BatchSize + 1) / 2;
+        return [Rows(batch, 0, b1), Rows(batch, b1, batch.BatchSize - b1)];
+    }
+
+    private static Seq2SeqBatch Rows(Seq2SeqBatch batch, int start, int count)
+    {
+        int s = batch.SourceLength, t = batch.TargetLength;
+        return new Seq2SeqBatch(count, s, t,
+            batch.SourceIds.AsSpan(start * s, count * s).ToArray(), batch.SourceLengths.AsSpan(start, count).ToArray(),
+            batch.TargetInput.AsSpan(start * t, count * t).ToArray(), batch.TargetOutput.AsSpan(start * t, count * t).ToArray(),
+            batch.TargetLengths.AsSpan(start, count).ToArray());
+    }
+
+    /// <summary>Runs one half-batch forward/backward on a thread-pool thread; reusable, allocation-free per step.</summary>
+    private sealed class HalfBatchWorker(Seq2SeqModel model) : IThreadPoolWorkItem
+    {
+        private readonly object _gate = new();
+        private bool _finished;
+        private Seq2SeqBatch? _batch;
+        private float _ratio;
+        private Exception? _error;
+
+        public Seq2SeqModel Model { get; } = model;
+
+        public SplitMix64 Random { get; } = new(0);
+
+        public float Loss { get; private set; }
+
+        public int Correct { get; private set; }
+
+        public void Start(Seq2SeqBatch batch, float ratio)
+        {
+            _batch = batch;
+            _ratio = ratio;
+            _error = null;
+            _finished = false;
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+
+        public void Wait()
+        {
+            lock (_gate)
+            {
+                while (!_finished)
+                {
+                    Monitor.Wait(_gate);
+                }
+            }
+            if (_error is not null)
+            {
+                throw new InvalidOperationException("The second training thread failed: " + _error.Message, _error);
+            }
+        }
+
+        public void Execute()
+        {
+            try
+            {
+                Model.Parameters.ZeroGradients();
+                Loss = Model.Forward(_batch!, _ratio, Random);
+                Model.Backward();
+                Correct = Model.CountCorrect();
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or ArithmeticException)
+            {
+                _error = e;
+            }
+            finally
+            {
+                lock (_gate)
+                {
+                    _finished = true;
+                    Monitor.PulseAll(_gate);
+                }
+            }
+        }
     }
 
     /// <summary>One epoch over the batches in a shuffled order.</summary>
@@ -137,7 +285,7 @@ public sealed class Seq2SeqTrainer
             TrainingStep s = TrainStep(batches[index]);
             lossSum += (double)s.Loss * s.Tokens;
             tokens += s.Tokens;
-            correct += Model.CountCorrect();
+            correct += s.Correct;
             onStep?.Invoke(s);
         }
         var result = new TrainingEpoch(Epoch, tokens == 0 ? 0 : lossSum / tokens, tokens == 0 ? 0 : (double)correct / tokens, lr);

@@ -62,10 +62,11 @@ public sealed class ReverseTaskTests(ITestOutputHelper output)
     [Fact]
     public void Train_ReverseLength5To20_GruAdditiveReaches99PercentExactMatch()
     {
-        // Bidirectional GRU encoder (bridge to the decoder), additive attention; 20000 pairs, 4 epochs, lr 6e-3 halved per epoch.
-        // Measured: 99.6% exact match on 500 held-out pairs, 80 s on the 2-core machine under load ≈ 6-10 (other builds running).
+        // Bidirectional GRU encoder (bridge to the decoder), additive attention; 20000 pairs, 3 epochs, lr 6e-3 × 0.4 per epoch.
+        // Measured: 99.8% exact match on 500 held-out pairs; 103 s on the 2-core machine under load ≈ 12 (four helpers
+        // building and testing at once); expected well under a minute on a quiet machine.
         Seq2SeqConfig config = Config(DecoderStyle.Bahdanau) with { Bidirectional = true, HiddenSize = 48 };
-        double exact = Train(config, 20000, 5, 20, 4, 6e-3f, 64, 500, output, out TimeSpan elapsed, 0.5f, out _);
+        double exact = Train(config, 20000, 5, 20, 3, 6e-3f, 64, 500, output, out TimeSpan elapsed, 0.4f, out _);
         output.WriteLine($"bahdanau/additive exact match {exact:P2} in {elapsed.TotalSeconds:F1} s");
         Assert.True(exact >= 0.99, $"exact match {exact:P2}");
     }
