@@ -38,7 +38,7 @@ internal sealed record TrainSettings
     /// <summary>Seed of the initialisation and the batch order.</summary>
     public int Seed { get; init; } = 1;
 
-    /// <summary>Kernel threads (1 or 2), or 0 to leave the default.</summary>
+    /// <summary>Training threads (1 or 2: each batch split in two halves trained concurrently), or 0 for one thread with the kernels' default threading.</summary>
     public int Threads { get; init; }
 
     /// <summary>Stop after this many epochs without a better held-out exact match (0: never).</summary>
@@ -91,7 +91,8 @@ internal static class TrainingRun
         int previousThreads = KernelThreads.Count;
         if (settings.Threads != 0)
         {
-            KernelThreads.Count = settings.Threads;
+            // Two threads: the trainer splits each batch in two halves (data parallel); the kernels stay on one thread each.
+            KernelThreads.Count = 1;
         }
         try
         {
@@ -146,6 +147,7 @@ internal static class TrainingRun
             ClipNorm = settings.Clip,
             TeacherForcingRatio = settings.TeacherForcing,
             Seed = (ulong)settings.Seed,
+            Threads = settings.Threads == 2 ? 2 : 1,
         });
         string sourceJson = source.ToJson(), targetJson = target.ToJson();
         if (settings.Resume is string resume)

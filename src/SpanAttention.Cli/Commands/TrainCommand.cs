@@ -42,7 +42,7 @@ internal static class TrainCommand
         var clip = new Option<float>("--clip") { Description = "Gradient clipping by global norm (0: off).", DefaultValueFactory = _ => 5f };
         var teacher = new Option<float>("--teacher-forcing") { Description = "Teacher-forcing ratio in [0, 1].", DefaultValueFactory = _ => 1f };
         var seed = new Option<int>("--seed") { Description = "Seed of the data split, the initialisation and the batch order.", DefaultValueFactory = _ => 1 };
-        var threads = new Option<int>("--threads") { Description = "Threads for the matrix kernels: 1 or 2.", DefaultValueFactory = _ => 2 };
+        var threads = new Option<int>("--threads") { Description = "Training threads: 1, or 2 (each batch split in two halves trained concurrently).", DefaultValueFactory = _ => 2 };
         var patience = new Option<int>("--patience") { Description = "Stop after this many epochs without a better held-out exact match (0: never).", DefaultValueFactory = _ => 3 };
         var output = new Option<string>("--output", "-o") { Description = "The best model file.", DefaultValueFactory = _ => "model.safetensors" };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Training checkpoint written every epoch (default: OUTPUT with .ckpt before the extension)." };
