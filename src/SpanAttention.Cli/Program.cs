@@ -21,6 +21,11 @@ internal static class Program
     /// </summary>
     private static readonly Func<CliContext, Command>[] Commands =
     [
+        DemoCommand.Create,
+        TrainCommand.Create,
+        TranslateCommand.Create,
+        EvalCommand.Create,
+        AttendCommand.Create,
         InfoCommand.Create,
     ];
 
@@ -97,11 +102,12 @@ internal static class Program
         {
             root.Subcommands.Add(create(context));
         }
-        // No command: the overview on stdout. (Once the model lands, `demo` becomes the default, as issue 6 asks.)
+        // No command: the demo (issue 6), when it is registered; otherwise the overview on stdout.
+        Command? demo = root.Subcommands.FirstOrDefault(c => c.Name == "demo");
         root.SetAction(_ =>
         {
-            root.Parse("--help").Invoke(new InvocationConfiguration { Output = context.Out, Error = context.Error });
-            return ExitCodes.Success;
+            string[] args = demo is null ? ["--help"] : ["demo"];
+            return root.Parse(args).Invoke(new InvocationConfiguration { Output = context.Out, Error = context.Error, EnableDefaultExceptionHandler = false });
         });
         return root;
     }

@@ -25,12 +25,16 @@ public class ProgramTests
     }
 
     [Fact]
-    public void Run_NoArguments_PrintsOverviewAndReturnsZero()
+    public void Run_NoArgumentsWithoutDemo_PrintsOverviewAndReturnsZero()
     {
-        (int code, string output, _) = CliRunner.Run();
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var context = new CliContext(stdout, stderr, SpanAttention.Cli.Rendering.ColorMode.Plain);
+
+        int code = Program.Run([], context, [SpanAttention.Cli.Commands.InfoCommand.Create]);
 
         Assert.Equal(0, code);
-        Assert.Contains("Commands:", output, StringComparison.Ordinal);
+        Assert.Contains("Commands:", stdout.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

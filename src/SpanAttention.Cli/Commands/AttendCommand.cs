@@ -1,0 +1,42 @@
+using System.CommandLine;
+using SpanAttention.Inference;
+
+namespace SpanAttention.Cli.Commands;
+
+/// <summary>
+/// <c>spanattn attend MODEL TEXT [--svg FILE]</c>: translates one sentence (greedy) and draws where each output
+/// token looked in the source, in the terminal and optionally as an SVG file.
+/// </summary>
+internal static class AttendCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var model = new Argument<string>("model") { Description = "The model file (.safetensors)." };
+        var text = new Argument<string>("text") { Description = "The sentence." };
+        var svg = new Option<string?>("--svg") { Description = "Also write the heatmap to this SVG file." };
+        var maxLength = new Option<int>("--max-length") { Description = "Maximum output tokens (0: twice the source length plus 10)." };
+        Option<string> color = CommonOptions.Color();
+        var command = new Command("attend", "Show the attention heatmap of one translated sentence.") { model, text, svg, maxLength, color };
+        command.SetAction(parsed => Execute(context with { Color = CommonOptions.ResolveColor(context, parsed.GetValue(color)) },
+            parsed.GetRequiredValue(model), parsed.GetRequiredValue(text), parsed.GetValue(svg), parsed.GetValue(maxLength)));
+        return command;
+    }
+
+    internal static int Execute(CliContext context, string modelPath, string text, string? svg, int maxLength)
+    {
+        TrainCommand.CheckRange(maxLength, 0, 10_000, "--max-length");
+        if (svg is not null)
+        {
+            FileChecks.RequireOutputFolder(svg, "heatmap file");
+        }
+        ModelBundle bundle = ModelBundle.Load(modelPath, maxBatch: 1);
+        string line = InputLines.Read([text], context.In)[0];
+        var unknown = new UnknownTokens();
+        int[] source = bundle.EncodeSource(line, unknown);
+        unknown.WarnIfAny(context);
+        Hypothesis h = bundle.Greedy([source], maxLength > 0 ? maxLength : 2 * source.Length + 10)[0];
+        context.Out.WriteLine($"{line} → {bundle.TargetText(h)}");
+        TranslateCommand.WriteHeatmap(context, bundle, line, h, svg, draw: true);
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,143 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using SpanAttention.Attention;
+using SpanAttention.Cli.Rendering;
+using SpanAttention.Data;
+using SpanAttention.Inference;
+using SpanAttention.Recurrent;
+using SpanAttention.Seq2Seq;
+
+namespace SpanAttention.Cli.Commands;
+
+/// <summary>
+/// <c>spanattn demo</c> (also what <c>spanattn</c> does without arguments): trains a GRU encoder with additive
+/// (Bahdanau) attention on the built-in Hindi → English set with a live progress line, reports held-out exact
+/// match, translates held-out sentences (the showcase मैं खाना खा रहा हूँ first), draws its attention in the
+/// terminal and writes it as <c>attention.svg</c>, and saves the model as <c>demo.safetensors</c>.
+/// </summary>
+internal static class DemoCommand
+{
+    /// <summary>The demo's settings: 4800 training pairs, E=64, H=128, Adam 3e-3, batch 64.</summary>
+    internal static TrainSettings DefaultSettings(int epochs, int seed, int threads, string? output) => new()
+    {
+        Config = new Seq2SeqConfig
+        {
+            Cell = RecurrentKind.Gru,
+            Decoder = DecoderStyle.Bahdanau,
+            Scorer = AttentionScorer.Additive,
+            EmbeddingSize = 64,
+            HiddenSize = 128,
+        },
+        BatchSize = 64,
+        Epochs = epochs,
+        LearningRate = 3e-3f,
+        Clip = 5f,
+        Seed = seed,
+        Threads = threads,
+        StopAt = 0.995,
+        Output = output,
+    };
+
+    public static Command Create(CliContext context)
+    {
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs (at most; stops once held-out exact match reaches 99.5%).", DefaultValueFactory = _ => 8 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the data, the initialisation and the batch order.", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int>("--threads") { Description = "Training threads: 1, or 2 (each batch split in two halves trained concurrently).", DefaultValueFactory = _ => 2 };
+        var output = new Option<string>("--output", "-o") { Description = "Where to save the trained model.", DefaultValueFactory = _ => "demo.safetensors" };
+        var svg = new Option<string>("--svg") { Description = "Where to write the showcase sentence's attention heatmap.", DefaultValueFactory = _ => "attention.svg" };
+        var count = new Option<int>("--count") { Description = "Generated hi-en pairs (80% train, 10% validation, 10% test).", DefaultValueFactory = _ => 6000 };
+        Option<string> color = CommonOptions.Color();
+        var command = new Command("demo", "Train a GRU + additive-attention model on the built-in Hindi → English data, translate held-out sentences and show where it looked.")
+        {
+            epochs, seed, threads, output, svg, count, color,
+        };
+        command.SetAction((parsed, cancellationToken) => Task.FromResult(Execute(
+            context with { Color = CommonOptions.ResolveColor(context, parsed.GetValue(color)) },
+            parsed.GetValue(epochs), parsed.GetValue(seed), parsed.GetValue(threads), parsed.GetValue(output)!, parsed.GetValue(svg)!,
+            parsed.GetValue(count), cancellationToken)));
+        return command;
+    }
+
+    internal static int Execute(CliContext context, int epochs, int seed, int threads, string output, string svg, int count, CancellationToken cancellationToken)
+    {
+        var culture = CultureInfo.InvariantCulture;
+        TrainCommand.CheckRange(epochs, 1, 1000, "--epochs");
+        TrainCommand.CheckRange(threads, 1, 2, "--threads");
+        TrainCommand.CheckRange(count, 100, 1_000_000, "--count");
+        FileChecks.RequireOutputFolder(output, "model file");
+        FileChecks.RequireOutputFolder(svg, "heatmap file");
+        var clock = Stopwatch.StartNew();
+        TextWriter o = context.Out;
+
+        var task = new TaskSpec(HindiEnglish.Name, null, "word", seed, count, 0, 0);
+        Dataset data = task.Build();
+        o.WriteLine("spanattn demo: Hindi → English with a GRU encoder and additive (Bahdanau) attention");
+        o.WriteLine();
+        TrainResult result = TrainingRun.Run(context, data, task, DefaultSettings(epochs, seed, threads, output), cancellationToken);
+        o.WriteLine(string.Create(culture, $"trained {result.EpochsRun} epochs in {ProgressReporter.Duration(result.Elapsed)}; best held-out exact match {result.BestAccuracy:P1} (epoch {result.BestEpoch}); saved {output}"));
+
+        // Held-out test split: exact match over every sentence.
+        Seq2SeqModel model = result.Model;
+        (List<int[]> sources, List<int[]> targets) = TrainingRun.Encode(data.Test, result.Source, result.Target);
+        int maxLength = 0;
+        foreach (int[] t in targets)
+        {
+            maxLength = Math.Max(maxLength, t.Length);
+        }
+        maxLength += 10;
+        model.EnsureCapacity(model.MaxBatch, sources.Max(s => s.Length), maxLength);
+        Hypothesis[] hypotheses = Decoding.Greedy(model, sources, maxLength);
+        int correct = 0;
+        for (int i = 0; i < hypotheses.Length; i++)
+        {
+            correct += hypotheses[i].Tokens.AsSpan().SequenceEqual(targets[i]) ? 1 : 0;
+        }
+        o.WriteLine(string.Create(culture, $"test exact match: {correct}/{hypotheses.Length} = {(double)correct / hypotheses.Length:P1} (sentences never seen in training)"));
+        o.WriteLine();
+
+        // A few held-out translations, the showcase first.
+        int showcase = -1;
+        for (int i = 0; i < data.Test.Count; i++)
+        {
+            if (data.Test[i].Source == HindiEnglish.ShowcaseSentence)
+            {
+                showcase = i;
+                break;
+            }
+        }
+        var shown = new List<int>();
+        if (showcase >= 0)
+        {
+            shown.Add(showcase);
+        }
+        for (int i = 0; i < data.Test.Count && shown.Count < 6; i++)
+        {
+            if (i != showcase)
+            {
+                shown.Add(i);
+            }
+        }
+        int width = shown.Max(i => DisplayWidth.Of(data.Test[i].Source));
+        foreach (int i in shown)
+        {
+            string translation = result.Target.DecodeText(hypotheses[i].Tokens);
+            bool ok = translation == data.Test[i].Target;
+            o.WriteLine($"  {DisplayWidth.PadRight(data.Test[i].Source, width)}  →  {translation}{(ok ? "" : $"   (expected: {data.Test[i].Target})")}");
+        }
+        o.WriteLine();
+
+        // Where it looked, for the showcase sentence.
+        int heat = showcase >= 0 ? showcase : shown[0];
+        string[] sourceTokens = [.. Tokenizer.Tokenize(data.Test[heat].Source, result.Source.Tokenization), Vocabulary.Eos];
+        Hypothesis h = hypotheses[heat];
+        string[] targetTokens = [.. h.Tokens.Select(id => result.Target[id])];
+        if (targetTokens.Length > 0 && h.Alignment.Length == targetTokens.Length * sourceTokens.Length)
+        {
+            o.WriteLine($"attention: {data.Test[heat].Source} → {result.Target.DecodeText(h.Tokens)}");
+            AttentionView.Show(context, sourceTokens, targetTokens, h.Alignment, svg, $"{data.Test[heat].Source} → {result.Target.DecodeText(h.Tokens)}");
+        }
+        o.WriteLine(string.Create(culture, $"demo finished in {ProgressReporter.Duration(clock.Elapsed)}. Next: spanattn translate {output} \"{HindiEnglish.ShowcaseSentence}\""));
+        return ExitCodes.Success;
+    }
+}

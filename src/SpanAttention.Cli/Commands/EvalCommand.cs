@@ -1,0 +1,127 @@
+using System.CommandLine;
+using SpanAttention.Cli.Rendering;
+using SpanAttention.Data;
+using SpanAttention.Evaluation;
+using SpanAttention.Inference;
+
+namespace SpanAttention.Cli.Commands;
+
+/// <summary>
+/// <c>spanattn eval MODEL [MODEL...]</c>: greedy exact match, token accuracy and corpus BLEU-4 on held-out data,
+/// overall and by source-length bucket; several models give one comparison table. The data is the test split of
+/// <c>--task</c> (by default the task recorded in the first model file) or every line of a <c>--data</c> TSV file.
+/// </summary>
+internal static class EvalCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var models = new Argument<string[]>("models") { Description = "One or more model files.", Arity = ArgumentArity.OneOrMore };
+        var task = new Option<string?>("--task") { Description = "Built-in dataset whose test split is scored (default: the task the first model was trained on)." };
+        task.AcceptOnlyFromAmong([.. BuiltInDatasets.Names]);
+        var data = new Option<string?>("--data") { Description = "A TSV file of source<TAB>target lines; every line is scored." };
+        var seed = new Option<int?>("--seed") { Description = "Seed of the built-in task (default: the model's)." };
+        var count = new Option<int?>("--count") { Description = "Pairs generated for the built-in task (default: the model's)." };
+        var minLength = new Option<int?>("--min-length") { Description = "reverse: shortest sequence (default: the model's)." };
+        var maxLength = new Option<int?>("--max-length") { Description = "reverse: longest sequence (default: the model's)." };
+        var limit = new Option<int>("--limit") { Description = "Score at most this many pairs (0: all)." };
+        Option<TableFormat> format = CommonOptions.Format();
+        var command = new Command("eval", "Score models on held-out data: exact match, token accuracy, BLEU-4, by source length.")
+        {
+            models, task, data, seed, count, minLength, maxLength, limit, format,
+        };
+        command.SetAction(parsed =>
+        {
+            if (parsed.GetValue(task) is not null && parsed.GetValue(data) is not null)
+            {
+                throw new UsageException("give either --task or --data, not both.");
+            }
+            return Execute(context, parsed.GetValue(models) ?? [], parsed.GetValue(task), parsed.GetValue(data), parsed.GetValue(seed), parsed.GetValue(count),
+                parsed.GetValue(minLength), parsed.GetValue(maxLength), parsed.GetValue(limit), parsed.GetValue(format));
+        });
+        return command;
+    }
+
+    internal static int Execute(CliContext context, string[] modelPaths, string? task, string? data, int? seed, int? count, int? minLength, int? maxLength, int limit, TableFormat format)
+    {
+        TrainCommand.CheckRange(limit, 0, int.MaxValue, "--limit");
+        if (modelPaths.Length == 0)
+        {
+            throw new UsageException("give at least one model file.");
+        }
+        var bundles = new List<ModelBundle>();
+        foreach (string path in modelPaths)
+        {
+            bundles.Add(ModelBundle.Load(path, maxBatch: 64));
+        }
+
+        IReadOnlyList<SentencePair> pairs;
+        string what;
+        if (data is not null)
+        {
+            FileChecks.RequireReadableFile(data, "data file");
+            pairs = TsvDataset.Read(data);
+            what = $"{data} (all {pairs.Count} lines)";
+        }
+        else
+        {
+            TaskSpec? recorded = bundles[0].Task is { Task: not null } t ? t : null;
+            string name = task ?? recorded?.Task ?? throw new UsageException($"model '{bundles[0].Path}' does not record its task: give --task or --data.");
+            bool same = recorded?.Task == name;
+            var spec = new TaskSpec(name, null, "word", seed ?? (same ? recorded!.Seed : 1), count ?? (same ? recorded!.Count : 0),
+                minLength ?? (same ? recorded!.MinLength : 0), maxLength ?? (same ? recorded!.MaxLength : 0));
+            pairs = spec.Build().Test;
+            what = $"{spec.Describe()} test split ({pairs.Count} pairs)";
+        }
+        if (limit > 0 && pairs.Count > limit)
+        {
+            pairs = pairs.Take(limit).ToList();
+        }
+        if (pairs.Count == 0)
+        {
+            throw new CliException("there is nothing to evaluate: the data has no pairs.");
+        }
+        var reports = new List<(string, EvaluationReport)>();
+        foreach (ModelBundle bundle in bundles)
+        {
+            reports.Add((Path.GetFileName(bundle.Path), Score(context, bundle, pairs)));
+        }
+        context.Out.WriteLine($"evaluated on {what}");
+        context.Out.WriteLine();
+        EvaluationView.Write(context, reports, format);
+        return ExitCodes.Success;
+    }
+
+    private static EvaluationReport Score(CliContext context, ModelBundle bundle, IReadOnlyList<SentencePair> pairs)
+    {
+        var unknown = new UnknownTokens();
+        var sources = new List<int[]>(pairs.Count);
+        var lengths = new List<int>(pairs.Count);
+        var references = new List<IReadOnlyList<string>>(pairs.Count);
+        foreach (SentencePair pair in pairs)
+        {
+            int[] ids = bundle.EncodeSource(pair.Source, unknown);
+            sources.Add(ids);
+            lengths.Add(ids.Length - 1);
+            references.Add(Tokenizer.Tokenize(pair.Target, bundle.Target.Tokenization));
+        }
+        int total = lengths.Sum();
+        if (unknown.Occurrences * 2 > total)
+        {
+            throw new CliException($"model '{bundle.Path}' does not match this data: {unknown.Occurrences} of {total} source tokens are not in its vocabulary ({Tokenizer.ToName(bundle.Source.Tokenization)} level).");
+        }
+        if (unknown.Message() is string message)
+        {
+            context.Warn($"{Path.GetFileName(bundle.Path)}: {message}");
+        }
+        int maxLength = references.Max(r => r.Count) + 10;
+        Hypothesis[] hypotheses = bundle.Greedy(sources, maxLength);
+        var outputs = new List<IReadOnlyList<string>>(hypotheses.Length);
+        foreach (Hypothesis h in hypotheses)
+        {
+            outputs.Add(bundle.TargetTokens(h));
+        }
+        int longest = lengths.Max();
+        int width = Math.Max(1, (longest + 4) / 5);
+        return EvaluationReport.Compute(lengths, outputs, references, LengthBucket.Uniform(width, longest));
+    }
+}

@@ -1,0 +1,175 @@
+using System.CommandLine;
+using System.Globalization;
+using SpanAttention.Attention;
+using SpanAttention.Cli.Rendering;
+using SpanAttention.Data;
+using SpanAttention.Recurrent;
+using SpanAttention.Seq2Seq;
+
+namespace SpanAttention.Cli.Commands;
+
+/// <summary>
+/// <c>spanattn train</c>: trains a model on a built-in task or a TSV file, validates after every epoch (greedy
+/// exact match on the validation split), keeps the best model in <c>--output</c> (saved atomically), stops early
+/// after <c>--patience</c> epochs without improvement, writes a checkpoint every epoch and can <c>--resume</c> one.
+/// </summary>
+internal static class TrainCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var task = new Option<string?>("--task") { Description = "Built-in dataset: hi-en, dates or reverse (default hi-en unless --data is given)." };
+        task.AcceptOnlyFromAmong([.. BuiltInDatasets.Names]);
+        var data = new Option<string?>("--data") { Description = "A TSV file of source<TAB>target lines (split 80/10/10 by source)." };
+        var tokens = new Option<string>("--tokens") { Description = "Tokenisation of --data: word or char.", DefaultValueFactory = _ => "word" };
+        tokens.AcceptOnlyFromAmong("word", "char");
+        var count = new Option<int>("--count") { Description = "Pairs to generate for a built-in task (0: its default)." };
+        var minLength = new Option<int>("--min-length") { Description = "reverse: shortest sequence (default 5)." };
+        var maxLength = new Option<int>("--max-length") { Description = "reverse: longest sequence (default 20)." };
+        var cell = new Option<string>("--cell") { Description = "Recurrent cell: gru, lstm or rnn.", DefaultValueFactory = _ => "gru" };
+        cell.AcceptOnlyFromAmong("gru", "lstm", "rnn");
+        var layers = new Option<int>("--layers") { Description = "Encoder layers.", DefaultValueFactory = _ => 1 };
+        var bidirectional = new Option<bool>("--bidirectional") { Description = "Bidirectional encoder." };
+        var scorer = new Option<string>("--scorer") { Description = "Attention score: dot, scaled-dot, general or additive.", DefaultValueFactory = _ => "additive" };
+        scorer.AcceptOnlyFromAmong("dot", "scaled-dot", "general", "additive");
+        var decoder = new Option<string>("--decoder") { Description = "Decoder: bahdanau, luong or none (no attention).", DefaultValueFactory = _ => "bahdanau" };
+        decoder.AcceptOnlyFromAmong("bahdanau", "luong", "none");
+        var embedding = new Option<int>("--embedding-size") { Description = "Embedding size E.", DefaultValueFactory = _ => 64 };
+        var hidden = new Option<int>("--hidden-size") { Description = "Hidden size H.", DefaultValueFactory = _ => 128 };
+        var batch = new Option<int>("--batch-size") { Description = "Mini-batch size.", DefaultValueFactory = _ => 64 };
+        var epochs = new Option<int>("--epochs") { Description = "Maximum epochs.", DefaultValueFactory = _ => 10 };
+        var lr = new Option<float>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 3e-3f };
+        var decay = new Option<float>("--lr-decay") { Description = "Learning-rate factor per epoch.", DefaultValueFactory = _ => 1f };
+        var clip = new Option<float>("--clip") { Description = "Gradient clipping by global norm (0: off).", DefaultValueFactory = _ => 5f };
+        var teacher = new Option<float>("--teacher-forcing") { Description = "Teacher-forcing ratio in [0, 1].", DefaultValueFactory = _ => 1f };
+        var seed = new Option<int>("--seed") { Description = "Seed of the data split, the initialisation and the batch order.", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int>("--threads") { Description = "Training threads: 1, or 2 (each batch split in two halves trained concurrently).", DefaultValueFactory = _ => 2 };
+        var patience = new Option<int>("--patience") { Description = "Stop after this many epochs without a better held-out exact match (0: never).", DefaultValueFactory = _ => 3 };
+        var output = new Option<string>("--output", "-o") { Description = "The best model file.", DefaultValueFactory = _ => "model.safetensors" };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "Training checkpoint written every epoch (default: OUTPUT with .ckpt before the extension)." };
+        var resume = new Option<string?>("--resume") { Description = "Continue from a checkpoint (same data, seed and architecture)." };
+        var command = new Command("train", "Train a sequence-to-sequence model on a built-in task or a TSV file.")
+        {
+            task, data, tokens, count, minLength, maxLength, cell, layers, bidirectional, scorer, decoder, embedding, hidden,
+            batch, epochs, lr, decay, clip, teacher, seed, threads, patience, output, checkpoint, resume,
+        };
+        command.SetAction((parsed, cancellationToken) =>
+        {
+            if (parsed.GetValue(task) is not null && parsed.GetValue(data) is not null)
+            {
+                throw new UsageException("give either --task or --data, not both.");
+            }
+            if ((parsed.GetValue(minLength) != 0 || parsed.GetValue(maxLength) != 0) && (parsed.GetValue(task) ?? (parsed.GetValue(data) is null ? "hi-en" : null)) != Reverse.Name)
+            {
+                throw new UsageException("--min-length and --max-length apply to --task reverse only.");
+            }
+            var spec = new TaskSpec(parsed.GetValue(data) is null ? parsed.GetValue(task) ?? HindiEnglish.Name : null, parsed.GetValue(data), parsed.GetValue(tokens)!,
+                parsed.GetValue(seed), parsed.GetValue(count), parsed.GetValue(minLength), parsed.GetValue(maxLength));
+            var config = new Seq2SeqConfig
+            {
+                Cell = parsed.GetValue(cell) switch { "lstm" => RecurrentKind.Lstm, "rnn" => RecurrentKind.Rnn, _ => RecurrentKind.Gru },
+                EncoderLayers = parsed.GetValue(layers),
+                Bidirectional = parsed.GetValue(bidirectional),
+                Scorer = ParseScorer(parsed.GetValue(scorer)!),
+                Decoder = parsed.GetValue(decoder) switch { "luong" => DecoderStyle.Luong, "none" => DecoderStyle.None, _ => DecoderStyle.Bahdanau },
+                EmbeddingSize = parsed.GetValue(embedding),
+                HiddenSize = parsed.GetValue(hidden),
+            };
+            string out_ = parsed.GetValue(output)!;
+            var settings = new TrainSettings
+            {
+                Config = config,
+                BatchSize = parsed.GetValue(batch),
+                Epochs = parsed.GetValue(epochs),
+                LearningRate = parsed.GetValue(lr),
+                LearningRateDecay = parsed.GetValue(decay),
+                Clip = parsed.GetValue(clip),
+                TeacherForcing = parsed.GetValue(teacher),
+                Seed = parsed.GetValue(seed),
+                Threads = parsed.GetValue(threads),
+                Patience = parsed.GetValue(patience),
+                Output = out_,
+                Checkpoint = parsed.GetValue(checkpoint) ?? CheckpointPath(out_),
+                Resume = parsed.GetValue(resume),
+            };
+            return Task.FromResult(Execute(context, spec, settings, cancellationToken));
+        });
+        return command;
+    }
+
+    internal static AttentionScorer ParseScorer(string name) => name switch
+    {
+        "dot" => AttentionScorer.Dot,
+        "scaled-dot" => AttentionScorer.ScaledDot,
+        "general" => AttentionScorer.General,
+        _ => AttentionScorer.Additive,
+    };
+
+    /// <summary><c>model.safetensors</c> → <c>model.ckpt.safetensors</c>.</summary>
+    internal static string CheckpointPath(string output)
+    {
+        string ext = Path.GetExtension(output);
+        return ext.Length == 0 ? output + ".ckpt" : output[..^ext.Length] + ".ckpt" + ext;
+    }
+
+    internal static void CheckRange(double value, double min, double max, string name)
+    {
+        if (!(value >= min && value <= max))
+        {
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture, $"{name} must be between {min} and {max}, got {value}."));
+        }
+    }
+
+    internal static int Execute(CliContext context, TaskSpec spec, TrainSettings settings, CancellationToken cancellationToken)
+    {
+        var culture = CultureInfo.InvariantCulture;
+        Seq2SeqConfig c = settings.Config;
+        CheckRange(c.EncoderLayers, 1, 8, "--layers");
+        CheckRange(c.EmbeddingSize, 1, 4096, "--embedding-size");
+        CheckRange(c.HiddenSize, 1, 4096, "--hidden-size");
+        CheckRange(settings.BatchSize, 1, 4096, "--batch-size");
+        CheckRange(settings.Epochs, 1, 100_000, "--epochs");
+        CheckRange(settings.LearningRate, 1e-9, 10, "--lr");
+        CheckRange(settings.LearningRateDecay, 1e-3, 1, "--lr-decay");
+        CheckRange(settings.Clip, 0, 1e9, "--clip");
+        CheckRange(settings.TeacherForcing, 0, 1, "--teacher-forcing");
+        CheckRange(settings.Threads, 1, 2, "--threads");
+        CheckRange(settings.Patience, 0, 100_000, "--patience");
+        CheckRange(spec.Count, 0, 10_000_000, "--count");
+        if (spec.Task == Reverse.Name)
+        {
+            int min = spec.MinLength > 0 ? spec.MinLength : new ReverseOptions().MinLength;
+            int max = spec.MaxLength > 0 ? spec.MaxLength : new ReverseOptions().MaxLength;
+            CheckRange(min, 1, 1000, "--min-length");
+            CheckRange(max, min, 1000, "--max-length");
+        }
+        string output = settings.Output!;
+        FileChecks.RequireOutputFolder(output, "model file");
+        if (Directory.Exists(output))
+        {
+            throw new CliException($"cannot write model file '{output}': it is a folder.");
+        }
+        if (settings.Checkpoint is string checkpoint)
+        {
+            FileChecks.RequireOutputFolder(checkpoint, "checkpoint");
+        }
+
+        Dataset data = spec.Build();
+        context.Error.WriteLine($"training on {spec.Describe()}");
+        TrainResult result = TrainingRun.Run(context, data, spec, settings, cancellationToken);
+        if (result.BestEpoch == 0)
+        {
+            throw new CliException("no epoch was trained (the checkpoint had already reached --epochs).");
+        }
+
+        // The best model on the test split (or the validation split when there is no test split).
+        IReadOnlyList<SentencePair> test = data.Test.Count > 0 ? data.Test : data.Validation;
+        (List<int[]> sources, List<int[]> targets) = TrainingRun.Encode(test, result.Source, result.Target);
+        int maxLength = targets.Max(t => t.Length) + 10;
+        result.Model.EnsureCapacity(result.Model.MaxBatch, sources.Max(s => s.Length), maxLength);
+        (double exact, double tokens) = TrainingRun.Score(result.Model, sources, targets, maxLength);
+        context.Out.WriteLine(string.Create(culture,
+            $"best epoch {result.BestEpoch}: held-out exact match {result.BestAccuracy:P1} (token accuracy {result.BestTokenAccuracy:P1}); {(data.Test.Count > 0 ? "test" : "validation")} exact match {exact:P1}, token accuracy {tokens:P1} ({test.Count} pairs); {result.EpochsRun} epochs in {ProgressReporter.Duration(result.Elapsed)}"));
+        context.Out.WriteLine($"saved {output}" + (settings.Checkpoint is null ? "" : $" (checkpoint {settings.Checkpoint})"));
+        return ExitCodes.Success;
+    }
+}
