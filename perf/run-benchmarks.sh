@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
 # Runs the BenchmarkDotNet suites (all, or those matching $1, e.g. '*Gemm*') with a short job and writes
 # their tables into docs/benchmarks.md, under a header naming the machine, ISA and date.
-# Usage: perf/run-benchmarks.sh [filter] [extra BenchmarkDotNet args...]
+# Usage: perf/run-benchmarks.sh [filter...]   e.g. perf/run-benchmarks.sh '*Gemm*' '*Softmax*'
 set -euo pipefail
 cd "$(dirname "$0")/.."
-filter=${1:-*}
-shift || true
+if [ $# -eq 0 ]; then set -- '*'; fi
 artifacts=perf/BenchmarkDotNet.Artifacts
 rm -rf "$artifacts"
 dotnet run -c Release --project perf/SpanAttention.Benchmarks -- \
-  --filter "$filter" --job short --artifacts "$artifacts" "$@"
+  --filter "$@" --job short --artifacts "$artifacts"
 
 out=docs/benchmarks.md
 tmp=$(mktemp "docs/.benchmarks.XXXXXX")
