@@ -126,17 +126,6 @@ public class AttentionLayerTests
         }
     }
 
-    private static long AllocatedBy(Action action)
-    {
-        action(); // warm up: JIT, tiered compilation
-        action();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++)
-        {
-            action();
-        }
-        return GC.GetAllocatedBytesForCurrentThread() - before;
-    }
 
     [Theory]
     [InlineData(AttentionScorer.Dot, MaskKind.Lengths)]
@@ -153,7 +142,7 @@ public class AttentionLayerTests
         var dk = new float[c.Keys.Length];
         var dv = new float[c.Values.Length];
         int stepQ = c.B * c.Dq, stepW = c.B * c.S, stepC = c.B * c.Dv;
-        long bytes = AllocatedBy(() =>
+        long bytes = Allocations.AfterWarmUp(() =>
         {
             c.Layer.PrepareKeys(p, c.Keys, c.B, c.S);
             for (int t = 0; t < c.T; t++)

@@ -7,17 +7,6 @@ namespace SpanAttention.Tests.Kernels;
 /// <summary>Warmed-up kernel calls allocate nothing: every workspace is sized once and reused.</summary>
 public class AllocationTests
 {
-    private static long AllocatedBy(Action action)
-    {
-        action(); // warm up: JIT, tiered compilation, lazily sized per-thread workspaces
-        action();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++)
-        {
-            action();
-        }
-        return GC.GetAllocatedBytesForCurrentThread() - before;
-    }
 
     [Fact]
     public void Kernels_AfterWarmUp_AllocateZeroBytes()
@@ -33,15 +22,15 @@ public class AllocationTests
         // Below KernelThreads.ParallelThresholdFlops (2·m·n·k = 3.3 MFLOP), so these stay on the calling thread;
         // the two-thread path has its own zero-allocation test with a warm-up that waits for a split
         // (LargeKernels/GemmLargeTests.cs).
-        Assert.Equal(0, AllocatedBy(() => Gemm.Multiply(131, 97, 131, a, 131, Transpose.No, b, 97, Transpose.No, c, 97, false)));
-        Assert.Equal(0, AllocatedBy(() => Gemm.Multiply(97, 131, 131, b, 97, Transpose.Yes, a, 131, Transpose.Yes, c, 131, true)));
-        Assert.Equal(0, AllocatedBy(() => Gemv.Multiply(a, 257, 131, 131, x, y, false)));
-        Assert.Equal(0, AllocatedBy(() => Gemv.MultiplyTransposed(a, 257, 131, 131, x, y, true)));
-        Assert.Equal(0, AllocatedBy(() => Softmax.Forward(x, y)));
-        Assert.Equal(0, AllocatedBy(() => Softmax.Forward(x, valid, y)));
-        Assert.Equal(0, AllocatedBy(() => Softmax.Backward(y, x, c.AsSpan(0, 1024))));
-        Assert.Equal(0, AllocatedBy(() => Activations.Tanh(x, y)));
-        Assert.Equal(0, AllocatedBy(() => Activations.SigmoidBackward(x, x, y)));
-        Assert.Equal(0, AllocatedBy(() => Reductions.LogSumExp(x, y)));
+        Assert.Equal(0, Allocations.AfterWarmUp(() => Gemm.Multiply(131, 97, 131, a, 131, Transpose.No, b, 97, Transpose.No, c, 97, false)));
+        Assert.Equal(0, Allocations.AfterWarmUp(() => Gemm.Multiply(97, 131, 131, b, 97, Transpose.Yes, a, 131, Transpose.Yes, c, 131, true)));
+        Assert.Equal(0, Allocations.AfterWarmUp(() => Gemv.Multiply(a, 257, 131, 131, x, y, false)));
+        Assert.Equal(0, Allocations.AfterWarmUp(() => Gemv.MultiplyTransposed(a, 257, 131, 131, x, y, true)));
+        Assert.Equal(0, Allocations.AfterWarmUp(() => Softmax.Forward(x, y)));
+        Assert.Equal(0, Allocations.AfterWarmUp(() => Softmax.Forward(x, valid, y)));
+        Assert.Equal(0, Allocations.AfterWarmUp(() => Softmax.Backward(y, x, c.AsSpan(0, 1024))));
+        Assert.Equal(0, Allocations.AfterWarmUp(() => Activations.Tanh(x, y)));
+        Assert.Equal(0, Allocations.AfterWarmUp(() => Activations.SigmoidBackward(x, x, y)));
+        Assert.Equal(0, Allocations.AfterWarmUp(() => Reductions.LogSumExp(x, y)));
     }
 }

@@ -7,17 +7,6 @@ namespace SpanAttention.Tests.Kernels;
 /// <summary>The GEMV kernels, packing included, allocate nothing once warmed up.</summary>
 public class GemvAllocationTests
 {
-    private static long AllocatedBy(Action action)
-    {
-        action(); // warm up: JIT and tiered compilation
-        action();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++)
-        {
-            action();
-        }
-        return GC.GetAllocatedBytesForCurrentThread() - before;
-    }
 
     [Theory]
     [InlineData(3, 5)]
@@ -30,10 +19,10 @@ public class GemvAllocationTests
         float[] y = new float[Math.Max(rows, cols)];
         var packed = new PackedGemvMatrix(rows, cols);
 
-        Assert.Equal(0, AllocatedBy(() => packed.Pack(w, rows, cols, cols + 1)));
-        Assert.Equal(0, AllocatedBy(() => Gemv.Multiply(packed, x, y, accumulate: false)));
-        Assert.Equal(0, AllocatedBy(() => Gemv.Multiply(packed, x, y, accumulate: true)));
-        Assert.Equal(0, AllocatedBy(() => Gemv.Multiply(w, rows, cols, cols + 1, x, y, accumulate: false)));
-        Assert.Equal(0, AllocatedBy(() => Gemv.MultiplyTransposed(w, rows, cols, cols + 1, x, y, accumulate: true)));
+        Assert.Equal(0, Allocations.AfterWarmUp(() => packed.Pack(w, rows, cols, cols + 1)));
+        Assert.Equal(0, Allocations.AfterWarmUp(() => Gemv.Multiply(packed, x, y, accumulate: false)));
+        Assert.Equal(0, Allocations.AfterWarmUp(() => Gemv.Multiply(packed, x, y, accumulate: true)));
+        Assert.Equal(0, Allocations.AfterWarmUp(() => Gemv.Multiply(w, rows, cols, cols + 1, x, y, accumulate: false)));
+        Assert.Equal(0, Allocations.AfterWarmUp(() => Gemv.MultiplyTransposed(w, rows, cols, cols + 1, x, y, accumulate: true)));
     }
 }

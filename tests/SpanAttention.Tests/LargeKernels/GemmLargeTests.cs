@@ -78,17 +78,6 @@ public class GemmLargeTests
         }
     }
 
-    private static long AllocatedBy(Action action)
-    {
-        action(); // warm up: JIT, tiered compilation, per-thread workspaces, the worker thread
-        action();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++)
-        {
-            action();
-        }
-        return GC.GetAllocatedBytesForCurrentThread() - before;
-    }
 
     [Fact]
     public void Multiply_AfterWarmUp_AllocatesZeroBytesOnOneAndTwoThreadsAndPacked()
@@ -115,17 +104,17 @@ public class GemmLargeTests
         // Every measured window must allocate nothing. The two-thread windows repeat (up to 20 s) until one of
         // them actually split a call: on a busy machine other tests may hold the worker, and a window in which
         // every call ran alone would prove nothing about the two-thread path.
-        Assert.Equal(0, AllocatedBy(() => Gemm.Multiply(m, n, k, a, k, Transpose.No, w, k, Transpose.Yes, c, n, false, threads: 1)));
-        Assert.Equal(0, AllocatedBy(() => Gemm.Multiply(m, a, k, Transpose.No, packed, c, n, false, threads: 1)));
+        Assert.Equal(0, Allocations.AfterWarmUp(() => Gemm.Multiply(m, n, k, a, k, Transpose.No, w, k, Transpose.Yes, c, n, false, threads: 1)));
+        Assert.Equal(0, Allocations.AfterWarmUp(() => Gemm.Multiply(m, a, k, Transpose.No, packed, c, n, false, threads: 1)));
         var clock = System.Diagnostics.Stopwatch.StartNew();
         do
         {
-            Assert.Equal(0, AllocatedBy(() => splits += Gemm.Multiply(m, n, k, a, k, Transpose.No, w, k, Transpose.Yes, c, n, true, threads: 2) ? 1 : 0));
-            Assert.Equal(0, AllocatedBy(() => splits += Gemm.Multiply(m, a, k, Transpose.No, packed, c, n, true, threads: 2) ? 1 : 0));
+            Assert.Equal(0, Allocations.AfterWarmUp(() => splits += Gemm.Multiply(m, n, k, a, k, Transpose.No, w, k, Transpose.Yes, c, n, true, threads: 2) ? 1 : 0));
+            Assert.Equal(0, Allocations.AfterWarmUp(() => splits += Gemm.Multiply(m, a, k, Transpose.No, packed, c, n, true, threads: 2) ? 1 : 0));
         }
         while (splits == 0 && clock.Elapsed.TotalSeconds < 20);
-        Assert.Equal(0, AllocatedBy(() => packed.Pack(w, k, Transpose.Yes))); // re-packing after an optimizer step
-        Assert.Equal(0, AllocatedBy(() => Gemm.Multiply(m, n, k, a, k, Transpose.No, w, k, Transpose.Yes, c, n, false)));
+        Assert.Equal(0, Allocations.AfterWarmUp(() => packed.Pack(w, k, Transpose.Yes))); // re-packing after an optimizer step
+        Assert.Equal(0, Allocations.AfterWarmUp(() => Gemm.Multiply(m, n, k, a, k, Transpose.No, w, k, Transpose.Yes, c, n, false)));
         Assert.True(splits > 0, "the two-thread path never ran in 20 s");
     }
 

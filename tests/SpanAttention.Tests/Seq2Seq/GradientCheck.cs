@@ -1,3 +1,4 @@
+using SpanAttention.Tests.Support;
 using Xunit.Sdk;
 
 namespace SpanAttention.Tests.Seq2Seq;
@@ -16,21 +17,7 @@ internal static class GradientCheck
     private const double H = 1e-4;
 
     /// <summary>The numerical gradient of <paramref name="loss"/> with respect to every element of <paramref name="input"/>.</summary>
-    public static double[] Numerical(double[] input, Func<double> loss)
-    {
-        var gradient = new double[input.Length];
-        for (int i = 0; i < input.Length; i++)
-        {
-            double saved = input[i];
-            input[i] = saved + H;
-            double plus = loss();
-            input[i] = saved - H;
-            double minus = loss();
-            input[i] = saved;
-            gradient[i] = (plus - minus) / (2 * H);
-        }
-        return gradient;
-    }
+    public static double[] Numerical(double[] input, Func<double> loss) => FiniteDifferences.Central(input, loss, H);
 
     /// <summary>Throws <see cref="XunitException"/> naming the first element outside the tolerance.</summary>
     public static void AssertClose(double[] numerical, ReadOnlySpan<float> analytic, string what)
