@@ -725,7 +725,7 @@ public sealed class Seq2SeqModel
             throw new ModelFileException($"{path}: invalid '{ConfigKey}': {e.Message}", e);
         }
         var model = new Seq2SeqModel(config, null, maxBatch, maxSource, maxTarget);
-        reader.EnsureNoOtherTensors(model.Layout, "", "optimizer.exp_avg.", "optimizer.exp_avg_sq."); // a training checkpoint loads as a model too
+        reader.EnsureNoOtherTensors(model.Layout, "", "optimizer.exp_avg.", "optimizer.exp_avg_sq.", "optimizer.momentum_buffer."); // a training checkpoint loads as a model too
         reader.ReadInto(model.Layout, model.Parameters.Values);
         reader.Metadata.TryGetValue(SourceVocabKey, out string? src);
         reader.Metadata.TryGetValue(TargetVocabKey, out string? tgt);
