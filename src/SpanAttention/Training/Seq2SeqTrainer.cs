@@ -130,18 +130,30 @@ public sealed class Seq2SeqTrainer
         long step = Step + 1;
         float loss;
         int tokens, correct;
-        if (_worker is null || batch.BatchSize < 2)
+        bool wasTraining = model.Training;
+        model.Training = true;                   // dropout on (if configured); masks from (Seed, step, row)
+        model.DropoutSeed = Options.Seed;
+        model.DropoutStep = step;
+        model.DropoutRowOffset = 0;
+        try
         {
-            model.Parameters.ZeroGradients();
-            loss = model.Forward(batch, Options.TeacherForcingRatio, Random);
-            CheckLoss(loss, step);
-            model.Backward();
-            tokens = model.LastTokenCount;
-            correct = model.CountCorrect();
+            if (_worker is null || batch.BatchSize < 2)
+            {
+                model.Parameters.ZeroGradients();
+                loss = model.Forward(batch, Options.TeacherForcingRatio, Random);
+                CheckLoss(loss, step);
+                model.Backward();
+                tokens = model.LastTokenCount;
+                correct = model.CountCorrect();
+            }
+            else
+            {
+                (loss, tokens, correct) = TwoThreadForwardBackward(batch, step);
+            }
         }
-        else
+        finally
         {
-            (loss, tokens, correct) = TwoThreadForwardBackward(batch, step);
+            model.Training = wasTraining;
         }
         float norm = GradientClipping.GlobalNorm(model.Parameters.Gradients);
         if (!float.IsFinite(norm))
@@ -180,6 +192,10 @@ public sealed class Seq2SeqTrainer
         Seq2SeqModel model = Model;
         Array.Copy(model.Parameters.Values, worker.Model.Parameters.Values, model.Parameters.Values.Length);
         worker.Random.State = Random.State;
+        worker.Model.Training = true;
+        worker.Model.DropoutSeed = model.DropoutSeed;
+        worker.Model.DropoutStep = model.DropoutStep;
+        worker.Model.DropoutRowOffset = halves[0].BatchSize;  // the second half's rows draw the whole batch's masks
         worker.Start(halves[1], Options.TeacherForcingRatio);
         model.Parameters.ZeroGradients();
         float loss1 = model.Forward(halves[0], Options.TeacherForcingRatio, Random);
