@@ -25,6 +25,13 @@ public sealed class RecurrentCell<TGates>
     private readonly float[] _dGatesHh;  // (B, G·H)
     private readonly float[] _ones;      // (B)
 
+    // Weights packed once for a run of steps with unchanged values (one teacher-forced pass), see PrepareForwardSteps.
+    private PackedMatrix? _packedIhT;    // op(B) = W_ihᵀ (I, G·H): forward x·W_ihᵀ
+    private PackedMatrix? _packedHhT;    // op(B) = W_hhᵀ (H, G·H): forward h·W_hhᵀ
+    private PackedMatrix? _packedIh;     // op(B) = W_ih (G·H, I): backward dGates·W_ih
+    private PackedMatrix? _packedHh;     // op(B) = W_hh (G·H, H): backward dGatesHh·W_hh
+    private bool _forwardPacked, _backwardPacked;
+
     /// <summary>Registers the four tensors and sizes the scratch.</summary>
     /// <param name="layout">The model's parameter layout.</param>
     /// <param name="prefix">Name prefix, e.g. <c>"decoder.cell."</c>.</param>
@@ -64,6 +71,49 @@ public sealed class RecurrentCell<TGates>
 
     /// <summary>Floats of per-step cache per row: (G + E)·H (gate activations, then the cell's extras).</summary>
     public int CacheSize => (TGates.GateCount + TGates.ExtraWidth) * HiddenSize;
+
+    /// <summary>Width of one row of gate pre-activation gradients: G·H (what <c>Backward</c> can store per row).</summary>
+    public int GateWidth => TGates.GateCount * HiddenSize;
+
+    /// <summary>
+    /// Packs W_ihᵀ and W_hhᵀ once for the <see cref="Forward"/> calls that follow (batch ≥ 2), instead of letting every
+    /// step's GEMM pack them again. Valid until <see cref="EndSteps"/>: call it again after the parameter values change.
+    /// </summary>
+    /// <param name="parameters">Parameter values (read).</param>
+    /// <remarks>The packed copies are allocated on the first call (G·H·(I + H) floats), then reused.</remarks>
+    public void PrepareForwardSteps(ParameterSet parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        int gh = GateWidth, i = InputSize, hs = HiddenSize;
+        _packedIhT ??= new PackedMatrix(i, gh);
+        _packedHhT ??= new PackedMatrix(hs, gh);
+        _packedIhT.Pack(Weights.WeightIh.Of(parameters.Values), i, Transpose.Yes);   // W_ih (G·H, I) used as W_ihᵀ
+        _packedHhT.Pack(Weights.WeightHh.Of(parameters.Values), hs, Transpose.Yes);  // W_hh (G·H, H) used as W_hhᵀ
+        _forwardPacked = true;
+    }
+
+    /// <summary>
+    /// Packs W_ih and W_hh once for the <c>Backward</c> calls that follow (batch ≥ 2). Valid until
+    /// <see cref="EndSteps"/>.
+    /// </summary>
+    /// <param name="parameters">Parameter values (read).</param>
+    public void PrepareBackwardSteps(ParameterSet parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        int gh = GateWidth, i = InputSize, hs = HiddenSize;
+        _packedIh ??= new PackedMatrix(gh, i);
+        _packedHh ??= new PackedMatrix(gh, hs);
+        _packedIh.Pack(Weights.WeightIh.Of(parameters.Values), i, Transpose.No);
+        _packedHh.Pack(Weights.WeightHh.Of(parameters.Values), hs, Transpose.No);
+        _backwardPacked = true;
+    }
+
+    /// <summary>Forgets the packed weights: later steps read the weights directly again (safe after any update).</summary>
+    public void EndSteps()
+    {
+        _forwardPacked = false;
+        _backwardPacked = false;
+    }
 
     /// <summary>PyTorch's default initialisation: U(-1/sqrt(H), 1/sqrt(H)).</summary>
     /// <param name="parameters">The parameter set built from the layout.</param>
@@ -112,6 +162,11 @@ public sealed class RecurrentCell<TGates>
             Gemv.Multiply(weightIh, gh, i, i, x, cache.Slice(0, gh), false);
             Gemv.Multiply(weightHh, gh, hs, hs, hPrev, ghAll, false);
         }
+        else if (_forwardPacked)
+        {
+            Gemm.Multiply(batch, x, i, Transpose.No, _packedIhT!, cache, cs, false);
+            Gemm.Multiply(batch, hPrev, hs, Transpose.No, _packedHhT!, ghAll, gh, false);
+        }
         else
         {
             Gemm.Multiply(batch, gh, i, x, i, Transpose.No, weightIh, i, Transpose.Yes, cache, cs, false);
@@ -142,7 +197,33 @@ public sealed class RecurrentCell<TGates>
     public void Backward(
         ParameterSet parameters, int batch, ReadOnlySpan<float> dh, ReadOnlySpan<float> dc, ReadOnlySpan<float> x,
         ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> cache,
-        Span<float> dX, Span<float> dHPrev, Span<float> dCPrev)
+        Span<float> dX, Span<float> dHPrev, Span<float> dCPrev) =>
+        Backward(parameters, batch, dh, dc, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, default, default);
+
+    /// <summary>
+    /// The backward of one <see cref="Forward"/> step that leaves the weight and bias gradients to the caller: it
+    /// stores this step's gate gradients in <paramref name="dGatesOut"/> / <paramref name="dGatesHhOut"/> (overwritten)
+    /// so that <see cref="AccumulateWeightGradients"/> forms dW_ih, dW_hh, db_ih, db_hh for all steps with one GEMM
+    /// each (k = T·B rows instead of T GEMMs with k = B). With both stores empty it accumulates them itself.
+    /// </summary>
+    /// <param name="parameters">Parameter values (read) and gradients (accumulated).</param>
+    /// <param name="batch">B, as in the forward call.</param>
+    /// <param name="dh">(B, H) gradient of h.</param>
+    /// <param name="dc">(B, H) gradient of c (LSTM), or empty for zero.</param>
+    /// <param name="x">(B, I) the forward inputs.</param>
+    /// <param name="hPrev">(B, H) the forward h_prev.</param>
+    /// <param name="cPrev">(B, H) the forward c_prev (LSTM).</param>
+    /// <param name="cache">(B, CacheSize) the forward cache.</param>
+    /// <param name="dX">(B, I) accumulated; or empty to skip.</param>
+    /// <param name="dHPrev">(B, H) accumulated.</param>
+    /// <param name="dCPrev">(B, H) accumulated (LSTM; empty otherwise).</param>
+    /// <param name="dGatesOut">(B, G·H) this step's gradient of the input-side gate pre-activations, or empty.</param>
+    /// <param name="dGatesHhOut">(B, G·H) the hidden-side ones (differ from dGatesOut for the GRU's n gate); unused
+    /// (may be empty) for cells whose two are equal (RNN, LSTM).</param>
+    public void Backward(
+        ParameterSet parameters, int batch, ReadOnlySpan<float> dh, ReadOnlySpan<float> dc, ReadOnlySpan<float> x,
+        ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> cache,
+        Span<float> dX, Span<float> dHPrev, Span<float> dCPrev, Span<float> dGatesOut, Span<float> dGatesHhOut)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         int hs = HiddenSize, gh = TGates.GateCount * hs, cs = CacheSize, i = InputSize;
@@ -164,8 +245,18 @@ public sealed class RecurrentCell<TGates>
         ReadOnlySpan<float> weightHh = Weights.WeightHh.Of(values);  // (G·H, H)
         Span<float> dhWork = _dh.AsSpan(0, batch * hs);
         Span<float> dcWork = _dc.AsSpan(0, batch * hs);
-        Span<float> dGates = _dGates.AsSpan(0, batch * gh);
-        Span<float> dGatesHh = TGates.SeparateHiddenGradient ? _dGatesHh.AsSpan(0, batch * gh) : dGates;
+        bool deferred = !dGatesOut.IsEmpty;
+        if (deferred)
+        {
+            Guard.Length(dGatesOut.Length, batch * gh, nameof(dGatesOut));
+            if (TGates.SeparateHiddenGradient)
+            {
+                Guard.Length(dGatesHhOut.Length, batch * gh, nameof(dGatesHhOut));
+            }
+        }
+        Span<float> dGates = deferred ? dGatesOut.Slice(0, batch * gh) : _dGates.AsSpan(0, batch * gh);
+        Span<float> dGatesHh = !TGates.SeparateHiddenGradient ? dGates
+            : deferred ? dGatesHhOut.Slice(0, batch * gh) : _dGatesHh.AsSpan(0, batch * gh);
         dh.Slice(0, batch * hs).CopyTo(dhWork);
         if (TGates.HasCellState)
         {
@@ -194,6 +285,14 @@ public sealed class RecurrentCell<TGates>
                 Gemv.MultiplyTransposed(weightIh, gh, i, i, dGates, dX.Slice(0, i), true);
             }
         }
+        else if (_backwardPacked)
+        {
+            Gemm.Multiply(batch, dGatesHh, gh, Transpose.No, _packedHh!, dHPrev, hs, true);
+            if (!dX.IsEmpty)
+            {
+                Gemm.Multiply(batch, dGates, gh, Transpose.No, _packedIh!, dX, i, true);
+            }
+        }
         else
         {
             Gemm.Multiply(batch, hs, gh, dGatesHh, gh, Transpose.No, weightHh, hs, Transpose.No, dHPrev, hs, true);
@@ -202,8 +301,46 @@ public sealed class RecurrentCell<TGates>
                 Gemm.Multiply(batch, i, gh, dGates, gh, Transpose.No, weightIh, i, Transpose.No, dX, i, true);
             }
         }
-        // 3. Weight and bias gradients: one GEMM each over the batch.
-        Weights.AccumulateWeightGradients(batch, dGates, dGatesHh, x.Slice(0, batch * i), hPrev.Slice(0, batch * hs), _ones, parameters.Gradients);
+        // 3. Weight and bias gradients: one GEMM each over the batch (or later, over all steps, by the caller).
+        if (!deferred)
+        {
+            Weights.AccumulateWeightGradients(batch, dGates, dGatesHh, x.Slice(0, batch * i), hPrev.Slice(0, batch * hs), _ones, parameters.Gradients);
+        }
+    }
+
+    /// <summary>
+    /// The weight and bias gradients of N stored (row, step) pairs at once, accumulated:
+    /// dW_ih += dGatesᵀ·X, dW_hh += dGatesHhᵀ·Hprev, db_ih += Σ dGates, db_hh += Σ dGatesHh.
+    /// </summary>
+    /// <param name="parameters">Gradients (accumulated).</param>
+    /// <param name="rows">N, e.g. T·B.</param>
+    /// <param name="dGates">(N, G·H) stored by <see cref="Backward(ParameterSet, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float}, Span{float}, Span{float})"/>.</param>
+    /// <param name="dGatesHh">(N, G·H) the hidden-side ones, stored the same way (ignored, may be empty, for RNN and LSTM).</param>
+    /// <param name="x">(N, I) the inputs of those steps, in the same row order.</param>
+    /// <param name="hPrev">(N, H) the previous hidden states of those steps.</param>
+    public void AccumulateWeightGradients(
+        ParameterSet parameters, int rows, ReadOnlySpan<float> dGates, ReadOnlySpan<float> dGatesHh, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 0);
+        int gh = GateWidth, i = InputSize, hs = HiddenSize;
+        Guard.Length(dGates.Length, rows * gh, nameof(dGates));
+        if (TGates.SeparateHiddenGradient)
+        {
+            Guard.Length(dGatesHh.Length, rows * gh, nameof(dGatesHh));
+        }
+        Guard.Length(x.Length, rows * i, nameof(x));
+        Guard.Length(hPrev.Length, rows * hs, nameof(hPrev));
+        Span<float> gradients = parameters.Gradients;
+        ReadOnlySpan<float> dHidden = TGates.SeparateHiddenGradient ? dGatesHh.Slice(0, rows * gh) : dGates.Slice(0, rows * gh);
+        Gemm.Multiply(gh, i, rows, dGates, gh, Transpose.Yes, x, i, Transpose.No, Weights.WeightIh.Of(gradients), i, true);      // dW_ih (G·H, I) += dGatesᵀ X
+        Gemm.Multiply(gh, hs, rows, dHidden, gh, Transpose.Yes, hPrev, hs, Transpose.No, Weights.WeightHh.Of(gradients), hs, true); // dW_hh (G·H, H) += dGatesHhᵀ Hprev
+        Span<float> dBiasIh = Weights.BiasIh.Of(gradients), dBiasHh = Weights.BiasHh.Of(gradients);
+        for (int r = 0; r < rows; r++)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Add(dBiasIh, dGates.Slice(r * gh, gh), dBiasIh);   // db_ih += Σ_rows dGates
+            System.Numerics.Tensors.TensorPrimitives.Add(dBiasHh, dHidden.Slice(r * gh, gh), dBiasHh);  // db_hh += Σ_rows dGatesHh
+        }
     }
 
     private void CheckBatch(int batch)

@@ -20,12 +20,23 @@ internal interface IDecoderCell
 {
     int CacheSize { get; }
 
+    int GateWidth { get; }
+
+    void PrepareForwardSteps(ParameterSet parameters);
+
+    void PrepareBackwardSteps(ParameterSet parameters);
+
+    void EndSteps();
+
+    void AccumulateWeightGradients(ParameterSet parameters, int rows, ReadOnlySpan<float> dGates, ReadOnlySpan<float> dGatesHh, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev);
+
     void Initialize(ParameterSet parameters, Random random);
 
     void Forward(ParameterSet parameters, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, Span<float> h, Span<float> c, Span<float> cache);
 
     void Backward(ParameterSet parameters, int batch, ReadOnlySpan<float> dh, ReadOnlySpan<float> dc, ReadOnlySpan<float> x,
-        ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> cache, Span<float> dX, Span<float> dHPrev, Span<float> dCPrev);
+        ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> cache, Span<float> dX, Span<float> dHPrev, Span<float> dCPrev,
+        Span<float> dGatesOut, Span<float> dGatesHhOut);
 }
 
 internal sealed class EncoderStack<TGates>(RecurrentLayer<TGates> layer) : IEncoderStack
@@ -47,14 +58,26 @@ internal sealed class DecoderCell<TGates>(RecurrentCell<TGates> cell) : IDecoder
 {
     public int CacheSize => cell.CacheSize;
 
+    public int GateWidth => cell.GateWidth;
+
+    public void PrepareForwardSteps(ParameterSet parameters) => cell.PrepareForwardSteps(parameters);
+
+    public void PrepareBackwardSteps(ParameterSet parameters) => cell.PrepareBackwardSteps(parameters);
+
+    public void EndSteps() => cell.EndSteps();
+
+    public void AccumulateWeightGradients(ParameterSet parameters, int rows, ReadOnlySpan<float> dGates, ReadOnlySpan<float> dGatesHh, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev) =>
+        cell.AccumulateWeightGradients(parameters, rows, dGates, dGatesHh, x, hPrev);
+
     public void Initialize(ParameterSet parameters, Random random) => cell.Initialize(parameters, random);
 
     public void Forward(ParameterSet parameters, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, Span<float> h, Span<float> c, Span<float> cache) =>
         cell.Forward(parameters, batch, x, hPrev, cPrev, h, c, cache);
 
     public void Backward(ParameterSet parameters, int batch, ReadOnlySpan<float> dh, ReadOnlySpan<float> dc, ReadOnlySpan<float> x,
-        ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> cache, Span<float> dX, Span<float> dHPrev, Span<float> dCPrev) =>
-        cell.Backward(parameters, batch, dh, dc, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev);
+        ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> cache, Span<float> dX, Span<float> dHPrev, Span<float> dCPrev,
+        Span<float> dGatesOut, Span<float> dGatesHhOut) =>
+        cell.Backward(parameters, batch, dh, dc, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesOut, dGatesHhOut);
 }
 
 /// <summary>Builds the cell-specific pieces for a <see cref="RecurrentKind"/>.</summary>

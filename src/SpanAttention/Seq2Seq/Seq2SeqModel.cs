@@ -79,6 +79,8 @@ public sealed class Seq2SeqModel
     private float[] _dPre = [];       // (B, H) gradient before a tanh
     private float[] _dTilde = [];     // (B, H) Luong: gradient of h̃_{t} from step t+1's input
     private float[] _dFixed = [];     // (B, H)
+    private float[] _dGates = [];     // (T, B, G·H) the decoder cell's gate gradients, for one weight-gradient GEMM after BPTT
+    private float[] _dGatesHh = [];   // (T, B, G·H) their hidden-side twins (GRU)
 
     private int _batch, _source, _steps, _count;
     private bool _hasForward;
@@ -234,6 +236,8 @@ public sealed class Seq2SeqModel
         _dPre = new float[b * h];
         _dTilde = new float[b * h];
         _dFixed = new float[b * h];
+        _dGates = new float[t * b * _cell.GateWidth];
+        _dGatesHh = new float[t * b * _cell.GateWidth];
         _hasForward = false;
     }
 
@@ -261,17 +265,28 @@ public sealed class Seq2SeqModel
         CheckShape(bsz, batch.SourceLength, steps);
         Encode(batch.SourceIds, batch.SourceLengths, bsz, batch.SourceLength);
         int[] input = batch.TargetInput, output = batch.TargetOutput;
-        for (int t = 0; t < steps; t++)
+        if (bsz > 1)
         {
-            bool teacher = t == 0 || teacherForcingRatio >= 1f || random!.NextDouble() < teacherForcingRatio;
-            Span<int> fed = _fed.AsSpan(t * bsz, bsz);
-            for (int b = 0; b < bsz; b++)
+            _cell.PrepareForwardSteps(Parameters);   // the cell's weights, packed once for all T steps (B = 1 uses GEMVs)
+        }
+        try
+        {
+            for (int t = 0; t < steps; t++)
             {
-                _targets[t * bsz + b] = output[b * steps + t];
-                fed[b] = teacher ? input[b * steps + t]
-                    : TensorPrimitives.IndexOfMax(new ReadOnlySpan<float>(_logits, ((t - 1) * bsz + b) * _v, _v));
+                bool teacher = t == 0 || teacherForcingRatio >= 1f || random!.NextDouble() < teacherForcingRatio;
+                Span<int> fed = _fed.AsSpan(t * bsz, bsz);
+                for (int b = 0; b < bsz; b++)
+                {
+                    _targets[t * bsz + b] = output[b * steps + t];
+                    fed[b] = teacher ? input[b * steps + t]
+                        : TensorPrimitives.IndexOfMax(new ReadOnlySpan<float>(_logits, ((t - 1) * bsz + b) * _v, _v));
+                }
+                DecoderStep(t, bsz, fed);
             }
-            DecoderStep(t, bsz, fed);
+        }
+        finally
+        {
+            _cell.EndSteps();   // decoding later reads the (possibly updated) weights directly
         }
         int rows = steps * bsz;
         float loss = CrossEntropy.Forward(_logits.AsSpan(0, rows * _v), _targets.AsSpan(0, rows), _v, Config.PaddingId, _probs.AsSpan(0, rows * _v), out _count);
@@ -337,82 +352,101 @@ public sealed class Seq2SeqModel
         Span<float> dTargetEmbedding = _targetEmbedding.Weight.Of(grads);
         Span<float> dQueryBahdanau = DropQueryGradientForTesting ? _dPre.AsSpan(0, bh) : dHPrev;
 
-        // 4. Decoder steps in reverse (BPTT).
-        for (int t = steps - 1; t >= 0; t--)
+        // 4. Decoder steps in reverse (BPTT). The cell stores each step's gate gradients (dGates (T, B, G·H)) and
+        //    its weight gradients are formed after the loop with one GEMM over all T·B rows.
+        int gw = _cell.GateWidth;
+        Span<float> dGatesAll = _dGates.AsSpan(0, rows * gw);
+        Span<float> dGatesHhAll = _dGatesHh.AsSpan(0, rows * gw);
+        if (bsz > 1)
         {
-            // what flowed back into h_t (and c_t) from step t+1 becomes this step's upstream gradient
-            dHPrev.CopyTo(dH);
-            dHPrev.Clear();
-            if (_lstm)
-            {
-                dCPrev.CopyTo(dC);
-                dCPrev.Clear();
-            }
-            ReadOnlySpan<float> hPrev = _hs.AsSpan(t * bh, bh);          // h_{t-1}
-            ReadOnlySpan<float> hCur = _hs.AsSpan((t + 1) * bh, bh);     // h_t
-            ReadOnlySpan<float> cPrev = _lstm ? _cs.AsSpan(t * bh, bh) : default;
-            ReadOnlySpan<float> x = _x.AsSpan(t * bsz * _i, bsz * _i);
-            ReadOnlySpan<float> cache = _cache.AsSpan(t * bsz * cacheSize, bsz * cacheSize);
-            ReadOnlySpan<float> dOut = dOutIn.Slice(t * bsz * _o, bsz * _o);
-            ReadOnlySpan<float> weights = _attention is null ? default : _weights.AsSpan(t * bsz * _source, bsz * _source);
-            dX.Clear();
-            switch (Config.Decoder)
-            {
-                case DecoderStyle.Bahdanau:
-                    // logits = out([h_t; c_t]): split dOut into dh_t and dc_t
-                    for (int b = 0; b < bsz; b++)
-                    {
-                        ReadOnlySpan<float> row = dOut.Slice(b * _o, _o);
-                        TensorPrimitives.Add(dH.Slice(b * h, h), row.Slice(0, h), dH.Slice(b * h, h));
-                        row.Slice(h, _dc).CopyTo(dContext.Slice(b * _dc, _dc));
-                    }
-                    // h_t = cell([emb(y_t); c_t], h_{t-1})
-                    _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev);
-                    SplitInputGradient(bsz, dX, dEmb, dContext, accumulate: true);
-                    // c_t = attn(query = h_{t-1})
-                    _attention!.Backward(dContext, default, values, hPrev, encOut, encOut, srcLengths, weights, grads, dQueryBahdanau, dEncOut, dEncOut);
-                    break;
-                case DecoderStyle.Luong:
-                {
-                    // logits = out(h̃_t), and h̃_t also fed step t+1: dh̃ = dOut + dTilde
-                    Span<float> dPre = _dPre.AsSpan(0, bh);
-                    ReadOnlySpan<float> tilde = _outIn.AsSpan(t * bsz * _o, bh);
-                    TensorPrimitives.Add(dOut, dTilde, dPre);
-                    // h̃ = tanh(pre): dpre = dh̃ (1 - h̃²)
-                    for (int k = 0; k < bh; k++)
-                    {
-                        dPre[k] *= 1f - tilde[k] * tilde[k];
-                    }
-                    // pre = W_c [c_t; h_t]
-                    Span<float> dComb = _dComb.AsSpan(0, bsz * (_dc + h));
-                    dComb.Clear();
-                    _combine!.Backward(dPre, _comb.AsSpan(t * bsz * (_dc + h), bsz * (_dc + h)), bsz, values, grads, dComb);
-                    for (int b = 0; b < bsz; b++)
-                    {
-                        ReadOnlySpan<float> row = dComb.Slice(b * (_dc + h), _dc + h);
-                        row.Slice(0, _dc).CopyTo(dContext.Slice(b * _dc, _dc));
-                        TensorPrimitives.Add(dH.Slice(b * h, h), row.Slice(_dc, h), dH.Slice(b * h, h));
-                    }
-                    // c_t = attn(query = h_t)
-                    _attention!.Backward(dContext, default, values, hCur, encOut, encOut, srcLengths, weights, grads, DropQueryGradientForTesting ? _dPre.AsSpan(0, bh) : dH, dEncOut, dEncOut);
-                    // h_t = cell([emb(y_t); h̃_{t-1}], h_{t-1})
-                    _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev);
-                    SplitInputGradient(bsz, dX, dEmb, dTilde, accumulate: false); // h̃_{-1} = 0: its gradient at t = 0 is dropped
-                    break;
-                }
-                default: // None
-                    for (int b = 0; b < bsz; b++)
-                    {
-                        ReadOnlySpan<float> row = dOut.Slice(b * _o, _o);
-                        TensorPrimitives.Add(dH.Slice(b * h, h), row.Slice(0, h), dH.Slice(b * h, h));
-                        TensorPrimitives.Add(dFixed.Slice(b * h, h), row.Slice(h, h), dFixed.Slice(b * h, h));
-                    }
-                    _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev);
-                    SplitInputGradient(bsz, dX, dEmb, dFixed, accumulate: true);
-                    break;
-            }
-            Embedding.Backward(dEmb, _fed.AsSpan(t * bsz, bsz), _v, e, Config.PaddingId, dTargetEmbedding);
+            _cell.PrepareBackwardSteps(p);
         }
+        try
+        {
+            for (int t = steps - 1; t >= 0; t--)
+            {
+                Span<float> dGatesStep = dGatesAll.Slice(t * bsz * gw, bsz * gw);
+                Span<float> dGatesHhStep = dGatesHhAll.Slice(t * bsz * gw, bsz * gw);
+                // what flowed back into h_t (and c_t) from step t+1 becomes this step's upstream gradient
+                dHPrev.CopyTo(dH);
+                dHPrev.Clear();
+                if (_lstm)
+                {
+                    dCPrev.CopyTo(dC);
+                    dCPrev.Clear();
+                }
+                ReadOnlySpan<float> hPrev = _hs.AsSpan(t * bh, bh);          // h_{t-1}
+                ReadOnlySpan<float> hCur = _hs.AsSpan((t + 1) * bh, bh);     // h_t
+                ReadOnlySpan<float> cPrev = _lstm ? _cs.AsSpan(t * bh, bh) : default;
+                ReadOnlySpan<float> x = _x.AsSpan(t * bsz * _i, bsz * _i);
+                ReadOnlySpan<float> cache = _cache.AsSpan(t * bsz * cacheSize, bsz * cacheSize);
+                ReadOnlySpan<float> dOut = dOutIn.Slice(t * bsz * _o, bsz * _o);
+                ReadOnlySpan<float> weights = _attention is null ? default : _weights.AsSpan(t * bsz * _source, bsz * _source);
+                dX.Clear();
+                switch (Config.Decoder)
+                {
+                    case DecoderStyle.Bahdanau:
+                        // logits = out([h_t; c_t]): split dOut into dh_t and dc_t
+                        for (int b = 0; b < bsz; b++)
+                        {
+                            ReadOnlySpan<float> row = dOut.Slice(b * _o, _o);
+                            TensorPrimitives.Add(dH.Slice(b * h, h), row.Slice(0, h), dH.Slice(b * h, h));
+                            row.Slice(h, _dc).CopyTo(dContext.Slice(b * _dc, _dc));
+                        }
+                        // h_t = cell([emb(y_t); c_t], h_{t-1})
+                        _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesStep, dGatesHhStep);
+                        SplitInputGradient(bsz, dX, dEmb, dContext, accumulate: true);
+                        // c_t = attn(query = h_{t-1})
+                        _attention!.Backward(dContext, default, values, hPrev, encOut, encOut, srcLengths, weights, grads, dQueryBahdanau, dEncOut, dEncOut);
+                        break;
+                    case DecoderStyle.Luong:
+                    {
+                        // logits = out(h̃_t), and h̃_t also fed step t+1: dh̃ = dOut + dTilde
+                        Span<float> dPre = _dPre.AsSpan(0, bh);
+                        ReadOnlySpan<float> tilde = _outIn.AsSpan(t * bsz * _o, bh);
+                        TensorPrimitives.Add(dOut, dTilde, dPre);
+                        // h̃ = tanh(pre): dpre = dh̃ (1 - h̃²)
+                        for (int k = 0; k < bh; k++)
+                        {
+                            dPre[k] *= 1f - tilde[k] * tilde[k];
+                        }
+                        // pre = W_c [c_t; h_t]
+                        Span<float> dComb = _dComb.AsSpan(0, bsz * (_dc + h));
+                        dComb.Clear();
+                        _combine!.Backward(dPre, _comb.AsSpan(t * bsz * (_dc + h), bsz * (_dc + h)), bsz, values, grads, dComb);
+                        for (int b = 0; b < bsz; b++)
+                        {
+                            ReadOnlySpan<float> row = dComb.Slice(b * (_dc + h), _dc + h);
+                            row.Slice(0, _dc).CopyTo(dContext.Slice(b * _dc, _dc));
+                            TensorPrimitives.Add(dH.Slice(b * h, h), row.Slice(_dc, h), dH.Slice(b * h, h));
+                        }
+                        // c_t = attn(query = h_t)
+                        _attention!.Backward(dContext, default, values, hCur, encOut, encOut, srcLengths, weights, grads, DropQueryGradientForTesting ? _dPre.AsSpan(0, bh) : dH, dEncOut, dEncOut);
+                        // h_t = cell([emb(y_t); h̃_{t-1}], h_{t-1})
+                        _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesStep, dGatesHhStep);
+                        SplitInputGradient(bsz, dX, dEmb, dTilde, accumulate: false); // h̃_{-1} = 0: its gradient at t = 0 is dropped
+                        break;
+                    }
+                    default: // None
+                        for (int b = 0; b < bsz; b++)
+                        {
+                            ReadOnlySpan<float> row = dOut.Slice(b * _o, _o);
+                            TensorPrimitives.Add(dH.Slice(b * h, h), row.Slice(0, h), dH.Slice(b * h, h));
+                            TensorPrimitives.Add(dFixed.Slice(b * h, h), row.Slice(h, h), dFixed.Slice(b * h, h));
+                        }
+                        _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesStep, dGatesHhStep);
+                        SplitInputGradient(bsz, dX, dEmb, dFixed, accumulate: true);
+                        break;
+                }
+                Embedding.Backward(dEmb, _fed.AsSpan(t * bsz, bsz), _v, e, Config.PaddingId, dTargetEmbedding);
+            }
+        }
+        finally
+        {
+            _cell.EndSteps();
+        }
+        // h_t = cell(x_t, h_{t-1}) for all t: dW_ih += dGatesᵀ X, dW_hh += dGatesHhᵀ H_prev (rows t·B + b; H_prev = h_0..h_{T-1}).
+        _cell.AccumulateWeightGradients(p, rows, dGatesAll, dGatesHhAll, _x.AsSpan(0, rows * _i), _hs.AsSpan(0, rows * h));
 
         // 3. h_0: dHPrev now holds dh_0 (plus the fixed context's gradient for None).
         if (Config.Decoder == DecoderStyle.None)
