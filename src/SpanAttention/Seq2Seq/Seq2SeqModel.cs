@@ -81,6 +81,12 @@ public sealed class Seq2SeqModel
     private float[] _dFixed = [];     // (B, H)
     private float[] _dGates = [];     // (T, B, G·H) the decoder cell's gate gradients, for one weight-gradient GEMM after BPTT
     private float[] _dGatesHh = [];   // (T, B, G·H) their hidden-side twins (GRU)
+    private float[] _attnHidden = []; // (T, B, S, A) additive attention's tanh layer, kept by the training forward for backward (empty: recompute)
+    private float[] _dProjQuery = []; // (T, B, A) d(W_q q) per step, for one dW_q GEMM after BPTT
+    private bool _keepAttention;      // the training forward is running: DecoderStep keeps the tanh layer
+
+    /// <summary>Largest additive-attention tanh cache (T·B·S·A floats) the model keeps for backward: 256 MB.</summary>
+    internal const long MaxKeptAttentionFloats = 64L * 1024 * 1024;
 
     private int _batch, _source, _steps, _count;
     private bool _hasForward;
@@ -238,6 +244,10 @@ public sealed class Seq2SeqModel
         _dFixed = new float[b * h];
         _dGates = new float[t * b * _cell.GateWidth];
         _dGatesHh = new float[t * b * _cell.GateWidth];
+        bool additive = _attention is not null && Config.Scorer == AttentionScorer.Additive;
+        long keptFloats = additive ? (long)t * b * s * _attention!.AttentionDim : 0;
+        _attnHidden = additive && keptFloats <= MaxKeptAttentionFloats ? new float[keptFloats] : [];
+        _dProjQuery = additive ? new float[t * b * _attention!.AttentionDim] : [];
         _hasForward = false;
     }
 
@@ -269,6 +279,7 @@ public sealed class Seq2SeqModel
         {
             _cell.PrepareForwardSteps(Parameters);   // the cell's weights, packed once for all T steps (B = 1 uses GEMVs)
         }
+        _keepAttention = _attnHidden.Length > 0;
         try
         {
             for (int t = 0; t < steps; t++)
@@ -287,6 +298,7 @@ public sealed class Seq2SeqModel
         finally
         {
             _cell.EndSteps();   // decoding later reads the (possibly updated) weights directly
+            _keepAttention = false;
         }
         int rows = steps * bsz;
         float loss = CrossEntropy.Forward(_logits.AsSpan(0, rows * _v), _targets.AsSpan(0, rows), _v, Config.PaddingId, _probs.AsSpan(0, rows * _v), out _count);
@@ -361,6 +373,7 @@ public sealed class Seq2SeqModel
         {
             _cell.PrepareBackwardSteps(p);
         }
+        _keepAttention = _attnHidden.Length > 0;   // the forward of this batch kept the tanh layer
         try
         {
             for (int t = steps - 1; t >= 0; t--)
@@ -397,7 +410,8 @@ public sealed class Seq2SeqModel
                         _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesStep, dGatesHhStep);
                         SplitInputGradient(bsz, dX, dEmb, dContext, accumulate: true);
                         // c_t = attn(query = h_{t-1})
-                        _attention!.Backward(dContext, default, values, hPrev, encOut, encOut, srcLengths, weights, grads, dQueryBahdanau, dEncOut, dEncOut);
+                        _attention!.Backward(dContext, default, values, hPrev, encOut, encOut, srcLengths, weights, grads, dQueryBahdanau, dEncOut, dEncOut,
+                            KeptAttention(t, bsz), ProjectedQueryGradient(t, bsz));
                         break;
                     case DecoderStyle.Luong:
                     {
@@ -421,7 +435,8 @@ public sealed class Seq2SeqModel
                             TensorPrimitives.Add(dH.Slice(b * h, h), row.Slice(_dc, h), dH.Slice(b * h, h));
                         }
                         // c_t = attn(query = h_t)
-                        _attention!.Backward(dContext, default, values, hCur, encOut, encOut, srcLengths, weights, grads, DropQueryGradientForTesting ? _dPre.AsSpan(0, bh) : dH, dEncOut, dEncOut);
+                        _attention!.Backward(dContext, default, values, hCur, encOut, encOut, srcLengths, weights, grads, DropQueryGradientForTesting ? _dPre.AsSpan(0, bh) : dH, dEncOut, dEncOut,
+                            KeptAttention(t, bsz), ProjectedQueryGradient(t, bsz));
                         // h_t = cell([emb(y_t); h̃_{t-1}], h_{t-1})
                         _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesStep, dGatesHhStep);
                         SplitInputGradient(bsz, dX, dEmb, dTilde, accumulate: false); // h̃_{-1} = 0: its gradient at t = 0 is dropped
@@ -444,6 +459,13 @@ public sealed class Seq2SeqModel
         finally
         {
             _cell.EndSteps();
+            _keepAttention = false;
+        }
+        // additive attention, pq = W_q q for all t: dW_q += dPQᵀ Q (queries h_{t-1} for Bahdanau, h_t for Luong).
+        if (_dProjQuery.Length > 0)
+        {
+            int queryStart = Config.Decoder == DecoderStyle.Luong ? bh : 0;
+            _attention!.AccumulateQueryWeightGradient(grads, rows, _dProjQuery.AsSpan(0, rows * _attention.AttentionDim), _hs.AsSpan(queryStart, rows * h));
         }
         // h_t = cell(x_t, h_{t-1}) for all t: dW_ih += dGatesᵀ X, dW_hh += dGatesHhᵀ H_prev (rows t·B + b; H_prev = h_0..h_{T-1}).
         _cell.AccumulateWeightGradients(p, rows, dGatesAll, dGatesHhAll, _x.AsSpan(0, rows * _i), _hs.AsSpan(0, rows * h));
@@ -571,7 +593,7 @@ public sealed class Seq2SeqModel
             case DecoderStyle.Bahdanau:
             {
                 Span<float> context = _context.AsSpan(t * bsz * _dc, bsz * _dc);
-                _attention!.Forward(values, hPrev, encOut, encOut, lengths, weights, context);          // (1) c_t = attn(h_{t-1})
+                _attention!.Forward(values, hPrev, encOut, encOut, lengths, weights, context, KeptAttention(t, bsz)); // (1) c_t = attn(h_{t-1})
                 Concat(bsz, emb, e, context, _dc, x);                                                  // (2) x = [emb; c_t]
                 _cell.Forward(p, bsz, x, hPrev, cPrev, hCur, cCur, cache);                             // (3) h_t = cell(x, h_{t-1})
                 Concat(bsz, hCur, h, context, _dc, outIn);                                             // (4) o = [h_t; c_t]
@@ -590,7 +612,7 @@ public sealed class Seq2SeqModel
                 }
                 _cell.Forward(p, bsz, x, hPrev, cPrev, hCur, cCur, cache);                             // (2) h_t = cell(x, h_{t-1})
                 Span<float> context = _context.AsSpan(t * bsz * _dc, bsz * _dc);
-                _attention!.Forward(values, hCur, encOut, encOut, lengths, weights, context);           // (3) c_t = attn(h_t)
+                _attention!.Forward(values, hCur, encOut, encOut, lengths, weights, context, KeptAttention(t, bsz)); // (3) c_t = attn(h_t)
                 Span<float> comb = _comb.AsSpan(t * bsz * w, bsz * w);
                 Concat(bsz, context, _dc, hCur, h, comb);                                              // (4) [c_t; h_t]
                 _combine!.Forward(comb, bsz, values, outIn);
@@ -607,6 +629,28 @@ public sealed class Seq2SeqModel
             }
         }
         _out.Forward(outIn, bsz, values, _logits.AsSpan(t * bsz * _v, bsz * _v));                     // (6) logits = W_out o + b
+    }
+
+    /// <summary>Step t's slot of the kept tanh layer (B, S, A) during the training forward and backward; empty otherwise (recompute).</summary>
+    private Span<float> KeptAttention(int t, int bsz)
+    {
+        if (!_keepAttention)
+        {
+            return default;
+        }
+        int n = bsz * _source * _attention!.AttentionDim;
+        return _attnHidden.AsSpan(t * n, n);
+    }
+
+    /// <summary>Step t's slot of the stored d(W_q q): (B, A); empty when the scorer has no query projection.</summary>
+    private Span<float> ProjectedQueryGradient(int t, int bsz)
+    {
+        if (_dProjQuery.Length == 0)
+        {
+            return default;
+        }
+        int n = bsz * _attention!.AttentionDim;
+        return _dProjQuery.AsSpan(t * n, n);
     }
 
     /// <summary>Logits of step t: (B, V).</summary>
