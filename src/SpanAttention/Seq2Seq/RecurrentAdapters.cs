@@ -22,21 +22,24 @@ internal interface IDecoderCell
 
     int GateWidth { get; }
 
-    void PrepareForwardSteps(ParameterSet parameters);
+    ParameterSlot WeightIhSlot { get; }
 
-    void PrepareBackwardSteps(ParameterSet parameters);
+    void PrepareForwardSteps(ParameterSet parameters, int projectedColumns);
+
+    void PrepareBackwardSteps(ParameterSet parameters, int projectedColumns);
 
     void EndSteps();
 
-    void AccumulateWeightGradients(ParameterSet parameters, int rows, ReadOnlySpan<float> dGates, ReadOnlySpan<float> dGatesHh, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev);
+    void AccumulateWeightGradients(ParameterSet parameters, int rows, ReadOnlySpan<float> dGates, ReadOnlySpan<float> dGatesHh, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev, int projectedColumns);
 
     void Initialize(ParameterSet parameters, Random random);
 
-    void Forward(ParameterSet parameters, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, Span<float> h, Span<float> c, Span<float> cache);
+    void Forward(ParameterSet parameters, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, Span<float> h, Span<float> c, Span<float> cache,
+        int projectedColumns, ReadOnlySpan<float> inputProjection);
 
     void Backward(ParameterSet parameters, int batch, ReadOnlySpan<float> dh, ReadOnlySpan<float> dc, ReadOnlySpan<float> x,
         ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> cache, Span<float> dX, Span<float> dHPrev, Span<float> dCPrev,
-        Span<float> dGatesOut, Span<float> dGatesHhOut);
+        Span<float> dGatesOut, Span<float> dGatesHhOut, int projectedColumns);
 }
 
 internal sealed class EncoderStack<TGates>(RecurrentLayer<TGates> layer) : IEncoderStack
@@ -60,24 +63,27 @@ internal sealed class DecoderCell<TGates>(RecurrentCell<TGates> cell) : IDecoder
 
     public int GateWidth => cell.GateWidth;
 
-    public void PrepareForwardSteps(ParameterSet parameters) => cell.PrepareForwardSteps(parameters);
+    public ParameterSlot WeightIhSlot => cell.Weights.WeightIh;
 
-    public void PrepareBackwardSteps(ParameterSet parameters) => cell.PrepareBackwardSteps(parameters);
+    public void PrepareForwardSteps(ParameterSet parameters, int projectedColumns) => cell.PrepareForwardSteps(parameters, projectedColumns);
+
+    public void PrepareBackwardSteps(ParameterSet parameters, int projectedColumns) => cell.PrepareBackwardSteps(parameters, projectedColumns);
 
     public void EndSteps() => cell.EndSteps();
 
-    public void AccumulateWeightGradients(ParameterSet parameters, int rows, ReadOnlySpan<float> dGates, ReadOnlySpan<float> dGatesHh, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev) =>
-        cell.AccumulateWeightGradients(parameters, rows, dGates, dGatesHh, x, hPrev);
+    public void AccumulateWeightGradients(ParameterSet parameters, int rows, ReadOnlySpan<float> dGates, ReadOnlySpan<float> dGatesHh, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev, int projectedColumns) =>
+        cell.AccumulateWeightGradients(parameters, rows, dGates, dGatesHh, x, hPrev, projectedColumns);
 
     public void Initialize(ParameterSet parameters, Random random) => cell.Initialize(parameters, random);
 
-    public void Forward(ParameterSet parameters, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, Span<float> h, Span<float> c, Span<float> cache) =>
-        cell.Forward(parameters, batch, x, hPrev, cPrev, h, c, cache);
+    public void Forward(ParameterSet parameters, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, Span<float> h, Span<float> c, Span<float> cache,
+        int projectedColumns, ReadOnlySpan<float> inputProjection) =>
+        cell.Forward(parameters, batch, x, hPrev, cPrev, h, c, cache, projectedColumns, inputProjection);
 
     public void Backward(ParameterSet parameters, int batch, ReadOnlySpan<float> dh, ReadOnlySpan<float> dc, ReadOnlySpan<float> x,
         ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> cache, Span<float> dX, Span<float> dHPrev, Span<float> dCPrev,
-        Span<float> dGatesOut, Span<float> dGatesHhOut) =>
-        cell.Backward(parameters, batch, dh, dc, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesOut, dGatesHhOut);
+        Span<float> dGatesOut, Span<float> dGatesHhOut, int projectedColumns) =>
+        cell.Backward(parameters, batch, dh, dc, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesOut, dGatesHhOut, projectedColumns);
 }
 
 /// <summary>Builds the cell-specific pieces for a <see cref="RecurrentKind"/>.</summary>

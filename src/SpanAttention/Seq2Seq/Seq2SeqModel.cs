@@ -84,6 +84,12 @@ public sealed class Seq2SeqModel
     private float[] _attnHidden = []; // (T, B, S, A) additive attention's tanh layer, kept by the training forward for backward (empty: recompute)
     private float[] _dProjQuery = []; // (T, B, A) d(W_q q) per step, for one dW_q GEMM after BPTT
     private bool _keepAttention;      // the training forward is running: DecoderStep keeps the tanh layer
+    private float[] _inputTable = []; // (V, G·H) decoder.embedding · W_ih[:, :E]ᵀ: the cell's input projection of every token
+    private float[] _dInputTable = [];// (V, G·H) its gradient, summed over the (t, b) rows that fed each token
+    private float[] _tableRows = [];  // (B, G·H) one step's looked-up rows
+    private float[] _dTableEmb = [];  // (V, E) dInputTable · W_ih[:, :E]
+    private int _tableColumns;        // E while the current teacher-forced pass uses the table, else 0
+    private bool _tableInStep;        // the training forward is running with the table: DecoderStep looks rows up
 
     /// <summary>Largest additive-attention tanh cache (T·B·S·A floats) the model keeps for backward: 256 MB.</summary>
     internal const long MaxKeptAttentionFloats = 64L * 1024 * 1024;
@@ -248,6 +254,11 @@ public sealed class Seq2SeqModel
         long keptFloats = additive ? (long)t * b * s * _attention!.AttentionDim : 0;
         _attnHidden = additive && keptFloats <= MaxKeptAttentionFloats ? new float[keptFloats] : [];
         _dProjQuery = additive ? new float[t * b * _attention!.AttentionDim] : [];
+        int gw = _cell.GateWidth;
+        _inputTable = new float[_v * gw];
+        _dInputTable = new float[_v * gw];
+        _tableRows = new float[b * gw];
+        _dTableEmb = new float[_v * _e];
         _hasForward = false;
     }
 
@@ -275,11 +286,21 @@ public sealed class Seq2SeqModel
         CheckShape(bsz, batch.SourceLength, steps);
         Encode(batch.SourceIds, batch.SourceLengths, bsz, batch.SourceLength);
         int[] input = batch.TargetInput, output = batch.TargetOutput;
+        // Small vocabulary: the cell's input projection of the embedding columns, W_ih[:, :E]·emb(y), takes one of V
+        // values, so compute the V rows once (V·E·G·H multiply-adds) instead of T·B of them.
+        _tableColumns = UseInputTable(bsz, steps) ? _e : 0;
+        if (_tableColumns > 0)
+        {
+            int gw = _cell.GateWidth;
+            Gemm.Multiply(_v, gw, _e, _targetEmbedding.Weight.Of(Parameters.Values), _e, Transpose.No,
+                _cell.WeightIhSlot.Of(Parameters.Values), _i, Transpose.Yes, _inputTable.AsSpan(0, _v * gw), gw, false); // table = E_tgt W_ih[:, :E]ᵀ (V, G·H)
+        }
         if (bsz > 1)
         {
-            _cell.PrepareForwardSteps(Parameters);   // the cell's weights, packed once for all T steps (B = 1 uses GEMVs)
+            _cell.PrepareForwardSteps(Parameters, _tableColumns);   // the cell's weights, packed once for all T steps (B = 1 uses GEMVs)
         }
         _keepAttention = _attnHidden.Length > 0;
+        _tableInStep = _tableColumns > 0;
         try
         {
             for (int t = 0; t < steps; t++)
@@ -299,6 +320,7 @@ public sealed class Seq2SeqModel
         {
             _cell.EndSteps();   // decoding later reads the (possibly updated) weights directly
             _keepAttention = false;
+            _tableInStep = false;
         }
         int rows = steps * bsz;
         float loss = CrossEntropy.Forward(_logits.AsSpan(0, rows * _v), _targets.AsSpan(0, rows), _v, Config.PaddingId, _probs.AsSpan(0, rows * _v), out _count);
@@ -371,7 +393,7 @@ public sealed class Seq2SeqModel
         Span<float> dGatesHhAll = _dGatesHh.AsSpan(0, rows * gw);
         if (bsz > 1)
         {
-            _cell.PrepareBackwardSteps(p);
+            _cell.PrepareBackwardSteps(p, _tableColumns);
         }
         _keepAttention = _attnHidden.Length > 0;   // the forward of this batch kept the tanh layer
         try
@@ -407,7 +429,7 @@ public sealed class Seq2SeqModel
                             row.Slice(h, _dc).CopyTo(dContext.Slice(b * _dc, _dc));
                         }
                         // h_t = cell([emb(y_t); c_t], h_{t-1})
-                        _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesStep, dGatesHhStep);
+                        _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesStep, dGatesHhStep, _tableColumns);
                         SplitInputGradient(bsz, dX, dEmb, dContext, accumulate: true);
                         // c_t = attn(query = h_{t-1})
                         _attention!.Backward(dContext, default, values, hPrev, encOut, encOut, srcLengths, weights, grads, dQueryBahdanau, dEncOut, dEncOut,
@@ -438,7 +460,7 @@ public sealed class Seq2SeqModel
                         _attention!.Backward(dContext, default, values, hCur, encOut, encOut, srcLengths, weights, grads, DropQueryGradientForTesting ? _dPre.AsSpan(0, bh) : dH, dEncOut, dEncOut,
                             KeptAttention(t, bsz), ProjectedQueryGradient(t, bsz));
                         // h_t = cell([emb(y_t); h̃_{t-1}], h_{t-1})
-                        _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesStep, dGatesHhStep);
+                        _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesStep, dGatesHhStep, _tableColumns);
                         SplitInputGradient(bsz, dX, dEmb, dTilde, accumulate: false); // h̃_{-1} = 0: its gradient at t = 0 is dropped
                         break;
                     }
@@ -449,11 +471,14 @@ public sealed class Seq2SeqModel
                             TensorPrimitives.Add(dH.Slice(b * h, h), row.Slice(0, h), dH.Slice(b * h, h));
                             TensorPrimitives.Add(dFixed.Slice(b * h, h), row.Slice(h, h), dFixed.Slice(b * h, h));
                         }
-                        _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesStep, dGatesHhStep);
+                        _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesStep, dGatesHhStep, _tableColumns);
                         SplitInputGradient(bsz, dX, dEmb, dFixed, accumulate: true);
                         break;
                 }
-                Embedding.Backward(dEmb, _fed.AsSpan(t * bsz, bsz), _v, e, Config.PaddingId, dTargetEmbedding);
+                if (_tableColumns == 0)
+                {
+                    Embedding.Backward(dEmb, _fed.AsSpan(t * bsz, bsz), _v, e, Config.PaddingId, dTargetEmbedding);
+                }
             }
         }
         finally
@@ -468,7 +493,11 @@ public sealed class Seq2SeqModel
             _attention!.AccumulateQueryWeightGradient(grads, rows, _dProjQuery.AsSpan(0, rows * _attention.AttentionDim), _hs.AsSpan(queryStart, rows * h));
         }
         // h_t = cell(x_t, h_{t-1}) for all t: dW_ih += dGatesᵀ X, dW_hh += dGatesHhᵀ H_prev (rows t·B + b; H_prev = h_0..h_{T-1}).
-        _cell.AccumulateWeightGradients(p, rows, dGatesAll, dGatesHhAll, _x.AsSpan(0, rows * _i), _hs.AsSpan(0, rows * h));
+        _cell.AccumulateWeightGradients(p, rows, dGatesAll, dGatesHhAll, _x.AsSpan(0, rows * _i), _hs.AsSpan(0, rows * h), _tableColumns);
+        if (_tableColumns > 0)
+        {
+            InputTableBackward(rows, dGatesAll, values, grads);
+        }
 
         // 3. h_0: dHPrev now holds dh_0 (plus the fixed context's gradient for None).
         if (Config.Decoder == DecoderStyle.None)
@@ -588,6 +617,17 @@ public sealed class Seq2SeqModel
         Span<float> cache = _cache.AsSpan(t * bsz * _cell.CacheSize, bsz * _cell.CacheSize);
         Span<float> outIn = _outIn.AsSpan(t * bsz * _o, bsz * _o);                                      // (B, O)
         Span<float> weights = _attention is null ? default : _weights.AsSpan(t * bsz * _source, bsz * _source);
+        int tableColumns = _tableInStep ? e : 0;
+        Span<float> tableRows = default;
+        if (_tableInStep)
+        {
+            int gw = _cell.GateWidth;
+            tableRows = _tableRows.AsSpan(0, bsz * gw);
+            for (int b = 0; b < bsz; b++)
+            {
+                _inputTable.AsSpan(fed[b] * gw, gw).CopyTo(tableRows.Slice(b * gw, gw));                   // W_ih[:, :E]·emb(y_b) by lookup
+            }
+        }
         switch (Config.Decoder)
         {
             case DecoderStyle.Bahdanau:
@@ -595,7 +635,7 @@ public sealed class Seq2SeqModel
                 Span<float> context = _context.AsSpan(t * bsz * _dc, bsz * _dc);
                 _attention!.Forward(values, hPrev, encOut, encOut, lengths, weights, context, KeptAttention(t, bsz)); // (1) c_t = attn(h_{t-1})
                 Concat(bsz, emb, e, context, _dc, x);                                                  // (2) x = [emb; c_t]
-                _cell.Forward(p, bsz, x, hPrev, cPrev, hCur, cCur, cache);                             // (3) h_t = cell(x, h_{t-1})
+                _cell.Forward(p, bsz, x, hPrev, cPrev, hCur, cCur, cache, tableColumns, tableRows);                             // (3) h_t = cell(x, h_{t-1})
                 Concat(bsz, hCur, h, context, _dc, outIn);                                             // (4) o = [h_t; c_t]
                 break;
             }
@@ -610,7 +650,7 @@ public sealed class Seq2SeqModel
                 {
                     Concat(bsz, emb, e, _outIn.AsSpan((t - 1) * bsz * _o, bh), h, x);                  // (1) x = [emb; h̃_{t-1}] (input feeding)
                 }
-                _cell.Forward(p, bsz, x, hPrev, cPrev, hCur, cCur, cache);                             // (2) h_t = cell(x, h_{t-1})
+                _cell.Forward(p, bsz, x, hPrev, cPrev, hCur, cCur, cache, tableColumns, tableRows);                             // (2) h_t = cell(x, h_{t-1})
                 Span<float> context = _context.AsSpan(t * bsz * _dc, bsz * _dc);
                 _attention!.Forward(values, hCur, encOut, encOut, lengths, weights, context, KeptAttention(t, bsz)); // (3) c_t = attn(h_t)
                 Span<float> comb = _comb.AsSpan(t * bsz * w, bsz * w);
@@ -623,12 +663,52 @@ public sealed class Seq2SeqModel
             {
                 ReadOnlySpan<float> fixedContext = _fixed.AsSpan(0, bh);
                 Concat(bsz, emb, e, fixedContext, h, x);                                               // (1) x = [emb; c]
-                _cell.Forward(p, bsz, x, hPrev, cPrev, hCur, cCur, cache);                             // (2) h_t = cell(x, h_{t-1})
+                _cell.Forward(p, bsz, x, hPrev, cPrev, hCur, cCur, cache, tableColumns, tableRows);                             // (2) h_t = cell(x, h_{t-1})
                 Concat(bsz, hCur, h, fixedContext, h, outIn);                                          // (3) o = [h_t; c]
                 break;
             }
         }
         _out.Forward(outIn, bsz, values, _logits.AsSpan(t * bsz * _v, bsz * _v));                     // (6) logits = W_out o + b
+    }
+
+    /// <summary>Whether a teacher-forced pass of (B, T) uses the input table: worth it when the V table rows cost at most half of the T·B rows they replace.</summary>
+    private bool UseInputTable(int bsz, int steps) => !InputTableDisabledForTesting && 2L * _v <= (long)steps * bsz;
+
+    /// <summary>Tests only: run the teacher-forced pass without the input table (the reference the table path is checked against).</summary>
+    internal bool InputTableDisabledForTesting { get; set; }
+
+    /// <summary>Whether the last teacher-forced <see cref="Forward"/> used the input table.</summary>
+    internal bool LastPassUsedInputTable => _tableColumns > 0;
+
+    /// <summary>
+    /// Backward of the table lookup gates_in[t, b] = table[y_tb] with table = E_tgt W_ih[:, :E]ᵀ:
+    /// dtable[v] = Σ_{y_tb = v} dGates[t, b]; dW_ih[:, :E] += dtableᵀ E_tgt; dE_tgt[v] += dtable[v] W_ih[:, :E] (v ≠ padding,
+    /// as <c>Embedding.Backward</c> skips it).
+    /// </summary>
+    private void InputTableBackward(int rows, ReadOnlySpan<float> dGatesAll, ReadOnlySpan<float> values, Span<float> grads)
+    {
+        int gw = _cell.GateWidth, e = _e;
+        Span<float> dTable = _dInputTable.AsSpan(0, _v * gw);
+        dTable.Clear();
+        ReadOnlySpan<int> fed = _fed.AsSpan(0, rows);
+        for (int r = 0; r < rows; r++)
+        {
+            Span<float> row = dTable.Slice(fed[r] * gw, gw);
+            TensorPrimitives.Add(row, dGatesAll.Slice(r * gw, gw), row);                                          // dtable[y] += dGates[r]
+        }
+        ReadOnlySpan<float> embedding = _targetEmbedding.Weight.Of(values);
+        Gemm.Multiply(gw, e, _v, dTable, gw, Transpose.Yes, embedding, e, Transpose.No, _cell.WeightIhSlot.Of(grads), _i, true); // dW_ih[:, :E] += dtableᵀ E (G·H, E)
+        Span<float> dEmb = _dTableEmb.AsSpan(0, _v * e);
+        Gemm.Multiply(_v, e, gw, dTable, gw, Transpose.No, _cell.WeightIhSlot.Of(values), _i, Transpose.No, dEmb, e, false);     // (V, E) = dtable W_ih[:, :E]
+        Span<float> dEmbedding = _targetEmbedding.Weight.Of(grads);
+        for (int v = 0; v < _v; v++)
+        {
+            if (v != Config.PaddingId)
+            {
+                Span<float> dst = dEmbedding.Slice(v * e, e);
+                TensorPrimitives.Add(dst, dEmb.Slice(v * e, e), dst);
+            }
+        }
     }
 
     /// <summary>Step t's slot of the kept tanh layer (B, S, A) during the training forward and backward; empty otherwise (recompute).</summary>

@@ -197,7 +197,7 @@ public class RecurrentCellTests
                 cell.Backward(ps, B, dhT, lstm ? dcT : default, x.AsSpan(t * B * I, B * I), hs.AsSpan(t * bh, bh),
                     lstm ? cs2.AsSpan(t * bh, bh) : default, cache.AsSpan(t * B * cs, B * cs), dX.AsSpan(t * B * I, B * I), dH,
                     lstm ? dC : default,
-                    fastPath ? dGates.AsSpan(t * B * gw, B * gw) : default, fastPath ? dGatesHh.AsSpan(t * B * gw, B * gw) : default);
+                    fastPath ? dGates.AsSpan(t * B * gw, B * gw) : default, fastPath ? dGatesHh.AsSpan(t * B * gw, B * gw) : default, 0);
             }
             cell.EndSteps();
             if (fastPath)
@@ -238,5 +238,49 @@ public class RecurrentCellTests
         var fresh = new RecurrentCell<GruGates>(new ParameterLayout(), "cell.", I, H, maxBatch: B);
         fresh.Forward(ps, B, x, hPrev, default, expected, default, cache);
         Support.Numerics.AssertEqual(expected, h, "h after the update");
+    }
+
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(3, false)]
+    [InlineData(3, true)]
+    public void Forward_WithProjectedInputColumns_EqualsPlainForward(int batch, bool packed)
+    {
+        // x = [e; r] with P = 4 of I = 9 columns projected by the caller: gates = e·W_ih[:, :P]ᵀ + r·W_ih[:, P:]ᵀ.
+        const int I = 9, P = 4, H = 7;
+        var layout = new ParameterLayout();
+        var cell = new RecurrentCell<GruGates>(layout, "cell.", I, H, maxBatch: 3);
+        var ps = new ParameterSet(layout);
+        cell.Initialize(ps, new Random(8));
+        int gw = cell.GateWidth;
+        float[] x = Support.Numerics.Random(batch * I, 9), hPrev = Support.Numerics.Random(batch * H, 10);
+        float[] wIh = cell.Weights.WeightIh.Of(ps.Values.AsSpan()).ToArray();
+        var projection = new float[batch * gw];
+        for (int b = 0; b < batch; b++)
+        {
+            for (int g = 0; g < gw; g++)
+            {
+                double sum = 0;
+                for (int c = 0; c < P; c++)
+                {
+                    sum += (double)x[b * I + c] * wIh[g * I + c];
+                }
+                projection[b * gw + g] = (float)sum;
+            }
+        }
+        var expectedH = new float[batch * H];
+        var h = new float[batch * H];
+        var cache = new float[batch * cell.CacheSize];
+        cell.Forward(ps, batch, x, hPrev, default, expectedH, default, cache);
+        float[] expectedCache = (float[])cache.Clone();
+        if (packed)
+        {
+            cell.PrepareForwardSteps(ps, P);
+        }
+        cell.Forward(ps, batch, x, hPrev, default, h, default, cache, P, projection);
+        cell.EndSteps();
+        Support.Numerics.AssertClose(expectedH, h, 1e-5f, 1e-6f, "h");
+        Support.Numerics.AssertClose(expectedCache, cache, 1e-5f, 1e-6f, "cache");
+        Assert.Throws<ArgumentOutOfRangeException>(() => cell.Forward(ps, batch, x, hPrev, default, h, default, cache, I, projection));
     }
 }

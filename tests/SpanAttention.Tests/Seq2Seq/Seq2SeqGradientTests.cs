@@ -79,6 +79,40 @@ public sealed class Seq2SeqGradientTests
         Assert.NotNull(Check(model, batch));
     }
 
+    // A target vocabulary of 5 makes 2V = 10 <= T·B = 12 rows of TinyBatch: the teacher-forced pass projects the decoder
+    // embedding through a per-token table (Seq2SeqModel.UseInputTable) and must give the same loss and gradients.
+    public static TheoryData<string> TableConfigs() => new("bahdanau-gru-additive", "luong-lstm-bi-additive", "none-gru", "luong-rnn-dot");
+
+    [Theory]
+    [MemberData(nameof(TableConfigs))]
+    public void Backward_InputTablePath_EqualsDirectProjection(string name)
+    {
+        Seq2SeqConfig config = ByName(name) with { TargetVocabSize = 5 };
+        Seq2SeqBatch batch = Seq2SeqTestData.TinyBatch(config, 5);
+        var table = new Seq2SeqModel(config, 3, 5, 5, seed: 11);
+        var direct = new Seq2SeqModel(config, 3, 5, 5, seed: 11) { InputTableDisabledForTesting = true };
+        float lossTable = table.Forward(batch);
+        table.Backward();
+        float lossDirect = direct.Forward(batch);
+        direct.Backward();
+        Assert.True(table.LastPassUsedInputTable);
+        Assert.False(direct.LastPassUsedInputTable);
+        Assert.Equal(lossDirect, lossTable, 5);
+        Assert.Contains(direct.Parameters.Gradients, g => g != 0f);
+        Support.Numerics.AssertClose(direct.Parameters.Gradients, table.Parameters.Gradients, 1e-4f, 1e-6f, "gradients");
+    }
+
+    [Fact]
+    public void Backward_InputTablePath_MatchesFiniteDifferences()
+    {
+        Seq2SeqConfig config = ByName("bahdanau-gru-additive") with { TargetVocabSize = 5 };
+        var model = new Seq2SeqModel(config, 3, 5, 5, seed: 11);
+        Seq2SeqBatch batch = Seq2SeqTestData.TinyBatch(config, 5);
+        string? failure = Check(model, batch);
+        Assert.True(model.LastPassUsedInputTable);
+        Assert.True(failure is null, failure);
+    }
+
     /// <summary>Null when every parameter's gradient agrees, else a message naming the first bad element.</summary>
     internal static string? Check(Seq2SeqModel model, Seq2SeqBatch batch)
     {
