@@ -10,9 +10,16 @@ internal interface IEncoderStack
 
     void EnsureCapacity(int maxBatch, int maxSteps);
 
-    void Forward(ParameterSet parameters, int batch, int steps, ReadOnlySpan<float> x, ReadOnlySpan<int> lengths, Span<float> output, Span<float> hN, Span<float> cN);
+    int Directions { get; }
 
-    void Backward(ParameterSet parameters, ReadOnlySpan<float> x, ReadOnlySpan<float> dOutput, ReadOnlySpan<float> dHN, Span<float> dX);
+    int GateWidth { get; }
+
+    ParameterSlot FirstLayerWeightIh(int direction);
+
+    void Forward(ParameterSet parameters, int batch, int steps, ReadOnlySpan<float> x, ReadOnlySpan<int> lengths, Span<float> output, Span<float> hN, Span<float> cN,
+        ReadOnlySpan<float> inputProjection);
+
+    void Backward(ParameterSet parameters, ReadOnlySpan<float> x, ReadOnlySpan<float> dOutput, ReadOnlySpan<float> dHN, Span<float> dX, Span<float> dInputProjection);
 }
 
 /// <summary>The decoder cell behind an interface (one virtual call per decoder step).</summary>
@@ -49,11 +56,18 @@ internal sealed class EncoderStack<TGates>(RecurrentLayer<TGates> layer) : IEnco
 
     public void EnsureCapacity(int maxBatch, int maxSteps) => layer.EnsureCapacity(maxBatch, maxSteps);
 
-    public void Forward(ParameterSet parameters, int batch, int steps, ReadOnlySpan<float> x, ReadOnlySpan<int> lengths, Span<float> output, Span<float> hN, Span<float> cN) =>
-        layer.Forward(parameters, batch, steps, x, lengths, default, default, output, hN, cN);
+    public int Directions => layer.Directions;
 
-    public void Backward(ParameterSet parameters, ReadOnlySpan<float> x, ReadOnlySpan<float> dOutput, ReadOnlySpan<float> dHN, Span<float> dX) =>
-        layer.Backward(parameters, x, dOutput, dHN, default, dX, default, default);
+    public int GateWidth => TGates.GateCount * layer.HiddenSize;
+
+    public ParameterSlot FirstLayerWeightIh(int direction) => layer.Weights(0, direction).WeightIh;
+
+    public void Forward(ParameterSet parameters, int batch, int steps, ReadOnlySpan<float> x, ReadOnlySpan<int> lengths, Span<float> output, Span<float> hN, Span<float> cN,
+        ReadOnlySpan<float> inputProjection) =>
+        layer.Forward(parameters, batch, steps, x, lengths, default, default, output, hN, cN, inputProjection);
+
+    public void Backward(ParameterSet parameters, ReadOnlySpan<float> x, ReadOnlySpan<float> dOutput, ReadOnlySpan<float> dHN, Span<float> dX, Span<float> dInputProjection) =>
+        layer.Backward(parameters, x, dOutput, dHN, default, dX, default, default, dInputProjection);
 }
 
 internal sealed class DecoderCell<TGates>(RecurrentCell<TGates> cell) : IDecoderCell

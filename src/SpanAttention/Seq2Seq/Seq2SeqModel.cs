@@ -88,6 +88,11 @@ public sealed class Seq2SeqModel
     private float[] _dInputTable = [];// (V, G·H) its gradient, summed over the (t, b) rows that fed each token
     private float[] _tableRows = [];  // (B, G·H) one step's looked-up rows
     private float[] _dTableEmb = [];  // (V, E) dInputTable · W_ih[:, :E]
+    private float[] _srcTable = [];   // (D, V_src, G·H) encoder.embedding · W_ih_l0ᵀ per direction
+    private float[] _srcProj = [];    // (D, B·S, G·H) encoder layer 0's input projection, looked up
+    private float[] _dSrcProj = [];   // (D, B·S, G·H) its gradient
+    private bool _sourceTableInEncode;// the training forward asks Encode to use the source table
+    private bool _sourceTablePass;    // the last teacher-forced pass used the source table
     private int _tableColumns;        // E while the current teacher-forced pass uses the table, else 0
     private bool _tableInStep;        // the training forward is running with the table: DecoderStep looks rows up
 
@@ -254,11 +259,15 @@ public sealed class Seq2SeqModel
         long keptFloats = additive ? (long)t * b * s * _attention!.AttentionDim : 0;
         _attnHidden = additive && keptFloats <= MaxKeptAttentionFloats ? new float[keptFloats] : [];
         _dProjQuery = additive ? new float[t * b * _attention!.AttentionDim] : [];
-        int gw = _cell.GateWidth;
+        int gw = _cell.GateWidth, vMax = Math.Max(_v, Config.SourceVocabSize);
         _inputTable = new float[_v * gw];
-        _dInputTable = new float[_v * gw];
+        _dInputTable = new float[vMax * gw];
         _tableRows = new float[b * gw];
-        _dTableEmb = new float[_v * _e];
+        _dTableEmb = new float[vMax * _e];
+        int srcGw = _encoder.GateWidth, dirs = _encoder.Directions;
+        _srcTable = new float[dirs * Config.SourceVocabSize * srcGw];
+        _srcProj = new float[dirs * b * s * srcGw];
+        _dSrcProj = new float[dirs * b * s * srcGw];
         _hasForward = false;
     }
 
@@ -284,7 +293,16 @@ public sealed class Seq2SeqModel
         }
         int bsz = batch.BatchSize, steps = batch.TargetLength;
         CheckShape(bsz, batch.SourceLength, steps);
-        Encode(batch.SourceIds, batch.SourceLengths, bsz, batch.SourceLength);
+        _sourceTablePass = UseSourceTable(bsz, batch.SourceLength);
+        _sourceTableInEncode = _sourceTablePass;
+        try
+        {
+            Encode(batch.SourceIds, batch.SourceLengths, bsz, batch.SourceLength);
+        }
+        finally
+        {
+            _sourceTableInEncode = false;
+        }
         int[] input = batch.TargetInput, output = batch.TargetOutput;
         // Small vocabulary: the cell's input projection of the embedding columns, W_ih[:, :E]·emb(y), takes one of V
         // values, so compute the V rows once (V·E·G·H multiply-adds) instead of T·B of them.
@@ -496,7 +514,9 @@ public sealed class Seq2SeqModel
         _cell.AccumulateWeightGradients(p, rows, dGatesAll, dGatesHhAll, _x.AsSpan(0, rows * _i), _hs.AsSpan(0, rows * h), _tableColumns);
         if (_tableColumns > 0)
         {
-            InputTableBackward(rows, dGatesAll, values, grads);
+            // the decoder cell's gates_in[t, b] = table[y_tb] (table = E_tgt W_ih[:, :E]ᵀ)
+            TableBackward(rows, _fed.AsSpan(0, rows), dGatesAll, gw, _v, e, _targetEmbedding.Weight.Of(values),
+                _cell.WeightIhSlot.Of(values), _i, _cell.WeightIhSlot.Of(grads), _targetEmbedding.Weight.Of(grads));
         }
 
         // 3. h_0: dHPrev now holds dh_0 (plus the fixed context's gradient for None).
@@ -534,8 +554,23 @@ public sealed class Seq2SeqModel
         // 2. Encoder BPTT, 1. source embedding.
         Span<float> dSrcEmb = _dSrcEmb.AsSpan(0, bsz * _source * e);
         dSrcEmb.Clear();
-        _encoder.Backward(p, _srcEmb.AsSpan(0, bsz * _source * e), dEncOut, dEncH, dSrcEmb);
-        Embedding.Backward(dSrcEmb, batch.SourceIds, Config.SourceVocabSize, e, Config.PaddingId, _sourceEmbedding.Weight.Of(grads));
+        int srcRows = bsz * _source, srcGw = _encoder.GateWidth;
+        Span<float> dSrcProj = _sourceTablePass ? _dSrcProj.AsSpan(0, _encoder.Directions * srcRows * srcGw) : default;
+        _encoder.Backward(p, _srcEmb.AsSpan(0, srcRows * e), dEncOut, dEncH, dSrcEmb, dSrcProj);
+        if (_sourceTablePass)
+        {
+            // layer 0's gates_in = table_d[x_bs]: its gradient goes to W_ih_l0 and the source embedding through the table
+            for (int d = 0; d < _encoder.Directions; d++)
+            {
+                ParameterSlot weightIh = _encoder.FirstLayerWeightIh(d);
+                TableBackward(srcRows, batch.SourceIds, dSrcProj.Slice(d * srcRows * srcGw, srcRows * srcGw), srcGw, Config.SourceVocabSize, e,
+                    _sourceEmbedding.Weight.Of(values), weightIh.Of(values), e, weightIh.Of(grads), _sourceEmbedding.Weight.Of(grads));
+            }
+        }
+        else
+        {
+            Embedding.Backward(dSrcEmb, batch.SourceIds, Config.SourceVocabSize, e, Config.PaddingId, _sourceEmbedding.Weight.Of(grads));
+        }
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -555,8 +590,9 @@ public sealed class Seq2SeqModel
         Span<float> srcEmb = _srcEmb.AsSpan(0, bsz * source * _e);
         Embedding.Forward(sourceIds, _sourceEmbedding.Weight.Of(values), Config.SourceVocabSize, _e, srcEmb);     // (B, S, E)
         Span<float> encOut = _encOut.AsSpan(0, bsz * source * _denc);
+        ReadOnlySpan<float> srcProjection = _sourceTableInEncode ? LookUpSourceProjection(sourceIds, bsz * source) : default; // (D, B·S, G·H)
         _encoder.Forward(p, bsz, source, srcEmb, sourceLengths, encOut, _encH.AsSpan(0, _states * bh),
-            _lstm ? _encC.AsSpan(0, _states * bh) : default);                                                    // (B, S, Denc), (Ls, B, H)
+            _lstm ? _encC.AsSpan(0, _states * bh) : default, srcProjection);                                     // (B, S, Denc), (Ls, B, H)
         Span<float> h0 = _hs.AsSpan(0, bh);
         int last = _states - (Config.Bidirectional ? 2 : 1);
         if (_bridge is not null)
@@ -680,33 +716,59 @@ public sealed class Seq2SeqModel
     /// <summary>Whether the last teacher-forced <see cref="Forward"/> used the input table.</summary>
     internal bool LastPassUsedInputTable => _tableColumns > 0;
 
+    /// <summary>Whether a teacher-forced pass uses the source table for encoder layer 0 (same rule as <see cref="UseInputTable"/>).</summary>
+    private bool UseSourceTable(int bsz, int source) => !InputTableDisabledForTesting && 2L * Config.SourceVocabSize <= (long)bsz * source;
+
+    /// <summary>Whether the last teacher-forced <see cref="Forward"/> used the source table.</summary>
+    internal bool LastPassUsedSourceTable => _sourceTablePass;
+
     /// <summary>
-    /// Backward of the table lookup gates_in[t, b] = table[y_tb] with table = E_tgt W_ih[:, :E]ᵀ:
-    /// dtable[v] = Σ_{y_tb = v} dGates[t, b]; dW_ih[:, :E] += dtableᵀ E_tgt; dE_tgt[v] += dtable[v] W_ih[:, :E] (v ≠ padding,
-    /// as <c>Embedding.Backward</c> skips it).
+    /// Encoder layer 0's input projection by lookup: table_d = E_src W_ih_l0_dᵀ (V_src, G·H) once per direction, then
+    /// row r of direction d = table_d[ids[r]]. Returns (D, B·S, G·H).
     /// </summary>
-    private void InputTableBackward(int rows, ReadOnlySpan<float> dGatesAll, ReadOnlySpan<float> values, Span<float> grads)
+    private ReadOnlySpan<float> LookUpSourceProjection(ReadOnlySpan<int> ids, int rows)
     {
-        int gw = _cell.GateWidth, e = _e;
-        Span<float> dTable = _dInputTable.AsSpan(0, _v * gw);
+        int gw = _encoder.GateWidth, vs = Config.SourceVocabSize, e = _e;
+        ReadOnlySpan<float> values = Parameters.Values;
+        Span<float> projection = _srcProj.AsSpan(0, _encoder.Directions * rows * gw);
+        for (int d = 0; d < _encoder.Directions; d++)
+        {
+            Span<float> table = _srcTable.AsSpan(d * vs * gw, vs * gw);
+            Gemm.Multiply(vs, gw, e, _sourceEmbedding.Weight.Of(values), e, Transpose.No,
+                _encoder.FirstLayerWeightIh(d).Of(values), e, Transpose.Yes, table, gw, false);                 // table_d = E_src W_ih_l0ᵀ (V_src, G·H)
+            Span<float> rowsOut = projection.Slice(d * rows * gw, rows * gw);
+            for (int r = 0; r < rows; r++)
+            {
+                table.Slice(ids[r] * gw, gw).CopyTo(rowsOut.Slice(r * gw, gw));
+            }
+        }
+        return projection;
+    }
+
+    /// <summary>
+    /// Backward of a table lookup gates_in[r] = table[ids[r]] with table = Emb · W[:, :E]ᵀ (W row stride ld):
+    /// dtable[v] = Σ_{ids[r] = v} dGates[r]; dW[:, :E] += dtableᵀ Emb; dEmb[v] += dtable[v] W[:, :E] for v ≠ padding
+    /// (as <c>Embedding.Backward</c> skips it).
+    /// </summary>
+    private void TableBackward(int rows, ReadOnlySpan<int> ids, ReadOnlySpan<float> dGates, int gw, int v, int e,
+        ReadOnlySpan<float> embedding, ReadOnlySpan<float> weight, int ld, Span<float> dWeight, Span<float> dEmbedding)
+    {
+        Span<float> dTable = _dInputTable.AsSpan(0, v * gw);
         dTable.Clear();
-        ReadOnlySpan<int> fed = _fed.AsSpan(0, rows);
         for (int r = 0; r < rows; r++)
         {
-            Span<float> row = dTable.Slice(fed[r] * gw, gw);
-            TensorPrimitives.Add(row, dGatesAll.Slice(r * gw, gw), row);                                          // dtable[y] += dGates[r]
+            Span<float> row = dTable.Slice(ids[r] * gw, gw);
+            TensorPrimitives.Add(row, dGates.Slice(r * gw, gw), row);                                            // dtable[id] += dGates[r]
         }
-        ReadOnlySpan<float> embedding = _targetEmbedding.Weight.Of(values);
-        Gemm.Multiply(gw, e, _v, dTable, gw, Transpose.Yes, embedding, e, Transpose.No, _cell.WeightIhSlot.Of(grads), _i, true); // dW_ih[:, :E] += dtableᵀ E (G·H, E)
-        Span<float> dEmb = _dTableEmb.AsSpan(0, _v * e);
-        Gemm.Multiply(_v, e, gw, dTable, gw, Transpose.No, _cell.WeightIhSlot.Of(values), _i, Transpose.No, dEmb, e, false);     // (V, E) = dtable W_ih[:, :E]
-        Span<float> dEmbedding = _targetEmbedding.Weight.Of(grads);
-        for (int v = 0; v < _v; v++)
+        Gemm.Multiply(gw, e, v, dTable, gw, Transpose.Yes, embedding, e, Transpose.No, dWeight, ld, true);          // dW[:, :E] += dtableᵀ Emb (G·H, E)
+        Span<float> dEmb = _dTableEmb.AsSpan(0, v * e);
+        Gemm.Multiply(v, e, gw, dTable, gw, Transpose.No, weight, ld, Transpose.No, dEmb, e, false);                // (V, E) = dtable W[:, :E]
+        for (int k = 0; k < v; k++)
         {
-            if (v != Config.PaddingId)
+            if (k != Config.PaddingId)
             {
-                Span<float> dst = dEmbedding.Slice(v * e, e);
-                TensorPrimitives.Add(dst, dEmb.Slice(v * e, e), dst);
+                Span<float> dst = dEmbedding.Slice(k * e, e);
+                TensorPrimitives.Add(dst, dEmb.Slice(k * e, e), dst);
             }
         }
     }
