@@ -108,6 +108,22 @@ public sealed class Seq2SeqGradientTests
     }
 
     [Fact]
+    public void Forward_WithEmbeddingDropout_DoesNotUseInputTables()
+    {
+        // the tables hold projections of the plain embedding rows: a dropped embedding must take the direct path
+        Seq2SeqConfig config = SmallVocabularies("bahdanau-gru-additive") with { Dropout = 0.3f };
+        Seq2SeqBatch batch = Seq2SeqTestData.TinyBatch(config, 5);
+        var model = new Seq2SeqModel(config, 3, 5, 5, seed: 11) { Training = true };
+        model.Forward(batch);
+        Assert.False(model.LastPassUsedInputTable);
+        Assert.False(model.LastPassUsedSourceTable);
+        model.Training = false; // eval: no dropout, so the tables are used again
+        model.Forward(batch);
+        Assert.True(model.LastPassUsedInputTable);
+        Assert.True(model.LastPassUsedSourceTable);
+    }
+
+    [Fact]
     public void Backward_InputTablePath_MatchesFiniteDifferences()
     {
         Seq2SeqConfig config = SmallVocabularies("bahdanau-gru-additive");
