@@ -32,8 +32,9 @@
 #     ATEN_CPU_CAPABILITY=avx2 (the best ATen kernels this CPU can run; also torch's auto choice).
 #     Do NOT set ATEN_CPU_CAPABILITY=default: it silently selects the scalar "NO AVX" kernels
 #     (tanh goes from ~3 ns to ~20 ns per element).
-#   Settings already present in the environment are kept, except that AVX-512 settings are
-#   replaced (with a warning) on a CPU without avx512f, because they would crash.
+#   Settings inherited from the environment are replaced by the CPU's choice (with a note);
+#   SPANATTN_OPENBLAS_CORETYPE / SPANATTN_ATEN_CAPABILITY force a value, except that AVX-512
+#   settings are still replaced (with a warning) on a CPU without avx512f, because they would crash.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -86,8 +87,17 @@ pick_settings() {
     else
         want_core=""; want_aten="default"
     fi
-    core="${OPENBLAS_CORETYPE:-$want_core}"
-    aten="${ATEN_CPU_CAPABILITY:-$want_aten}"
+    # The CPU decides. A value inherited from the environment is not trusted: some machines export
+    # OPENBLAS_CORETYPE=Haswell globally, which on an AVX-512 CPU silently selects the weaker AVX2
+    # kernels. To force a setting on purpose, use SPANATTN_OPENBLAS_CORETYPE / SPANATTN_ATEN_CAPABILITY.
+    core="${SPANATTN_OPENBLAS_CORETYPE:-$want_core}"
+    aten="${SPANATTN_ATEN_CAPABILITY:-$want_aten}"
+    if [[ -n "${OPENBLAS_CORETYPE:-}" && "${OPENBLAS_CORETYPE}" != "$core" ]]; then
+        log "note: ignoring inherited OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE; using $core (set SPANATTN_OPENBLAS_CORETYPE to force)"
+    fi
+    if [[ -n "${ATEN_CPU_CAPABILITY:-}" && "${ATEN_CPU_CAPABILITY}" != "$aten" ]]; then
+        log "note: ignoring inherited ATEN_CPU_CAPABILITY=$ATEN_CPU_CAPABILITY; using $aten (set SPANATTN_ATEN_CAPABILITY to force)"
+    fi
     if [[ $has512 == 0 ]]; then
         case "${core,,}" in
             skylakex|cooperlake|sapphirerapids)
