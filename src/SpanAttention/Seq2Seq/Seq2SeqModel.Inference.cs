@@ -24,7 +24,6 @@ public sealed partial class Seq2SeqModel
     private float[] _pLayer = [];       // (2, S, D·H) outputs of the layers below the last, alternating
     private float[] _pScratch = [];     // RecurrentInference scratch
     private float[] _pQuery = [];       // (A) W_q q
-    private float[] _pHidden = [];      // (A) tanh(W_q q + P_j)
     private bool _pUseU;                // this sentence batch uses U (S ≤ Dc)
     private InferenceWeights? _encodedWith;
 
@@ -70,7 +69,6 @@ public sealed partial class Seq2SeqModel
         _pLayer = Config.EncoderLayers > 1 ? new float[2 * s * directions * _h] : [];
         _pScratch = new float[gh + 4 * _h];                 // RecurrentInference.SequenceScratch: G·H + ExtraWidth·H + 3·H, ExtraWidth ≤ 1
         _pQuery = new float[a];
-        _pHidden = new float[a];
     }
 
     /// <summary>Encoder forward, decoder initial state and attention preparation; with prepared weights, the prepared path.</summary>
@@ -339,7 +337,7 @@ public sealed partial class Seq2SeqModel
                 int p = Config.EffectiveAttentionSize;
                 Span<float> pq = _pQuery;
                 Gemv.Multiply(weights.QueryWeight!, query, pq, accumulate: false);                     // (1) pq = W_q q   (A)
-                AdditiveScores.Forward(pq, _pKeys.AsSpan(b * source * p, n * p), n, _attention!.ScoreWeight!.Of(Parameters.Values), _pHidden, s); // (2) s_j = v · tanh(pq + P_j)
+                AdditiveScores.Forward(pq, _pKeys.AsSpan(b * source * p, n * p), n, _attention!.ScoreWeight!.Of(Parameters.Values), s); // (2) s_j = v · tanh(pq + P_j), fast tanh
                 break;
             }
             case AttentionScorer.General:

@@ -230,17 +230,45 @@ public sealed class AdditiveScoresTests
                 expected[j] = (float)s;
             }
             var scores = new float[n];
-            AdditiveScores.Forward(q, keys, n, v, new float[a], scores);
-            Numerics.AssertClose(expected, scores, 1e-5f, 1e-5f * MathF.Sqrt(a + 1), $"A = {a}, n = {n}");
+            AdditiveScores.Forward(q, keys, n, v, scores);
+            // |tanh error| ≤ 1e-6 per term, |v_k| ≤ 1: the sum may drift by A·1e-6 at most, plus float rounding
+            Numerics.AssertClose(expected, scores, 1e-5f, 1e-6f * (a + 1), $"A = {a}, n = {n}");
         }
+    }
+
+    [Fact]
+    public void Tanh_DenseSweep_WithinOneMillionthOfExact()
+    {
+        double worst = 0;
+        for (int i = -2_000_000; i <= 2_000_000; i++)
+        {
+            float x = i * 6e-6f;                                                        // [-12, 12]
+            worst = Math.Max(worst, Math.Abs(AdditiveScores.Tanh(x) - Math.Tanh(x)));
+        }
+        Assert.True(worst <= 1e-6, $"max |error| {worst:E2}");
+        Assert.InRange(AdditiveScores.Tanh(1e30f), 1f - 1e-6f, 1f);                    // clamped: saturates, never overshoots
+        Assert.InRange(AdditiveScores.Tanh(float.NegativeInfinity), -1f, -1f + 1e-6f);
+        Assert.Equal(0f, AdditiveScores.Tanh(0f));
+        Assert.InRange(AdditiveScores.Tanh(1e-20f) / 1e-20f, 1f - 1e-6f, 1f + 1e-6f);   // odd: tiny arguments keep their relative accuracy
+    }
+
+    [Fact]
+    public void Forward_VectorLanes_UseTheSameTanhAsScalar()
+    {
+        // one key of width 8·k + 3 = vector lanes plus a scalar remainder; every lane sees the same argument
+        const int a = 19;
+        float[] q = Enumerable.Repeat(0.3f, a).ToArray(), keys = Enumerable.Repeat(0.45f, a).ToArray(), v = Enumerable.Repeat(1f, a).ToArray();
+        var s = new float[1];
+        AdditiveScores.Forward(q, keys, 1, v, s);
+        Assert.Equal(a * AdditiveScores.Tanh(0.75f), s[0], 5);
     }
 
     [Fact]
     public void Forward_ShortSpans_ThrowNamingTheArgument()
     {
         var q = new float[4];
-        Assert.Equal("keys", Assert.ThrowsAny<ArgumentException>(() => AdditiveScores.Forward(q, new float[7], 2, new float[4], new float[4], new float[2])).ParamName);
-        Assert.Equal("v", Assert.ThrowsAny<ArgumentException>(() => AdditiveScores.Forward(q, new float[8], 2, new float[3], new float[4], new float[2])).ParamName);
-        Assert.Equal("scores", Assert.ThrowsAny<ArgumentException>(() => AdditiveScores.Forward(q, new float[8], 2, new float[4], new float[4], new float[1])).ParamName);
+        Assert.Equal("keys", Assert.ThrowsAny<ArgumentException>(() => AdditiveScores.Forward(q, new float[7], 2, new float[4], new float[2])).ParamName);
+        Assert.Equal("v", Assert.ThrowsAny<ArgumentException>(() => AdditiveScores.Forward(q, new float[8], 2, new float[3], new float[2])).ParamName);
+        Assert.Equal("scores", Assert.ThrowsAny<ArgumentException>(() => AdditiveScores.Forward(q, new float[8], 2, new float[4], new float[1])).ParamName);
     }
 }
