@@ -235,6 +235,7 @@ public sealed partial class Seq2SeqModel
         _dTilde = new float[b * h];
         _dFixed = new float[b * h];
         _hasForward = false;
+        _encodedWith = null;                                                                                      // new buffers: Encode again
     }
 
     // ------------------------------------------------------------------------------------------------
