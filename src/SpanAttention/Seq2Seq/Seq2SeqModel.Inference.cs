@@ -103,6 +103,20 @@ public sealed partial class Seq2SeqModel
             {
                 throw new ArgumentOutOfRangeException(nameof(sourceLengths), $"{nameof(sourceLengths)}[{b}] = {n} must be in 0..{source}.");
             }
+            if (b > 0 && n == sourceLengths[b - 1] && sourceIds.Slice(b * source, source).SequenceEqual(sourceIds.Slice((b - 1) * source, source)))
+            {
+                // Same source as the row above (beam search encodes one source K times): copy its encoding.
+                encOut.Slice((b - 1) * source * _denc, source * _denc).CopyTo(encOut.Slice(b * source * _denc, source * _denc));
+                for (int s = 0; s < _states; s++)
+                {
+                    _encH.AsSpan(s * bh + (b - 1) * h, h).CopyTo(_encH.AsSpan(s * bh + b * h, h));
+                    if (_lstm)
+                    {
+                        _encC.AsSpan(s * bh + (b - 1) * h, h).CopyTo(_encC.AsSpan(s * bh + b * h, h));
+                    }
+                }
+                continue;
+            }
             for (int k = 0; k < layers; k++)
             {
                 int width = directions * h;                                                                 // D·H

@@ -95,13 +95,15 @@ public sealed class PreparedInferenceTests
         }
 
         InferenceWeights weights = model.PrepareInference();
-        model.Encode(ids, Lengths, bsz, S, weights);
+        Seq2SeqModel fresh = model.CreateReplica();                                  // same parameters, untouched workspaces
+        fresh.Encode(ids, Lengths, bsz, S, weights);
         for (int t = 0; t < steps; t++)
         {
-            model.DecoderStep(t, bsz, fed[t], weights);
-            Numerics.AssertClose(plainLogits[t], model.StepLogits(t, bsz), 1e-4f, 2e-5f, $"logits of step {t}");
-            Numerics.AssertClose(plainWeights[t], model.StepWeights(t, bsz), 1e-4f, 2e-6f, $"alignment of step {t}");
+            fresh.DecoderStep(t, bsz, fed[t], weights);
+            Numerics.AssertClose(plainLogits[t], fresh.StepLogits(t, bsz), 1e-4f, 2e-5f, $"logits of step {t}");
+            Numerics.AssertClose(plainWeights[t], fresh.StepWeights(t, bsz), 1e-4f, 2e-6f, $"alignment of step {t}");
         }
+        model = fresh;
         if (style != DecoderStyle.None)
         {
             // padding positions get exactly zero weight on both paths
@@ -116,11 +118,13 @@ public sealed class PreparedInferenceTests
         Seq2SeqConfig config = Config(cell, style, scorer);
         var model = new Seq2SeqModel(config, 4, S, 10, seed: 11);
         int[] ids = SourceIds(config, 13);
-        int[][] sources = [.. Lengths.Select((n, b) => ids.AsSpan(b * S, n).ToArray())];
+        int[][] distinct = [.. Lengths.Select((n, b) => ids.AsSpan(b * S, n).ToArray())];
+        int[][] sources = [distinct[0], distinct[1], distinct[1], distinct[2]];     // a repeated source: encoded once, copied
         InferenceWeights weights = model.PrepareInference();
 
-        Hypothesis[] plain = Decoding.Greedy(model, sources, 10);
+        // prepared first, so that nothing the plain path leaves in the workspaces can hide a prepared-path gap
         Hypothesis[] prepared = Decoding.Greedy(model, sources, 10, weights);
+        Hypothesis[] plain = Decoding.Greedy(model, sources, 10);
         for (int i = 0; i < sources.Length; i++)
         {
             Assert.Equal(plain[i].Tokens, prepared[i].Tokens);
@@ -128,8 +132,8 @@ public sealed class PreparedInferenceTests
             Numerics.AssertClose(plain[i].Alignment, prepared[i].Alignment, 1e-4f, 2e-6f, $"greedy alignment of source {i}");
         }
 
-        Hypothesis[] plainBeam = Decoding.Beam(model, sources[0], 3, 10);
         Hypothesis[] preparedBeam = Decoding.Beam(model, sources[0], 3, 10, weights: weights);
+        Hypothesis[] plainBeam = Decoding.Beam(model, sources[0], 3, 10);
         Assert.Equal(plainBeam.Length, preparedBeam.Length);
         for (int i = 0; i < plainBeam.Length; i++)
         {
