@@ -23,7 +23,13 @@ internal sealed record TrainSettings
     /// <summary>Epochs (the last one, counting epochs of a resumed run).</summary>
     public int Epochs { get; init; } = 10;
 
-    /// <summary>Adam learning rate.</summary>
+    /// <summary>Adam or SGD with momentum.</summary>
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
+
+    /// <summary>SGD momentum.</summary>
+    public float Momentum { get; init; } = 0.9f;
+
+    /// <summary>Learning rate.</summary>
     public float LearningRate { get; init; } = 3e-3f;
 
     /// <summary>Per-epoch multiplicative decay of the learning rate (1: constant).</summary>
@@ -142,6 +148,8 @@ internal static class TrainingRun
             : new ExponentialDecaySchedule(settings.LearningRate, settings.LearningRateDecay);
         var trainer = new Seq2SeqTrainer(model, new Seq2SeqTrainerOptions
         {
+            Optimizer = settings.Optimizer,
+            Momentum = settings.Momentum,
             LearningRate = settings.LearningRate,
             Schedule = schedule,
             ClipNorm = settings.Clip,

@@ -16,11 +16,18 @@ Architecture (h_t: decoder state after step t; y_t: fed token; c_t: context):
   luong:    h_t = cell([emb(y_t); h~_{t-1}], h_{t-1}) (h~_0 = 0); c_t = attn(h_t); h~_t = tanh(combine([c_t; h_t])); logits = out(h~_t)
   none:     c = h_0; h_t = cell([emb(y_t); c], h_{t-1}); logits = out([h_t; c])
   loss = cross_entropy(logits, targets, ignore_index=0) (mean over non-padding target tokens)
+
+Dropout (<style>_dropout.json, p = 0.3, training mode): nn.Dropout's inverted dropout on the source embeddings, the
+target embeddings and the vector the output layer reads (o; for luong h~_t, which is also what step t+1 is fed, as
+OpenNMT's input-feeding decoder does). PyTorch's own dropout RNG cannot be reproduced, so the masks are the ones
+SpanAttention draws (src/SpanAttention/Seq2Seq/Dropout.cs), recomputed here with the same SplitMix64 hash of
+(seed, step, tensor, index) and passed in; index counts (B, S, E) for the source and (B, T, W) for the others.
 """
 import json
 import math
 import os
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -80,10 +87,12 @@ class Seq2Seq(nn.Module):
             self.decoder.combine = nn.Linear(dc + H, H, bias=False)
         self.decoder.out = nn.Linear(H if self.style == "Luong" else H + dc, c["TargetVocabSize"])
 
-    def forward(self, src, src_len, tin, tout):
+    def forward(self, src, src_len, tin, tout, masks=None):
         B, S = src.shape
         T = tin.shape[1]
         x = self.encoder.embedding(src)
+        if masks is not None:
+            x = x * masks["src"]                                                 # dropout(embedding(src))
         packed = pack_padded_sequence(x, torch.tensor(src_len), batch_first=True, enforce_sorted=False)
         out, hn = self.encoder.rnn(packed)
         if self.lstm:
@@ -96,6 +105,8 @@ class Seq2Seq(nn.Module):
         logits = []
         for t in range(T):
             e = self.decoder.embedding(tin[:, t])
+            if masks is not None:
+                e = e * masks["tgt"][:, t]                                       # dropout(embedding(y_t))
             if self.style == "Bahdanau":
                 _, ctx = self.decoder.attention(h, enc, mask)
                 h, c = self.step(torch.cat([e, ctx], 1), h, c)
@@ -104,10 +115,14 @@ class Seq2Seq(nn.Module):
                 h, c = self.step(torch.cat([e, tilde], 1), h, c)
                 _, ctx = self.decoder.attention(h, enc, mask)
                 tilde = torch.tanh(self.decoder.combine(torch.cat([ctx, h], 1)))
+                if masks is not None:
+                    tilde = tilde * masks["out"][:, t]                           # dropout(h~_t): read by out, fed to t+1
                 o = tilde
             else:
                 h, c = self.step(torch.cat([e, fixed], 1), h, c)
                 o = torch.cat([h, fixed], 1)
+            if masks is not None and self.style != "Luong":
+                o = o * masks["out"][:, t]                                       # dropout(o)
             logits.append(self.decoder.out(o))
         logits = torch.stack(logits, 1)                                          # (B, T, V)
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tout.reshape(-1), ignore_index=PAD)
@@ -118,11 +133,31 @@ class Seq2Seq(nn.Module):
         return self.decoder.cell(x, h), c
 
 
+M64, GOLDEN = (1 << 64) - 1, 0x9E3779B97F4A7C15
+
+
+def mix(z):
+    """SplitMix64's output function (SplitMix64.Mix)."""
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+def dropout_mask(seed, step, tensor, shape, p):
+    """Dropout.FillMask over a whole tensor: element i is 0 if u_i < p else 1/(1-p), u_i = (Mix(key + G(i+1)) >> 40) 2^-24."""
+    key = mix((mix((seed + GOLDEN * (step + 1)) & M64) + GOLDEN * (tensor + 1)) & M64)
+    p32 = float(np.float32(p))                                   # C# compares float u < float p
+    scale = float(np.float32(1) / (np.float32(1) - np.float32(p)))
+    n = int(np.prod(shape))
+    vals = [0.0 if (mix((key + GOLDEN * (i + 1)) & M64) >> 40) * 2.0 ** -24 < p32 else scale for i in range(n)]
+    return torch.tensor(vals, dtype=torch.float64).reshape(shape)
+
+
 def flat(t):
     return [float(v) for v in t.detach().reshape(-1).tolist()]
 
 
-def case(name, config, seed):
+def case(name, config, seed, dropout=None):
     torch.manual_seed(seed)
     model = Seq2Seq(config)                       # float32 default init
     init = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -140,14 +175,22 @@ def case(name, config, seed):
         tin[b, 1:tgt_len[b]] = y
         tout[b, :tgt_len[b] - 1] = y
         tout[b, tgt_len[b] - 1] = EOS
-    loss = model(src, src_len, tin, tout)
+    masks = None
+    if dropout is not None:
+        E, H = config["EmbeddingSize"], config["HiddenSize"]
+        denc = 2 * H if config["Bidirectional"] else H
+        o = H if config["Decoder"] == "Luong" else H + (H if config["Decoder"] == "None" else denc)
+        p, dseed, dstep = config["Dropout"], dropout["seed"], dropout["step"]
+        masks = {"src": dropout_mask(dseed, dstep, 0, (B, S, E), p), "tgt": dropout_mask(dseed, dstep, 1, (B, T, E), p),
+                 "out": dropout_mask(dseed, dstep, 2, (B, T, o), p)}
+    loss = model(src, src_len, tin, tout, masks)
     loss.backward()
     grads = {k: flat(p.grad) for k, p in model.named_parameters()}
     model.zero_grad()
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     for _ in range(5):
         opt.zero_grad()
-        model(src, src_len, tin, tout).backward()
+        model(src, src_len, tin, tout, masks).backward()
         opt.step()
     data = {
         "config": config,
@@ -160,6 +203,8 @@ def case(name, config, seed):
         "gradients": grads,
         "after_adam5": {k: flat(v) for k, v in model.state_dict().items()},
     }
+    if dropout is not None:
+        data["dropout"] = dropout                 # Seq2SeqModel.DropoutSeed / DropoutStep; the same masks at every step
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, name + ".json"), "w") as f:
         json.dump(data, f, separators=(",", ":"))
@@ -175,3 +220,5 @@ if __name__ == "__main__":
     case("bahdanau", dict(BASE), 1)
     case("luong", dict(BASE, Decoder="Luong", Scorer="General", Cell="Lstm", Bidirectional=True), 2)
     case("none", dict(BASE, Decoder="None", EncoderLayers=2), 3)
+    case("bahdanau_dropout", dict(BASE, Dropout=0.3), 4, {"seed": 7, "step": 3})
+    case("luong_dropout", dict(BASE, Decoder="Luong", Scorer="General", Cell="Lstm", Bidirectional=True, Dropout=0.3), 5, {"seed": 7, "step": 3})

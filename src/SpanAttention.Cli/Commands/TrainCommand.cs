@@ -5,6 +5,7 @@ using SpanAttention.Cli.Rendering;
 using SpanAttention.Data;
 using SpanAttention.Recurrent;
 using SpanAttention.Seq2Seq;
+using SpanAttention.Training;
 
 namespace SpanAttention.Cli.Commands;
 
@@ -37,9 +38,13 @@ internal static class TrainCommand
         var hidden = new Option<int>("--hidden-size") { Description = "Hidden size H.", DefaultValueFactory = _ => 128 };
         var batch = new Option<int>("--batch-size") { Description = "Mini-batch size.", DefaultValueFactory = _ => 64 };
         var epochs = new Option<int>("--epochs") { Description = "Maximum epochs.", DefaultValueFactory = _ => 10 };
-        var lr = new Option<float>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 3e-3f };
+        var optimizer = new Option<string>("--optimizer") { Description = "Optimizer: adam, or sgd (with --momentum).", DefaultValueFactory = _ => "adam" };
+        optimizer.AcceptOnlyFromAmong("adam", "sgd");
+        var momentum = new Option<float>("--momentum") { Description = "SGD momentum in [0, 1) (sgd only).", DefaultValueFactory = _ => 0.9f };
+        var lr = new Option<float>("--lr") { Description = "Learning rate (Adam or SGD).", DefaultValueFactory = _ => 3e-3f };
         var decay = new Option<float>("--lr-decay") { Description = "Learning-rate factor per epoch.", DefaultValueFactory = _ => 1f };
         var clip = new Option<float>("--clip") { Description = "Gradient clipping by global norm (0: off).", DefaultValueFactory = _ => 5f };
+        var dropout = new Option<float>("--dropout") { Description = "Dropout probability in [0, 1) on the embeddings and the decoder output (training only).", DefaultValueFactory = _ => 0f };
         var teacher = new Option<float>("--teacher-forcing") { Description = "Teacher-forcing ratio in [0, 1].", DefaultValueFactory = _ => 1f };
         var seed = new Option<int>("--seed") { Description = "Seed of the data split, the initialisation and the batch order.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "Training threads: 1, or 2 (each batch split in two halves trained concurrently).", DefaultValueFactory = _ => 2 };
@@ -50,7 +55,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a sequence-to-sequence model on a built-in task or a TSV file.")
         {
             task, data, tokens, count, minLength, maxLength, cell, layers, bidirectional, scorer, decoder, embedding, hidden,
-            batch, epochs, lr, decay, clip, teacher, seed, threads, patience, output, checkpoint, resume,
+            batch, epochs, optimizer, momentum, lr, decay, clip, dropout, teacher, seed, threads, patience, output, checkpoint, resume,
         };
         command.SetAction((parsed, cancellationToken) =>
         {
@@ -73,6 +78,7 @@ internal static class TrainCommand
                 Decoder = parsed.GetValue(decoder) switch { "luong" => DecoderStyle.Luong, "none" => DecoderStyle.None, _ => DecoderStyle.Bahdanau },
                 EmbeddingSize = parsed.GetValue(embedding),
                 HiddenSize = parsed.GetValue(hidden),
+                Dropout = parsed.GetValue(dropout),
             };
             string out_ = parsed.GetValue(output)!;
             var settings = new TrainSettings
@@ -80,6 +86,8 @@ internal static class TrainCommand
                 Config = config,
                 BatchSize = parsed.GetValue(batch),
                 Epochs = parsed.GetValue(epochs),
+                Optimizer = parsed.GetValue(optimizer) == "sgd" ? OptimizerKind.Sgd : OptimizerKind.Adam,
+                Momentum = parsed.GetValue(momentum),
                 LearningRate = parsed.GetValue(lr),
                 LearningRateDecay = parsed.GetValue(decay),
                 Clip = parsed.GetValue(clip),
@@ -119,6 +127,14 @@ internal static class TrainCommand
         }
     }
 
+    internal static void CheckBelowOne(double value, string name)
+    {
+        if (!(value >= 0 && value < 1))
+        {
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture, $"{name} must be at least 0 and below 1, got {value}."));
+        }
+    }
+
     internal static int Execute(CliContext context, TaskSpec spec, TrainSettings settings, CancellationToken cancellationToken)
     {
         var culture = CultureInfo.InvariantCulture;
@@ -132,6 +148,8 @@ internal static class TrainCommand
         CheckRange(settings.LearningRateDecay, 1e-3, 1, "--lr-decay");
         CheckRange(settings.Clip, 0, 1e9, "--clip");
         CheckRange(settings.TeacherForcing, 0, 1, "--teacher-forcing");
+        CheckBelowOne(c.Dropout, "--dropout");
+        CheckBelowOne(settings.Momentum, "--momentum");
         CheckRange(settings.Threads, 1, 2, "--threads");
         CheckRange(settings.Patience, 0, 100_000, "--patience");
         CheckRange(spec.Count, 0, 10_000_000, "--count");

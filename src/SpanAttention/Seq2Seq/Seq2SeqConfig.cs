@@ -61,7 +61,10 @@ public sealed record Seq2SeqConfig
     /// <summary>A: hidden size of the additive scorer; 0 means H. Default 0.</summary>
     public int AttentionSize { get; init; }
 
-    /// <summary>Dropout probability. Default 0 (off); non-zero values are not implemented yet and are rejected.</summary>
+    /// <summary>
+    /// p: dropout probability in [0, 1) on the source and target embeddings and on the vector the output layer reads
+    /// (inverted dropout, see <see cref="Seq2Seq.Dropout"/>; only in training mode). Default 0 (off).
+    /// </summary>
     public float Dropout { get; init; }
 
     /// <summary>Padding id in both vocabularies: ignored by the loss and accuracy, zero embedding row. Default 0.</summary>
@@ -98,7 +101,7 @@ public sealed record Seq2SeqConfig
         Check(Enum.IsDefined(Decoder), $"unknown Decoder {(int)Decoder}.");
         Check(Enum.IsDefined(Scorer), $"unknown Scorer {(int)Scorer}.");
         Check(AttentionSize >= 0, $"AttentionSize must be ≥ 0, got {AttentionSize}.");
-        Check(Dropout == 0f, $"Dropout {Dropout} is not implemented (only 0).");
+        Check(Dropout is >= 0f and < 1f, $"Dropout must be in [0, 1), got {Dropout.ToString(CultureInfo.InvariantCulture)}.");
         Check(PaddingId >= 0 && PaddingId < SourceVocabSize && PaddingId < TargetVocabSize, $"PaddingId {PaddingId} is outside a vocabulary.");
         Check(BosId >= 0 && BosId < TargetVocabSize && BosId != PaddingId, $"BosId {BosId} must be a non-padding target id.");
         Check(EosId >= 0 && EosId < TargetVocabSize && EosId != PaddingId, $"EosId {EosId} must be a non-padding target id.");
@@ -160,7 +163,7 @@ public sealed record Seq2SeqConfig
                 Decoder = Enum<DecoderStyle>(nameof(Decoder)),
                 Scorer = Enum<AttentionScorer>(nameof(Scorer)),
                 AttentionSize = Int(nameof(AttentionSize)),
-                Dropout = r.GetProperty(nameof(Dropout)).GetSingle(),
+                Dropout = r.TryGetProperty(nameof(Dropout), out JsonElement dropout) ? dropout.GetSingle() : 0f, // files from before dropout: 0
                 PaddingId = Int(nameof(PaddingId)),
                 BosId = Int(nameof(BosId)),
                 EosId = Int(nameof(EosId)),
@@ -177,5 +180,5 @@ public sealed record Seq2SeqConfig
     /// <summary>A short human-readable summary.</summary>
     /// <returns>The summary.</returns>
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"{Cell} x{EncoderLayers}{(Bidirectional ? " bi" : "")} E={EmbeddingSize} H={HiddenSize} {Decoder}/{Scorer} V={SourceVocabSize}->{TargetVocabSize}");
+        $"{Cell} x{EncoderLayers}{(Bidirectional ? " bi" : "")} E={EmbeddingSize} H={HiddenSize} {Decoder}/{Scorer} V={SourceVocabSize}->{TargetVocabSize}{(Dropout > 0f ? $" dropout={Dropout}" : "")}");
 }

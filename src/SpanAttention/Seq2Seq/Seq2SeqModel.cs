@@ -61,6 +61,11 @@ public sealed partial class Seq2SeqModel
     private float[] _probs = [];      // (T, B, V)
     private int[] _fed = [];          // (T, B) fed tokens
     private int[] _targets = [];      // (T, B) expected tokens
+    // Dropout (allocated only when Config.Dropout > 0): masks hold 0 or 1/(1-p).
+    private float[] _srcMask = [];    // (B, S, E)
+    private float[] _tgtMask = [];    // (T, B, E)
+    private float[] _outMask = [];    // (T, B, O)
+    private float[] _tilde = [];      // (T, B, H) Luong: h̃_t before dropout (the tanh backward needs it)
     // Backward scratch.
     private float[] _dLogits = [];    // (T, B, V)
     private float[] _dOutIn = [];     // (T, B, O)
@@ -82,6 +87,8 @@ public sealed partial class Seq2SeqModel
 
     private int _batch, _source, _steps, _count;
     private bool _hasForward;
+    private bool _dropping;           // inside a training Forward with dropout: Encode and DecoderStep drop
+    private bool _forwardDropped;     // the last Forward dropped: Backward applies the masks
     private Seq2SeqBatch? _lastBatch;
 
     /// <summary>Builds a model with freshly initialised parameters (PyTorch's default initialisations, seeded).</summary>
@@ -165,6 +172,25 @@ public sealed partial class Seq2SeqModel
     /// <summary>Largest T the workspaces hold.</summary>
     public int MaxTarget => _maxTarget;
 
+    /// <summary>
+    /// Training mode (PyTorch's <c>model.train()</c> / <c>model.eval()</c>): when true and <see cref="Seq2SeqConfig.Dropout"/>
+    /// is above 0, <see cref="Forward"/> drops out the embeddings and the decoder output. Decoding never drops.
+    /// Default false (eval); <see cref="SpanAttention.Training.Seq2SeqTrainer"/> sets it for each of its steps.
+    /// </summary>
+    public bool Training { get; set; }
+
+    /// <summary>Dropout masks: the seed of the hash (see <see cref="Dropout"/>). The trainer sets its own seed.</summary>
+    public ulong DropoutSeed { get; set; }
+
+    /// <summary>Dropout masks: the step of the hash; a new step gives new masks. The trainer sets its step number.</summary>
+    public long DropoutStep { get; set; }
+
+    /// <summary>
+    /// Dropout masks: the index of this batch's row 0 in the whole batch, so that a half batch run on another thread
+    /// draws the masks the whole batch would have. Default 0.
+    /// </summary>
+    public int DropoutRowOffset { get; set; }
+
     /// <summary>Counted (non-padding) target tokens of the last <see cref="Forward"/>.</summary>
     public int LastTokenCount => _count;
 
@@ -234,6 +260,13 @@ public sealed partial class Seq2SeqModel
         _dPre = new float[b * h];
         _dTilde = new float[b * h];
         _dFixed = new float[b * h];
+        if (Config.Dropout > 0f)
+        {
+            _srcMask = new float[b * s * _e];
+            _tgtMask = new float[t * b * _e];
+            _outMask = new float[t * b * _o];
+            _tilde = Config.Decoder == DecoderStyle.Luong ? new float[t * b * h] : [];
+        }
         _hasForward = false;
         _encodedWith = null;                                                                                      // new buffers: Encode again
     }
@@ -260,20 +293,31 @@ public sealed partial class Seq2SeqModel
         }
         int bsz = batch.BatchSize, steps = batch.TargetLength;
         CheckShape(bsz, batch.SourceLength, steps);
-        Encode(batch.SourceIds, batch.SourceLengths, bsz, batch.SourceLength);
-        int[] input = batch.TargetInput, output = batch.TargetOutput;
-        for (int t = 0; t < steps; t++)
+        bool dropping = Training && Config.Dropout > 0f;
+        _dropping = dropping;
+        _dropSteps = steps;
+        try
         {
-            bool teacher = t == 0 || teacherForcingRatio >= 1f || random!.NextDouble() < teacherForcingRatio;
-            Span<int> fed = _fed.AsSpan(t * bsz, bsz);
-            for (int b = 0; b < bsz; b++)
+            Encode(batch.SourceIds, batch.SourceLengths, bsz, batch.SourceLength);
+            int[] input = batch.TargetInput, output = batch.TargetOutput;
+            for (int t = 0; t < steps; t++)
             {
-                _targets[t * bsz + b] = output[b * steps + t];
-                fed[b] = teacher ? input[b * steps + t]
-                    : TensorPrimitives.IndexOfMax(new ReadOnlySpan<float>(_logits, ((t - 1) * bsz + b) * _v, _v));
+                bool teacher = t == 0 || teacherForcingRatio >= 1f || random!.NextDouble() < teacherForcingRatio;
+                Span<int> fed = _fed.AsSpan(t * bsz, bsz);
+                for (int b = 0; b < bsz; b++)
+                {
+                    _targets[t * bsz + b] = output[b * steps + t];
+                    fed[b] = teacher ? input[b * steps + t]
+                        : TensorPrimitives.IndexOfMax(new ReadOnlySpan<float>(_logits, ((t - 1) * bsz + b) * _v, _v));
+                }
+                DecoderStep(t, bsz, fed);
             }
-            DecoderStep(t, bsz, fed);
         }
+        finally
+        {
+            _dropping = false;
+        }
+        _forwardDropped = dropping;
         int rows = steps * bsz;
         float loss = CrossEntropy.Forward(_logits.AsSpan(0, rows * _v), _targets.AsSpan(0, rows), _v, Config.PaddingId, _probs.AsSpan(0, rows * _v), out _count);
         _steps = steps;
@@ -316,6 +360,11 @@ public sealed partial class Seq2SeqModel
         Span<float> dOutIn = _dOutIn.AsSpan(0, rows * _o);
         dOutIn.Clear();
         _out.Backward(dLogits, _outIn.AsSpan(0, rows * _o), rows, values, grads, dOutIn);
+        bool dropped = _forwardDropped && !SkipDropoutBackwardForTesting;
+        if (dropped && Config.Decoder != DecoderStyle.Luong)
+        {
+            Dropout.Apply(dOutIn, _outMask.AsSpan(0, rows * _o));            // o = drop(o'): do' = do ⊙ mask (Luong: below, with dTilde)
+        }
 
         Span<float> dEncOut = _dEncOut.AsSpan(0, encLen);
         dEncOut.Clear();
@@ -377,8 +426,12 @@ public sealed partial class Seq2SeqModel
                 {
                     // logits = out(h̃_t), and h̃_t also fed step t+1: dh̃ = dOut + dTilde
                     Span<float> dPre = _dPre.AsSpan(0, bh);
-                    ReadOnlySpan<float> tilde = _outIn.AsSpan(t * bsz * _o, bh);
+                    ReadOnlySpan<float> tilde = (dropped ? _tilde : _outIn).AsSpan(t * bsz * _o, bh);
                     TensorPrimitives.Add(dOut, dTilde, dPre);
+                    if (dropped)
+                    {
+                        Dropout.Apply(dPre, _outMask.AsSpan(t * bh, bh));           // fed and read: drop(h̃_t), so dh̃ = (dOut + dTilde) ⊙ mask
+                    }
                     // h̃ = tanh(pre): dpre = dh̃ (1 - h̃²)
                     for (int k = 0; k < bh; k++)
                     {
@@ -411,6 +464,10 @@ public sealed partial class Seq2SeqModel
                     _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev);
                     SplitInputGradient(bsz, dX, dEmb, dFixed, accumulate: true);
                     break;
+            }
+            if (dropped)
+            {
+                Dropout.Apply(dEmb, _tgtMask.AsSpan(t * bsz * e, bsz * e));          // emb = drop(E[y_t])
             }
             Embedding.Backward(dEmb, _fed.AsSpan(t * bsz, bsz), _v, e, Config.PaddingId, dTargetEmbedding);
         }
@@ -451,6 +508,10 @@ public sealed partial class Seq2SeqModel
         Span<float> dSrcEmb = _dSrcEmb.AsSpan(0, bsz * _source * e);
         dSrcEmb.Clear();
         _encoder.Backward(p, _srcEmb.AsSpan(0, bsz * _source * e), dEncOut, dEncH, dSrcEmb);
+        if (dropped)
+        {
+            Dropout.Apply(dSrcEmb, _srcMask.AsSpan(0, bsz * _source * e));          // srcEmb = drop(E[x])
+        }
         Embedding.Backward(dSrcEmb, batch.SourceIds, Config.SourceVocabSize, e, Config.PaddingId, _sourceEmbedding.Weight.Of(grads));
     }
 
@@ -471,6 +532,12 @@ public sealed partial class Seq2SeqModel
         ReadOnlySpan<float> values = p.Values;
         Span<float> srcEmb = _srcEmb.AsSpan(0, bsz * source * _e);
         Embedding.Forward(sourceIds, _sourceEmbedding.Weight.Of(values), Config.SourceVocabSize, _e, srcEmb);     // (B, S, E)
+        if (_dropping)
+        {
+            Span<float> mask = _srcMask.AsSpan(0, srcEmb.Length);                                               // index ((row0 + b)·S + s)·E + e
+            Dropout.FillMask(Dropout.Key(DropoutSeed, DropoutStep, Dropout.SourceEmbedding), (long)DropoutRowOffset * source * _e, Config.Dropout, mask);
+            Dropout.Apply(srcEmb, mask);                                                                         // srcEmb = drop(E[x])
+        }
         Span<float> encOut = _encOut.AsSpan(0, bsz * source * _denc);
         _encoder.Forward(p, bsz, source, srcEmb, sourceLengths, encOut, _encH.AsSpan(0, _states * bh),
             _lstm ? _encC.AsSpan(0, _states * bh) : default);                                                    // (B, S, Denc), (Ls, B, H)
@@ -530,6 +597,10 @@ public sealed partial class Seq2SeqModel
         ReadOnlySpan<float> encOut = _encOut.AsSpan(0, bsz * _source * _denc);
         Span<float> emb = _tgtEmb.AsSpan(t * bsz * e, bsz * e);
         Embedding.Forward(fed, _targetEmbedding.Weight.Of(values), _v, e, emb);                        // (B, E)
+        if (_dropping)
+        {
+            DropRows(Dropout.TargetEmbedding, t, bsz, e, _tgtMask.AsSpan(t * bsz * e, bsz * e), emb);      // emb = drop(E[y_t])
+        }
         Span<float> x = _x.AsSpan(t * bsz * _i, bsz * _i);                                             // (B, I)
         ReadOnlySpan<float> hPrev = _hs.AsSpan(t * bh, bh);
         Span<float> hCur = _hs.AsSpan((t + 1) * bh, bh);
@@ -547,6 +618,10 @@ public sealed partial class Seq2SeqModel
                 Concat(bsz, emb, e, context, _dc, x);                                                  // (2) x = [emb; c_t]
                 _cell.Forward(p, bsz, x, hPrev, cPrev, hCur, cCur, cache);                             // (3) h_t = cell(x, h_{t-1})
                 Concat(bsz, hCur, h, context, _dc, outIn);                                             // (4) o = [h_t; c_t]
+                if (_dropping)
+                {
+                    DropRows(Dropout.DecoderOutput, t, bsz, _o, _outMask.AsSpan(t * bsz * _o, bsz * _o), outIn); // (5) o = drop(o)
+                }
                 break;
             }
             case DecoderStyle.Luong:
@@ -565,8 +640,14 @@ public sealed partial class Seq2SeqModel
                 _attention!.Forward(values, hCur, encOut, encOut, lengths, weights, context);           // (3) c_t = attn(h_t)
                 Span<float> comb = _comb.AsSpan(t * bsz * w, bsz * w);
                 Concat(bsz, context, _dc, hCur, h, comb);                                              // (4) [c_t; h_t]
-                _combine!.Forward(comb, bsz, values, outIn);
-                TensorPrimitives.Tanh(outIn, outIn);                                                   // (5) h̃_t = tanh(W_c [c_t; h_t])
+                Span<float> tilde = _dropping ? _tilde.AsSpan(t * bh, bh) : outIn;
+                _combine!.Forward(comb, bsz, values, tilde);
+                TensorPrimitives.Tanh(tilde, tilde);                                                   // (5) h̃_t = tanh(W_c [c_t; h_t])
+                if (_dropping)
+                {
+                    tilde.CopyTo(outIn);
+                    DropRows(Dropout.DecoderOutput, t, bsz, _o, _outMask.AsSpan(t * bh, bh), outIn);   // (5') drop(h̃_t): read by out and fed to step t+1
+                }
                 break;
             }
             default:
@@ -575,10 +656,30 @@ public sealed partial class Seq2SeqModel
                 Concat(bsz, emb, e, fixedContext, h, x);                                               // (1) x = [emb; c]
                 _cell.Forward(p, bsz, x, hPrev, cPrev, hCur, cCur, cache);                             // (2) h_t = cell(x, h_{t-1})
                 Concat(bsz, hCur, h, fixedContext, h, outIn);                                          // (3) o = [h_t; c]
+                if (_dropping)
+                {
+                    DropRows(Dropout.DecoderOutput, t, bsz, _o, _outMask.AsSpan(t * bsz * _o, bsz * _o), outIn); // (4) o = drop(o)
+                }
                 break;
             }
         }
         _out.Forward(outIn, bsz, values, _logits.AsSpan(t * bsz * _v, bsz * _v));                     // (6) logits = W_out o + b
+    }
+
+    private int _dropSteps;
+
+    /// <summary>
+    /// Dropout of one step's (B, W) rows: the mask element of (row b, step t, column j) has index
+    /// ((row0 + b)·T + t)·W + j in the whole batch's (B, T, W) tensor, so it does not depend on how the batch is split.
+    /// </summary>
+    private void DropRows(int tensor, int t, int bsz, int width, Span<float> mask, Span<float> rows)
+    {
+        ulong key = Dropout.Key(DropoutSeed, DropoutStep, tensor);
+        for (int b = 0; b < bsz; b++)
+        {
+            Dropout.FillMask(key, (((long)DropoutRowOffset + b) * _dropSteps + t) * width, Config.Dropout, mask.Slice(b * width, width));
+        }
+        Dropout.Apply(rows, mask);
     }
 
     /// <summary>Logits of step t: (B, V).</summary>
@@ -618,6 +719,9 @@ public sealed partial class Seq2SeqModel
 
     /// <summary>Teeth tests only: drop the attention query's gradient (a deliberately wrong backward the gradient check must catch).</summary>
     internal bool DropQueryGradientForTesting { get; set; }
+
+    /// <summary>Teeth tests only: backward ignores the dropout masks (a deliberately wrong backward the gradient check must catch).</summary>
+    internal bool SkipDropoutBackwardForTesting { get; set; }
 
     internal int StateWidth => Math.Max(_h, _o);
 
@@ -731,7 +835,7 @@ public sealed partial class Seq2SeqModel
             throw new ModelFileException($"{path}: invalid '{ConfigKey}': {e.Message}", e);
         }
         var model = new Seq2SeqModel(config, null, maxBatch, maxSource, maxTarget);
-        reader.EnsureNoOtherTensors(model.Layout, "", "optimizer.exp_avg.", "optimizer.exp_avg_sq."); // a training checkpoint loads as a model too
+        reader.EnsureNoOtherTensors(model.Layout, "", "optimizer.exp_avg.", "optimizer.exp_avg_sq.", "optimizer.momentum_buffer."); // a training checkpoint loads as a model too
         reader.ReadInto(model.Layout, model.Parameters.Values);
         reader.Metadata.TryGetValue(SourceVocabKey, out string? src);
         reader.Metadata.TryGetValue(TargetVocabKey, out string? tgt);

@@ -15,9 +15,20 @@ public sealed class SplitMix64
 
     /// <summary>The next 64 random bits.</summary>
     /// <returns>The value.</returns>
-    public ulong NextUInt64()
+    public ulong NextUInt64() => Mix(State += Golden);
+
+    /// <summary>The increment of the state per draw: 2^64 / φ.</summary>
+    public const ulong Golden = 0x9E3779B97F4A7C15UL;
+
+    /// <summary>
+    /// SplitMix64's output function (a bijective 64-bit mixer): <c>NextUInt64() = Mix(State += Golden)</c>. Also
+    /// a counter-based hash: <c>Mix(key + Golden·(i+1))</c> is the i-th draw of a generator seeded with key, computed
+    /// without the draws before it (used for dropout masks, see <see cref="Dropout"/>).
+    /// </summary>
+    /// <param name="z">Any value.</param>
+    /// <returns>The mixed value.</returns>
+    public static ulong Mix(ulong z)
     {
-        ulong z = State += 0x9E3779B97F4A7C15UL;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);

@@ -22,7 +22,7 @@ namespace SpanAttention.Training;
 /// </code>
 /// The gradient buffer is read, never written. A step allocates nothing.
 /// </remarks>
-public sealed class Adam
+public sealed class Adam : IOptimizer
 {
     /// <summary>Creates the optimizer and its zeroed moments.</summary>
     /// <param name="count">Number of parameters (the layout's Count).</param>

@@ -7,7 +7,22 @@ namespace SpanAttention.Training;
 /// <summary>Training settings with commented defaults.</summary>
 public sealed record Seq2SeqTrainerOptions
 {
-    /// <summary>Adam learning rate at epoch 0 (when no <see cref="Schedule"/> is given). Default 1e-3.</summary>
+    /// <summary>Which optimizer: Adam (PyTorch defaults) or SGD with momentum. Default Adam.</summary>
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
+
+    /// <summary>SGD only: momentum factor (torch.optim.SGD's default is 0; 0.9 is the usual choice). Default 0.9.</summary>
+    public float Momentum { get; init; } = 0.9f;
+
+    /// <summary>SGD only: dampening of the momentum. Default 0.</summary>
+    public float Dampening { get; init; }
+
+    /// <summary>SGD only: Nesterov momentum (needs momentum &gt; 0 and dampening 0). Default false.</summary>
+    public bool Nesterov { get; init; }
+
+    /// <summary>L2 penalty added to the gradient (torch's weight_decay, Adam and SGD alike). Default 0.</summary>
+    public float WeightDecay { get; init; }
+
+    /// <summary>Learning rate at epoch 0 (when no <see cref="Schedule"/> is given). Default 1e-3.</summary>
     public float LearningRate { get; init; } = 1e-3f;
 
     /// <summary>Learning rate per epoch; null means constant <see cref="LearningRate"/>.</summary>
@@ -77,7 +92,12 @@ public sealed class Seq2SeqTrainer
         {
             _worker = new HalfBatchWorker(new Seq2SeqModel(model.Config, model.MaxBatch, model.MaxSource, model.MaxTarget));
         }
-        Optimizer = new Adam(model.Layout.Count, options.LearningRate);
+        Optimizer = options.Optimizer switch
+        {
+            OptimizerKind.Adam => new Adam(model.Layout.Count, options.LearningRate, weightDecay: options.WeightDecay),
+            OptimizerKind.Sgd => new Sgd(model.Layout.Count, options.LearningRate, options.Momentum, options.Dampening, options.WeightDecay, options.Nesterov),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), $"Unknown Optimizer {(int)options.Optimizer}."),
+        };
         Random = new SplitMix64(options.Seed);
     }
 
@@ -87,8 +107,8 @@ public sealed class Seq2SeqTrainer
     /// <summary>Settings.</summary>
     public Seq2SeqTrainerOptions Options { get; }
 
-    /// <summary>Adam (moments share the parameter layout).</summary>
-    public Adam Optimizer { get; }
+    /// <summary>The optimizer: an <see cref="Adam"/> or an <see cref="Sgd"/> (its state shares the parameter layout).</summary>
+    public IOptimizer Optimizer { get; }
 
     /// <summary>The trainer's RNG (saved in checkpoints).</summary>
     public SplitMix64 Random { get; }
@@ -110,18 +130,30 @@ public sealed class Seq2SeqTrainer
         long step = Step + 1;
         float loss;
         int tokens, correct;
-        if (_worker is null || batch.BatchSize < 2)
+        bool wasTraining = model.Training;
+        model.Training = true;                   // dropout on (if configured); masks from (Seed, step, row)
+        model.DropoutSeed = Options.Seed;
+        model.DropoutStep = step;
+        model.DropoutRowOffset = 0;
+        try
         {
-            model.Parameters.ZeroGradients();
-            loss = model.Forward(batch, Options.TeacherForcingRatio, Random);
-            CheckLoss(loss, step);
-            model.Backward();
-            tokens = model.LastTokenCount;
-            correct = model.CountCorrect();
+            if (_worker is null || batch.BatchSize < 2)
+            {
+                model.Parameters.ZeroGradients();
+                loss = model.Forward(batch, Options.TeacherForcingRatio, Random);
+                CheckLoss(loss, step);
+                model.Backward();
+                tokens = model.LastTokenCount;
+                correct = model.CountCorrect();
+            }
+            else
+            {
+                (loss, tokens, correct) = TwoThreadForwardBackward(batch, step);
+            }
         }
-        else
+        finally
         {
-            (loss, tokens, correct) = TwoThreadForwardBackward(batch, step);
+            model.Training = wasTraining;
         }
         float norm = GradientClipping.GlobalNorm(model.Parameters.Gradients);
         if (!float.IsFinite(norm))
@@ -160,6 +192,10 @@ public sealed class Seq2SeqTrainer
         Seq2SeqModel model = Model;
         Array.Copy(model.Parameters.Values, worker.Model.Parameters.Values, model.Parameters.Values.Length);
         worker.Random.State = Random.State;
+        worker.Model.Training = true;
+        worker.Model.DropoutSeed = model.DropoutSeed;
+        worker.Model.DropoutStep = model.DropoutStep;
+        worker.Model.DropoutRowOffset = halves[0].BatchSize;  // the second half's rows draw the whole batch's masks
         worker.Start(halves[1], Options.TeacherForcingRatio);
         model.Parameters.ZeroGradients();
         float loss1 = model.Forward(halves[0], Options.TeacherForcingRatio, Random);
@@ -310,11 +346,14 @@ public sealed class Seq2SeqTrainer
 
     private const string ExpAvgPrefix = "optimizer.exp_avg.";
     private const string ExpAvgSqPrefix = "optimizer.exp_avg_sq.";
+    private const string MomentumBufferPrefix = "optimizer.momentum_buffer.";
+    private const string OptimizerKey = "spanattention.trainer.optimizer";
 
     /// <summary>
-    /// Saves a training checkpoint atomically: the model file (<see cref="Seq2SeqModel.Save"/>) plus the Adam moments
-    /// (tensors <c>optimizer.exp_avg.{name}</c>, <c>optimizer.exp_avg_sq.{name}</c>) and the step, epoch, Adam step and
-    /// RNG state in <c>__metadata__</c>.
+    /// Saves a training checkpoint atomically: the model file (<see cref="Seq2SeqModel.Save"/>) plus the optimizer state
+    /// (Adam: tensors <c>optimizer.exp_avg.{name}</c>, <c>optimizer.exp_avg_sq.{name}</c>; SGD with momentum:
+    /// <c>optimizer.momentum_buffer.{name}</c>) and the optimizer kind, step, epoch, optimizer step and RNG state in
+    /// <c>__metadata__</c>.
     /// </summary>
     /// <param name="path">Destination.</param>
     /// <param name="sourceVocabJson">Opaque source vocabulary JSON (or null).</param>
@@ -324,42 +363,81 @@ public sealed class Seq2SeqTrainer
         var metadata = Seq2SeqModel.BuildMetadata(Model.Config, sourceVocabJson, targetVocabJson);
         metadata["spanattention.trainer.step"] = Step.ToString(CultureInfo.InvariantCulture);
         metadata["spanattention.trainer.epoch"] = Epoch.ToString(CultureInfo.InvariantCulture);
-        metadata["spanattention.trainer.adam_step"] = Optimizer.StepCount.ToString(CultureInfo.InvariantCulture);
         metadata["spanattention.trainer.rng"] = Random.State.ToString(CultureInfo.InvariantCulture);
         var extra = new List<SafeTensor>();
-        extra.AddRange(SafeTensor.FromLayout(Model.Layout, Optimizer.ExpAvg, ExpAvgPrefix));
-        extra.AddRange(SafeTensor.FromLayout(Model.Layout, Optimizer.ExpAvgSq, ExpAvgSqPrefix));
+        switch (Optimizer)
+        {
+            case Adam adam:
+                metadata[OptimizerKey] = "adam";
+                metadata["spanattention.trainer.adam_step"] = adam.StepCount.ToString(CultureInfo.InvariantCulture);
+                extra.AddRange(SafeTensor.FromLayout(Model.Layout, adam.ExpAvg, ExpAvgPrefix));
+                extra.AddRange(SafeTensor.FromLayout(Model.Layout, adam.ExpAvgSq, ExpAvgSqPrefix));
+                break;
+            case Sgd sgd:
+                metadata[OptimizerKey] = "sgd";
+                metadata["spanattention.trainer.sgd_step"] = sgd.StepCount.ToString(CultureInfo.InvariantCulture);
+                if (sgd.MomentumBuffer.Length > 0)
+                {
+                    extra.AddRange(SafeTensor.FromLayout(Model.Layout, sgd.MomentumBuffer, MomentumBufferPrefix));
+                }
+                break;
+        }
         ModelFile.Save(path, Model.Layout, Model.Parameters.Values, metadata, extra);
     }
 
-    /// <summary>Restores parameters, Adam moments, step, epoch and RNG state from <see cref="SaveCheckpoint"/> output.</summary>
+    /// <summary>Restores parameters, optimizer state, step, epoch and RNG state from <see cref="SaveCheckpoint"/> output.</summary>
     /// <param name="path">The checkpoint.</param>
-    /// <exception cref="ModelFileException">Malformed file, another configuration, or missing trainer state.</exception>
+    /// <exception cref="ModelFileException">Malformed file, another configuration or optimizer, or missing trainer state.</exception>
     public void LoadCheckpoint(string path)
     {
         using SafeTensorsReader reader = SafeTensorsReader.Open(path);
         Seq2SeqModel.CheckConfig(reader.Metadata, Model.Config, path);
-        reader.EnsureNoOtherTensors(Model.Layout, "", ExpAvgPrefix, ExpAvgSqPrefix);
+        string kind = reader.Metadata.TryGetValue(OptimizerKey, out string? k) ? k : "adam"; // files from before SGD support are Adam
+        string expected = Optimizer is Sgd ? "sgd" : "adam";
+        if (kind != expected)
+        {
+            throw new ModelFileException($"{path}: the checkpoint's optimizer is '{kind}', the trainer's is '{expected}'.");
+        }
+        reader.EnsureNoOtherTensors(Model.Layout, "", ExpAvgPrefix, ExpAvgSqPrefix, MomentumBufferPrefix);
         long step = ReadLong(reader.Metadata, "spanattention.trainer.step", path);
         long epoch = ReadLong(reader.Metadata, "spanattention.trainer.epoch", path);
-        long adamStep = ReadLong(reader.Metadata, "spanattention.trainer.adam_step", path);
+        long optimizerStep = ReadLong(reader.Metadata, $"spanattention.trainer.{kind}_step", path);
         if (!reader.Metadata.TryGetValue("spanattention.trainer.rng", out string? rngText)
             || !ulong.TryParse(rngText, NumberStyles.None, CultureInfo.InvariantCulture, out ulong rng))
         {
             throw new ModelFileException($"{path}: checkpoint metadata 'spanattention.trainer.rng' is missing or not an unsigned integer.");
         }
+        // read everything before touching the trainer, so a bad file leaves it as it was
         var values = new float[Model.Layout.Count];
-        var m = new float[Model.Layout.Count];
-        var v = new float[Model.Layout.Count];
         reader.ReadInto(Model.Layout, values);
-        reader.ReadInto(Model.Layout, m, ExpAvgPrefix);
-        reader.ReadInto(Model.Layout, v, ExpAvgSqPrefix);
+        float[] first = [], second = [];
+        switch (Optimizer)
+        {
+            case Adam:
+                first = new float[Model.Layout.Count];
+                second = new float[Model.Layout.Count];
+                reader.ReadInto(Model.Layout, first, ExpAvgPrefix);
+                reader.ReadInto(Model.Layout, second, ExpAvgSqPrefix);
+                break;
+            case Sgd sgd when sgd.MomentumBuffer.Length > 0:
+                first = new float[Model.Layout.Count];
+                reader.ReadInto(Model.Layout, first, MomentumBufferPrefix);
+                break;
+        }
         values.CopyTo(Model.Parameters.Values, 0);
-        m.CopyTo(Optimizer.ExpAvg, 0);
-        v.CopyTo(Optimizer.ExpAvgSq, 0);
+        switch (Optimizer)
+        {
+            case Adam adam:
+                first.CopyTo(adam.ExpAvg, 0);
+                second.CopyTo(adam.ExpAvgSq, 0);
+                break;
+            case Sgd sgd:
+                first.CopyTo(sgd.MomentumBuffer, 0);
+                break;
+        }
         Step = step;
         Epoch = checked((int)epoch);
-        Optimizer.StepCount = adamStep;
+        Optimizer.StepCount = optimizerStep;
         Random.State = rng;
     }
 

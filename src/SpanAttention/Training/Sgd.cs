@@ -21,7 +21,7 @@ namespace SpanAttention.Training;
 /// </code>
 /// The gradient buffer is read, never written. A step allocates nothing.
 /// </remarks>
-public sealed class Sgd
+public sealed class Sgd : IOptimizer
 {
     /// <summary>Creates the optimizer; the momentum buffer is allocated only when momentum is used.</summary>
     /// <param name="count">Number of parameters (the layout's Count).</param>

@@ -255,6 +255,35 @@ public class CommandTests : IClassFixture<TinyModels>
     }
 
     [Fact]
+    public void Train_SgdWithDropout_TrainsAndRecordsDropout()
+    {
+        using var folder = new TempFolder();
+        string output = folder.File("sgd.safetensors");
+        string[] args = [.. TinyModels.With(TinyModels.Train(output), "--lr", "0.1"), "--optimizer", "sgd", "--momentum", "0.8", "--dropout", "0.2"];
+        (int code, string stdout, string error) = CliRunner.Run(args);
+
+        Assert.True(code == 0, error);
+        Assert.Contains("saved", stdout, StringComparison.Ordinal);
+        (code, string info, _) = CliRunner.Run("info", output);
+        Assert.Equal(0, code);
+        Assert.Contains("spanattention.config.Dropout: 0.2", info, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Train_ResumeAdamCheckpointWithSgd_OneErrorLine()
+    {
+        using var folder = new TempFolder();
+        string checkpoint = Path.Combine(_models.Folder, "attn.ckpt.safetensors");
+        (int code, _, string error) = CliRunner.Run([.. TinyModels.Train(folder.File("r.safetensors"), epochs: 2), "--optimizer", "sgd", "--resume", checkpoint]);
+
+        Assert.Equal(1, code);
+        string last = CliRunner.Lines(error)[^1];
+        Assert.StartsWith("spanattn: error: cannot resume", last, StringComparison.Ordinal);
+        Assert.Contains("optimizer is 'adam'", last, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Train_OutputIsAFolder_FailsBeforeTrainingAndLeavesNoFile()
     {
         using var folder = new TempFolder();
@@ -281,6 +310,9 @@ public class CommandTests : IClassFixture<TinyModels>
     [InlineData("--threads", "3", "--threads")]
     [InlineData("--teacher-forcing", "1.5", "--teacher-forcing")]
     [InlineData("--lr", "0", "--lr")]
+    [InlineData("--dropout", "1", "--dropout")]
+    [InlineData("--dropout", "-0.2", "--dropout")]
+    [InlineData("--momentum", "1.5", "--momentum")]
     public void Train_BadValue_UsageError(string option, string value, string fragment)
     {
         using var folder = new TempFolder();
@@ -294,6 +326,7 @@ public class CommandTests : IClassFixture<TinyModels>
     [Theory]
     [InlineData("--cell", "transformer")]
     [InlineData("--decoder", "pointer")]
+    [InlineData("--optimizer", "rmsprop")]
     [InlineData("--task", "wmt14")]
     [InlineData("--no-such-option", "1")]
     public void Train_UnknownChoiceOrOption_ParseErrorExitTwo(string option, string value)

@@ -62,11 +62,12 @@ public sealed class ReverseTaskTests(ITestOutputHelper output)
     [Fact]
     public void Train_ReverseLength5To20_GruAdditiveReaches99PercentExactMatch()
     {
-        // Bidirectional GRU encoder (bridge to the decoder), additive attention; 20000 pairs, 3 epochs, lr 6e-3 × 0.4 per epoch.
-        // Measured: 99.8% exact match on 500 held-out pairs; 103 s on the 2-core machine under load ≈ 12 (four helpers
-        // building and testing at once); expected well under a minute on a quiet machine.
+        // Bidirectional GRU encoder (bridge to the decoder), additive attention; 20000 pairs, 4 epochs, lr 6e-3 × 0.5 per epoch.
+        // Measured 2026-12-01 (Zen 5, load ≈ 15): 99.6 % exact match on 500 held-out pairs in 13.9 s with the 512-bit
+        // kernels, 100.0 % with DOTNET_EnableAVX512=0. (Three epochs at × 0.4 gave 99.8 % on a Zen 3 AVX2 machine but only
+        // 98.8 % here: vector width changes the rounding and so the trajectory; the fourth epoch gives the margin.)
         Seq2SeqConfig config = Config(DecoderStyle.Bahdanau) with { Bidirectional = true, HiddenSize = 48 };
-        double exact = Train(config, 20000, 5, 20, 3, 6e-3f, 64, 500, output, out TimeSpan elapsed, 0.4f, out _);
+        double exact = Train(config, 20000, 5, 20, 4, 6e-3f, 64, 500, output, out TimeSpan elapsed, 0.5f, out _);
         output.WriteLine($"bahdanau/additive exact match {exact:P2} in {elapsed.TotalSeconds:F1} s");
         Assert.True(exact >= 0.99, $"exact match {exact:P2}");
     }

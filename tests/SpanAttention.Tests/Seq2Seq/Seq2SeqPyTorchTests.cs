@@ -11,7 +11,8 @@ namespace SpanAttention.Tests.Seq2Seq;
 /// parameters are loaded by state_dict name; the loss and every gradient must agree within 1e-4 relative
 /// (plus 1e-6 absolute for near-zero elements: float32 sums of ~10 terms are exact to ~1e-7 relative), and the
 /// parameters after 5 Adam steps within 1e-4 relative + 1e-5 absolute (Adam divides by sqrt(v), which amplifies
-/// float rounding of tiny gradients a little).
+/// float rounding of tiny gradients a little). The <c>_dropout</c> files do the same with p = 0.3 in training mode,
+/// the script applying the masks SpanAttention draws (PyTorch's own dropout RNG cannot be reproduced).
 /// </summary>
 public sealed class Seq2SeqPyTorchTests
 {
@@ -19,6 +20,8 @@ public sealed class Seq2SeqPyTorchTests
     [InlineData("bahdanau")]
     [InlineData("luong")]
     [InlineData("none")]
+    [InlineData("bahdanau_dropout")]
+    [InlineData("luong_dropout")]
     public void LossGradientsAdam_TinyConfig_MatchPyTorch(string style)
     {
         using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "seq2seq_model", style + ".json")));
@@ -28,6 +31,14 @@ public sealed class Seq2SeqPyTorchTests
         int b = jb.GetProperty("B").GetInt32(), s = jb.GetProperty("S").GetInt32(), t = jb.GetProperty("T").GetInt32();
         var batch = new Seq2SeqBatch(b, s, t, Ints(jb, "source"), Ints(jb, "source_lengths"), Ints(jb, "target_input"), Ints(jb, "target_output"), Ints(jb, "target_lengths"));
         var model = new Seq2SeqModel(config, b, s, t);
+        if (root.TryGetProperty("dropout", out JsonElement dropout))
+        {
+            // p = 0.3 in training mode; the script recomputed SpanAttention's masks for this seed and step (same at every step)
+            model.Training = true;
+            model.DropoutSeed = dropout.GetProperty("seed").GetUInt64();
+            model.DropoutStep = dropout.GetProperty("step").GetInt64();
+            Assert.Equal(0.3f, config.Dropout);
+        }
 
         // names and order identical to the PyTorch state_dict
         string[] names = [.. root.GetProperty("names").EnumerateArray().Select(x => x.GetString()!)];
