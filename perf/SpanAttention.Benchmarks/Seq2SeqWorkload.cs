@@ -122,11 +122,14 @@ internal sealed class Seq2SeqWorkload
     /// <summary>Whether <see cref="Decode"/> takes the plain path (environment SPANATTENTION_DECODE_PLAIN=1).</summary>
     public static bool PlainDecode { get; } = Environment.GetEnvironmentVariable("SPANATTENTION_DECODE_PLAIN") == "1";
 
+    /// <summary>Whether <see cref="Decode"/> takes the plain path; default from <see cref="PlainDecode"/>.</summary>
+    public bool UsePlainDecode { get; set; } = PlainDecode;
+
     /// <summary>"prepared" or "plain": the decoding path <see cref="Decode"/> takes.</summary>
-    public string DecodePath => Prepared is null ? "plain" : "prepared";
+    public string DecodePath => UsePlainDecode ? "plain" : "prepared";
 
     /// <summary>The prepared decoding weights (null on the plain path); built on first use.</summary>
-    public InferenceWeights? Prepared => PlainDecode ? null : _prepared ??= Model.PrepareInference();
+    public InferenceWeights? Prepared => UsePlainDecode ? null : _prepared ??= Model.PrepareInference();
 
     private InferenceWeights? _prepared;
 
