@@ -19,7 +19,7 @@ namespace SpanAttention.Attention;
 /// that work does not depend on the decoder step), then <see cref="Forward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{int}, Span{float}, Span{float})"/>
 /// at every decoder step (or <see cref="ForwardSteps(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{int}, Span{float}, Span{float})"/>
 /// for all steps at once when the queries are known in advance, e.g. Luong attention under teacher forcing).
-/// Backprop calls <see cref="Backward"/> / <see cref="BackwardSteps"/> for the steps (in any order; General
+/// Backprop calls <see cref="Backward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{int}, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float}, Span{float})"/> / <see cref="BackwardSteps"/> for the steps (in any order; General
 /// and Additive accumulate the gradient of the projected keys internally), then <see cref="PrepareKeysBackward"/>
 /// once, which turns it into the key and key-projection gradients with one GEMM each.
 /// The parameter values must not change between <see cref="PrepareKeys"/> and <see cref="PrepareKeysBackward"/>.</para>
@@ -357,7 +357,28 @@ public sealed class AttentionLayer
     /// <remarks>Effectively computes a_b = softmax over valid j of score(q_b, k_bj), c_b = Σ_j a_bj v_bj.</remarks>
     public void Forward(ReadOnlySpan<float> parameters, ReadOnlySpan<float> query, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
         ReadOnlySpan<int> lengths, Span<float> weights, Span<float> context) =>
-        ForwardCore(parameters, query, 1, keys, values, lengths, default, weights, context);
+        ForwardCore(parameters, query, 1, keys, values, lengths, default, weights, context, default);
+
+    /// <summary>
+    /// One decoder step that also keeps the additive scorer's tanh layer, so that the matching
+    /// <see cref="Backward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{int}, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float}, Span{float}, ReadOnlySpan{float}, Span{float})"/>
+    /// reads it instead of recomputing W_q q and tanh (training: B·S·A floats per step).
+    /// </summary>
+    /// <param name="parameters">All parameter values.</param>
+    /// <param name="query">Q: (B, Dq).</param>
+    /// <param name="keys">K: (B, S, Dk), as given to <see cref="PrepareKeys"/>.</param>
+    /// <param name="values">V: (B, S, Dv).</param>
+    /// <param name="lengths">Empty or (B): valid prefix length of each source row.</param>
+    /// <param name="weights">a: (B, S). Overwritten.</param>
+    /// <param name="context">c: (B, Dv). Overwritten.</param>
+    /// <param name="hiddenCache">Additive only: (B, S, A) receives h_bj = tanh(W_q q_b + W_k k_bj + b) for the valid j
+    /// (the rest is not written). Empty for the other scorers.</param>
+    public void Forward(ReadOnlySpan<float> parameters, ReadOnlySpan<float> query, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
+        ReadOnlySpan<int> lengths, Span<float> weights, Span<float> context, Span<float> hiddenCache)
+    {
+        CheckHiddenCache(hiddenCache.Length);
+        ForwardCore(parameters, query, 1, keys, values, lengths, default, weights, context, hiddenCache);
+    }
 
     /// <summary>One decoder step, masked by an explicit (B, S) mask.</summary>
     /// <param name="parameters">All parameter values.</param>
@@ -371,7 +392,7 @@ public sealed class AttentionLayer
         ReadOnlySpan<bool> mask, Span<float> weights, Span<float> context)
     {
         CheckMask(mask);
-        ForwardCore(parameters, query, 1, keys, values, default, mask, weights, context);
+        ForwardCore(parameters, query, 1, keys, values, default, mask, weights, context, default);
     }
 
     /// <summary>T decoder steps at once (queries known in advance), masked by lengths. Dot, ScaledDot and General compute each row's scores as one GEMM.</summary>
@@ -385,7 +406,7 @@ public sealed class AttentionLayer
     /// <param name="context">c: (T, B, Dv). Overwritten.</param>
     public void ForwardSteps(ReadOnlySpan<float> parameters, ReadOnlySpan<float> queries, int steps, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
         ReadOnlySpan<int> lengths, Span<float> weights, Span<float> context) =>
-        ForwardCore(parameters, queries, steps, keys, values, lengths, default, weights, context);
+        ForwardCore(parameters, queries, steps, keys, values, lengths, default, weights, context, default);
 
     /// <summary>T decoder steps at once, masked by an explicit (B, S) mask shared by every step.</summary>
     /// <param name="parameters">All parameter values.</param>
@@ -400,11 +421,11 @@ public sealed class AttentionLayer
         ReadOnlySpan<bool> mask, Span<float> weights, Span<float> context)
     {
         CheckMask(mask);
-        ForwardCore(parameters, queries, steps, keys, values, default, mask, weights, context);
+        ForwardCore(parameters, queries, steps, keys, values, default, mask, weights, context, default);
     }
 
     private void ForwardCore(ReadOnlySpan<float> parameters, ReadOnlySpan<float> queries, int steps, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
-        ReadOnlySpan<int> lengths, ReadOnlySpan<bool> mask, Span<float> weights, Span<float> context)
+        ReadOnlySpan<int> lengths, ReadOnlySpan<bool> mask, Span<float> weights, Span<float> context, Span<float> hiddenCache)
     {
         CheckStep(queries, steps, keys, values, lengths);
         int batch = _batch, source = _source, dq = QueryDim, dv = ValueDim, p = _projectedWidth;
@@ -424,7 +445,7 @@ public sealed class AttentionLayer
                     int row = t * batch + b;
                     Span<float> a = weights.Slice(row * source, source);
                     ReadOnlySpan<float> pq = _projectedQueries.AsSpan(row * p, p);
-                    Span<float> h = _hidden.AsSpan(0, n * p);
+                    Span<float> h = hiddenCache.IsEmpty ? _hidden.AsSpan(0, n * p) : hiddenCache.Slice(b * source * p, n * p);
                     AdditiveHidden(pq, _projectedKeys.AsSpan(b * source * p, n * p), n, h);   // (2) h_j = tanh(pq + pk_j)   (n, A)
                     Gemv.Multiply(h, n, p, p, v, a.Slice(0, n), accumulate: false);        // (3) s_j = v · h_j
                     MaskedSoftmax(a, n, mask.IsEmpty ? mask : mask.Slice(b * source, source)); // (4) a = softmax(s)
@@ -503,7 +524,61 @@ public sealed class AttentionLayer
     public void Backward(ReadOnlySpan<float> dContext, ReadOnlySpan<float> dWeights, ReadOnlySpan<float> parameters,
         ReadOnlySpan<float> query, ReadOnlySpan<float> keys, ReadOnlySpan<float> values, ReadOnlySpan<int> lengths, ReadOnlySpan<float> weights,
         Span<float> gradients, Span<float> dQuery, Span<float> dKeys, Span<float> dValues) =>
-        BackwardSteps(dContext, dWeights, parameters, query, 1, keys, values, lengths, weights, gradients, dQuery, dKeys, dValues);
+        BackwardCore(dContext, dWeights, parameters, query, 1, keys, values, lengths, weights, gradients, dQuery, dKeys, dValues, default, default);
+
+    /// <summary>
+    /// Backward of one decoder step run with a kept tanh layer (additive scorer), optionally leaving dW_q to
+    /// <see cref="AccumulateQueryWeightGradient"/> (one GEMM over all steps instead of one per step).
+    /// </summary>
+    /// <param name="dContext">dc: (B, Dv).</param>
+    /// <param name="dWeights">Empty, or da: (B, S).</param>
+    /// <param name="parameters">All parameter values.</param>
+    /// <param name="query">Q: (B, Dq), as given to forward.</param>
+    /// <param name="keys">K: (B, S, Dk).</param>
+    /// <param name="values">V: (B, S, Dv).</param>
+    /// <param name="lengths">The lengths given to forward, or empty.</param>
+    /// <param name="weights">a: (B, S), forward's output.</param>
+    /// <param name="gradients">All parameter gradients. Accumulated.</param>
+    /// <param name="dQuery">dQ: (B, Dq). Accumulated.</param>
+    /// <param name="dKeys">dK: (B, S, Dk). Accumulated (see the other overload).</param>
+    /// <param name="dValues">dV: (B, S, Dv). Accumulated.</param>
+    /// <param name="hiddenCache">Additive: (B, S, A) as filled by the forward step, or empty to recompute it.</param>
+    /// <param name="dProjectedQueryOut">Additive: (B, A) receives d(W_q q) (overwritten) and dW_q is not accumulated here;
+    /// or empty to accumulate dW_q here.</param>
+    public void Backward(ReadOnlySpan<float> dContext, ReadOnlySpan<float> dWeights, ReadOnlySpan<float> parameters,
+        ReadOnlySpan<float> query, ReadOnlySpan<float> keys, ReadOnlySpan<float> values, ReadOnlySpan<int> lengths, ReadOnlySpan<float> weights,
+        Span<float> gradients, Span<float> dQuery, Span<float> dKeys, Span<float> dValues,
+        ReadOnlySpan<float> hiddenCache, Span<float> dProjectedQueryOut)
+    {
+        CheckHiddenCache(hiddenCache.Length);
+        if (!dProjectedQueryOut.IsEmpty)
+        {
+            if (Scorer != AttentionScorer.Additive)
+            {
+                throw new ArgumentException("Only the additive scorer has a projected query.", nameof(dProjectedQueryOut));
+            }
+            Guard.SameLength(dProjectedQueryOut.Length, _batch * AttentionDim, nameof(dProjectedQueryOut));
+        }
+        BackwardCore(dContext, dWeights, parameters, query, 1, keys, values, lengths, weights, gradients, dQuery, dKeys, dValues, hiddenCache, dProjectedQueryOut);
+    }
+
+    /// <summary>dW_q += dPQᵀ Q over N stored query rows (the deferred part of the additive backward).</summary>
+    /// <param name="gradients">All parameter gradients. Accumulated.</param>
+    /// <param name="rows">N, e.g. T·B.</param>
+    /// <param name="dProjectedQueries">(N, A) as stored by the Backward overload with <c>dProjectedQueryOut</c>.</param>
+    /// <param name="queries">(N, Dq) the queries of those rows, in the same order.</param>
+    public void AccumulateQueryWeightGradient(Span<float> gradients, int rows, ReadOnlySpan<float> dProjectedQueries, ReadOnlySpan<float> queries)
+    {
+        if (Scorer != AttentionScorer.Additive)
+        {
+            throw new InvalidOperationException("Only the additive scorer has a query weight.");
+        }
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 0);
+        int a = AttentionDim, dq = QueryDim;
+        Guard.Length(dProjectedQueries.Length, rows * a, nameof(dProjectedQueries));
+        Guard.Length(queries.Length, rows * dq, nameof(queries));
+        Gemm.Multiply(a, dq, rows, dProjectedQueries, a, Transpose.Yes, queries, dq, Transpose.No, _queryWeight!.Of(gradients), dq, accumulate: true); // dW_q += dPQᵀ Q
+    }
 
     /// <summary>Backward of T decoder steps (<see cref="ForwardSteps(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{int}, Span{float}, Span{float})"/>).</summary>
     /// <param name="dContext">dc: (T, B, Dv).</param>
@@ -517,11 +592,16 @@ public sealed class AttentionLayer
     /// <param name="weights">a: (T, B, S), forward's output.</param>
     /// <param name="gradients">All parameter gradients. Accumulated.</param>
     /// <param name="dQueries">dQ: (T, B, Dq). Accumulated.</param>
-    /// <param name="dKeys">dK: (B, S, Dk). Accumulated, completed by <see cref="PrepareKeysBackward"/> (see <see cref="Backward"/>).</param>
+    /// <param name="dKeys">dK: (B, S, Dk). Accumulated, completed by <see cref="PrepareKeysBackward"/> (see <see cref="Backward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{int}, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float}, Span{float})"/>).</param>
     /// <param name="dValues">dV: (B, S, Dv). Accumulated.</param>
     public void BackwardSteps(ReadOnlySpan<float> dContext, ReadOnlySpan<float> dWeights, ReadOnlySpan<float> parameters,
         ReadOnlySpan<float> queries, int steps, ReadOnlySpan<float> keys, ReadOnlySpan<float> values, ReadOnlySpan<int> lengths, ReadOnlySpan<float> weights,
-        Span<float> gradients, Span<float> dQueries, Span<float> dKeys, Span<float> dValues)
+        Span<float> gradients, Span<float> dQueries, Span<float> dKeys, Span<float> dValues) =>
+        BackwardCore(dContext, dWeights, parameters, queries, steps, keys, values, lengths, weights, gradients, dQueries, dKeys, dValues, default, default);
+
+    private void BackwardCore(ReadOnlySpan<float> dContext, ReadOnlySpan<float> dWeights, ReadOnlySpan<float> parameters,
+        ReadOnlySpan<float> queries, int steps, ReadOnlySpan<float> keys, ReadOnlySpan<float> values, ReadOnlySpan<int> lengths, ReadOnlySpan<float> weights,
+        Span<float> gradients, Span<float> dQueries, Span<float> dKeys, Span<float> dValues, ReadOnlySpan<float> hiddenCache, Span<float> dProjectedQueryOut)
     {
         CheckStep(queries, steps, keys, values, lengths);
         int batch = _batch, source = _source, dq = QueryDim, dv = ValueDim, p = _projectedWidth;
@@ -543,8 +623,12 @@ public sealed class AttentionLayer
         {
             ReadOnlySpan<float> v = Registered(_scoreWeight).Of(parameters);
             Span<float> dScoreWeight = _scoreWeight!.Of(gradients);
-            ProjectQueries(queries, steps * batch);                        // recompute (1) pq: cheaper to redo than to keep per step
-            Span<float> dpqAll = _dProjectedQueries.AsSpan(0, steps * batch * p);
+            bool kept = !hiddenCache.IsEmpty;                               // the forward kept (2) h_j: no recomputation
+            if (!kept)
+            {
+                ProjectQueries(queries, steps * batch);                    // recompute (1) pq: cheaper to redo than to keep per step
+            }
+            Span<float> dpqAll = dProjectedQueryOut.IsEmpty ? _dProjectedQueries.AsSpan(0, steps * batch * p) : dProjectedQueryOut;
             dpqAll.Clear();
             for (int t = 0; t < steps; t++)
             {
@@ -555,9 +639,17 @@ public sealed class AttentionLayer
                     Span<float> ds = _dScores.AsSpan(0, n);
                     ScoresBackward(dContext.Slice(row * dv, dv), dWeights.IsEmpty ? dWeights : dWeights.Slice(row * source, n),
                         values.Slice(b * source * dv, n * dv), weights.Slice(row * source, n), n, dValues.Slice(b * source * dv, n * dv), ds); // (5), (4)
-                    ReadOnlySpan<float> pq = _projectedQueries.AsSpan(row * p, p);
-                    Span<float> h = _hidden.AsSpan(0, n * p);
-                    AdditiveHidden(pq, _projectedKeys.AsSpan(b * source * p, n * p), n, h); // recompute (2) h_j = tanh(pq + pk_j)
+                    ReadOnlySpan<float> h;
+                    if (kept)
+                    {
+                        h = hiddenCache.Slice(b * source * p, n * p);
+                    }
+                    else
+                    {
+                        Span<float> hNew = _hidden.AsSpan(0, n * p);
+                        AdditiveHidden(_projectedQueries.AsSpan(row * p, p), _projectedKeys.AsSpan(b * source * p, n * p), n, hNew); // recompute (2) h_j = tanh(pq + pk_j)
+                        h = hNew;
+                    }
                     // (3) s_j = v · h_j  ->  dv += Σ_j ds_j h_j ;  dh_j = ds_j v
                     Gemv.MultiplyTransposed(h, n, p, p, ds, dScoreWeight, accumulate: true);
                     // (2) h_j = tanh(pq + pk_j)  ->  dpk_j += dh_j ⊙ (1 - h_j²) ;  dpq += Σ_j dh_j ⊙ (1 - h_j²)
@@ -580,7 +672,10 @@ public sealed class AttentionLayer
             // (1) pq = W_q q  ->  dW_q += dpqᵀ Q ; dQ += dpq W_q, for every step and row at once
             int rows = steps * batch;
             ReadOnlySpan<float> wq = Registered(_queryWeight).Of(parameters);
-            Gemm.Multiply(p, dq, rows, dpqAll, p, Transpose.Yes, queries, dq, Transpose.No, _queryWeight!.Of(gradients), dq, accumulate: true);
+            if (dProjectedQueryOut.IsEmpty)
+            {
+                Gemm.Multiply(p, dq, rows, dpqAll, p, Transpose.Yes, queries, dq, Transpose.No, _queryWeight!.Of(gradients), dq, accumulate: true);
+            }
             Gemm.Multiply(rows, dq, p, dpqAll, p, Transpose.No, wq, dq, Transpose.No, dQueries, dq, accumulate: true);
             return;
         }
@@ -646,6 +741,24 @@ public sealed class AttentionLayer
     // ------------------------------------------------------------------------------------------------
     // Pieces shared by the passes.
     // ------------------------------------------------------------------------------------------------
+
+    /// <summary>A hidden cache is (B, S, A) of the prepared batch, and only the additive scorer has one.</summary>
+    private void CheckHiddenCache(int length)
+    {
+        if (length == 0)
+        {
+            return;
+        }
+        if (Scorer != AttentionScorer.Additive)
+        {
+            throw new ArgumentException("hiddenCache: only the additive scorer has a hidden layer to keep.");
+        }
+        if (_batch < 0)
+        {
+            throw new InvalidOperationException("Call PrepareKeys first.");
+        }
+        Guard.SameLength(length, _batch * _source * AttentionDim, "hiddenCache");
+    }
 
     /// <summary>pq = Q W_qᵀ for <paramref name="rows"/> query rows: (rows, A).</summary>
     private void ProjectQueries(ReadOnlySpan<float> queries, int rows)

@@ -206,7 +206,7 @@ public static class NaiveRecurrent
         }
     }
 
-    /// <summary>The whole stack forward, row by row and step by step. Shapes and semantics as <see cref="RecurrentLayer{TGates}.Forward"/>.</summary>
+    /// <summary>The whole stack forward, row by row and step by step. Shapes and semantics as <c>RecurrentLayer.Forward</c>.</summary>
     /// <param name="kind">The cell.</param>
     /// <param name="inputSize">I.</param>
     /// <param name="hiddenSize">H.</param>

@@ -200,7 +200,28 @@ public sealed class RecurrentLayer<TGates>
     /// <param name="cN">(L·D, B, H) LSTM: each row's cell state at its last valid step, or empty. Overwritten.</param>
     public void Forward(
         ParameterSet parameters, int batch, int steps, ReadOnlySpan<float> x, ReadOnlySpan<int> lengths,
-        ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> output, Span<float> hN, Span<float> cN)
+        ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> output, Span<float> hN, Span<float> cN) =>
+        Forward(parameters, batch, steps, x, lengths, h0, c0, output, hN, cN, default);
+
+    /// <summary>
+    /// <see cref="Forward(ParameterSet, int, int, ReadOnlySpan{float}, ReadOnlySpan{int}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float})"/>
+    /// with layer 0's input projection x·W_ihᵀ supplied by the caller (e.g. looked up from a per-token table when x is
+    /// an embedding): then layer 0 does not read x. Pass the same projection's gradient store to <c>Backward</c>.
+    /// </summary>
+    /// <param name="parameters">Parameter values (read).</param>
+    /// <param name="batch">B ≤ maxBatch.</param>
+    /// <param name="steps">S ≤ maxSteps.</param>
+    /// <param name="x">Inputs: (B, S, I) (not read by layer 0 when <paramref name="inputProjection"/> is given).</param>
+    /// <param name="lengths">(B) valid steps per row.</param>
+    /// <param name="h0">(L·D, B, H) initial hidden states, or empty.</param>
+    /// <param name="c0">(L·D, B, H) LSTM initial cell states, or empty.</param>
+    /// <param name="output">(B, S, D·H). Overwritten.</param>
+    /// <param name="hN">(L·D, B, H), or empty. Overwritten.</param>
+    /// <param name="cN">(L·D, B, H), or empty. Overwritten.</param>
+    /// <param name="inputProjection">(D, B·S, G·H): x·W_ih_l0ᵀ per layer-0 direction (no bias), or empty.</param>
+    public void Forward(
+        ParameterSet parameters, int batch, int steps, ReadOnlySpan<float> x, ReadOnlySpan<int> lengths,
+        ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> output, Span<float> hN, Span<float> cN, ReadOnlySpan<float> inputProjection)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         CheckShape(batch, steps, lengths);
@@ -212,6 +233,11 @@ public sealed class RecurrentLayer<TGates>
         CheckState(hN, stateLength, nameof(hN));
         CheckState(c0, stateLength, nameof(c0));
         CheckState(cN, stateLength, nameof(cN));
+        int projection = batch * steps * TGates.GateCount * h;   // one direction's (B·S, G·H)
+        if (!inputProjection.IsEmpty)
+        {
+            Guard.Length(inputProjection.Length, Directions * projection, nameof(inputProjection));
+        }
 
         _batch = batch;
         _steps = steps;
@@ -229,7 +255,7 @@ public sealed class RecurrentLayer<TGates>
             for (int d = 0; d < Directions; d++)
             {
                 int s = k * Directions + d;
-                ForwardDirection(values, s, d, input, layerOutput,
+                ForwardDirection(values, s, d, input, k == 0 && !inputProjection.IsEmpty ? inputProjection.Slice(d * projection, projection) : default, layerOutput,
                     h0.IsEmpty ? default : h0.Slice(s * batch * h, batch * h),
                     c0.IsEmpty ? default : c0.Slice(s * batch * h, batch * h),
                     hN.IsEmpty ? default : hN.Slice(s * batch * h, batch * h),
@@ -241,7 +267,7 @@ public sealed class RecurrentLayer<TGates>
 
     /// <summary>One layer, one direction: input projection GEMM, then the sequential time loop.</summary>
     private void ForwardDirection(
-        ReadOnlySpan<float> values, int index, int direction, ReadOnlySpan<float> input, Span<float> output,
+        ReadOnlySpan<float> values, int index, int direction, ReadOnlySpan<float> input, ReadOnlySpan<float> projection, Span<float> output,
         ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN)
     {
         RecurrentWeights w = _weights[index];
@@ -262,8 +288,16 @@ public sealed class RecurrentLayer<TGates>
 
         // 1. Input projection of every step at once: gates (B·S, G·H) = input (B·S, in) · W_ihᵀ.
         //    W_ih is transposed once per call (cost (in·G·H), 1/(B·S) of the GEMM) so the GEMM streams rows.
-        TransposeInto(weightIh, gh, inSize, weightT);
-        Gemm.Multiply(batch * steps, gh, inSize, input, inSize, Transpose.No, weightT, gh, Transpose.No, gates, gh, false);
+        //    Or given by the caller (projection (B·S, G·H), e.g. a per-token table lookup).
+        if (projection.IsEmpty)
+        {
+            TransposeInto(weightIh, gh, inSize, weightT);
+            Gemm.Multiply(batch * steps, gh, inSize, input, inSize, Transpose.No, weightT, gh, Transpose.No, gates, gh, false);
+        }
+        else
+        {
+            projection.CopyTo(gates);
+        }
         if (batch > 1)
         {
             // W_hhᵀ (H, G·H) packed once into the GEMM's panel layout: every step's GEMM then skips
@@ -334,7 +368,7 @@ public sealed class RecurrentLayer<TGates>
     }
 
     /// <summary>
-    /// Backpropagation through time of the last <see cref="Forward"/>. Accumulates into every gradient.
+    /// Backpropagation through time of the last <c>Forward</c>. Accumulates into every gradient.
     /// </summary>
     /// <param name="parameters">Parameter values (read) and gradients (accumulated).</param>
     /// <param name="x">The same inputs (B, S, I) as the forward call.</param>
@@ -346,7 +380,26 @@ public sealed class RecurrentLayer<TGates>
     /// <param name="dC0">(L·D, B, H) gradient of c0 (LSTM), accumulated; or empty to skip.</param>
     public void Backward(
         ParameterSet parameters, ReadOnlySpan<float> x, ReadOnlySpan<float> dOutput, ReadOnlySpan<float> dHN, ReadOnlySpan<float> dCN,
-        Span<float> dX, Span<float> dH0, Span<float> dC0)
+        Span<float> dX, Span<float> dH0, Span<float> dC0) =>
+        Backward(parameters, x, dOutput, dHN, dCN, dX, dH0, dC0, default);
+
+    /// <summary>
+    /// Backward of a forward whose layer-0 input projection was supplied: layer 0's gate gradients (the gradient of
+    /// that projection) are written to <paramref name="dInputProjection"/>, and dX and dW_ih_l0 are left to the caller.
+    /// </summary>
+    /// <param name="parameters">Parameter values (read) and gradients (accumulated).</param>
+    /// <param name="x">The same inputs (B, S, I) as the forward call.</param>
+    /// <param name="dOutput">(B, S, D·H) gradient of the output, or empty.</param>
+    /// <param name="dHN">(L·D, B, H) gradient of hN, or empty.</param>
+    /// <param name="dCN">(L·D, B, H) gradient of cN (LSTM), or empty.</param>
+    /// <param name="dX">(B, S, I) accumulated; or empty (not written when <paramref name="dInputProjection"/> is given).</param>
+    /// <param name="dH0">(L·D, B, H) accumulated; or empty.</param>
+    /// <param name="dC0">(L·D, B, H) accumulated (LSTM); or empty.</param>
+    /// <param name="dInputProjection">(D, B·S, G·H) overwritten with d(x·W_ih_l0ᵀ) per direction; or empty for the
+    /// ordinary backward.</param>
+    public void Backward(
+        ParameterSet parameters, ReadOnlySpan<float> x, ReadOnlySpan<float> dOutput, ReadOnlySpan<float> dHN, ReadOnlySpan<float> dCN,
+        Span<float> dX, Span<float> dH0, Span<float> dC0, Span<float> dInputProjection)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         if (!_hasForward)
@@ -362,6 +415,11 @@ public sealed class RecurrentLayer<TGates>
         CheckState(dCN, stateLength, nameof(dCN));
         CheckState(dH0, stateLength, nameof(dH0));
         CheckState(dC0, stateLength, nameof(dC0));
+        int projection = batch * steps * TGates.GateCount * h;
+        if (!dInputProjection.IsEmpty)
+        {
+            Guard.Length(dInputProjection.Length, Directions * projection, nameof(dInputProjection));
+        }
 
         ReadOnlySpan<float> values = parameters.Values;
         Span<float> gradients = parameters.Gradients;
@@ -377,7 +435,7 @@ public sealed class RecurrentLayer<TGates>
             for (int d = 0; d < Directions; d++)
             {
                 int s = k * Directions + d;
-                BackwardDirection(values, gradients, s, d, input, dLayerOutput,
+                BackwardDirection(values, gradients, s, d, input, k == 0 && !dInputProjection.IsEmpty ? dInputProjection.Slice(d * projection, projection) : default, dLayerOutput,
                     dHN.IsEmpty ? default : dHN.Slice(s * batch * h, batch * h),
                     dCN.IsEmpty ? default : dCN.Slice(s * batch * h, batch * h),
                     dInput,
@@ -389,7 +447,7 @@ public sealed class RecurrentLayer<TGates>
 
     /// <summary>One layer, one direction: the reverse time loop, then the all-steps gradient GEMMs.</summary>
     private void BackwardDirection(
-        ReadOnlySpan<float> values, Span<float> gradients, int index, int direction, ReadOnlySpan<float> input,
+        ReadOnlySpan<float> values, Span<float> gradients, int index, int direction, ReadOnlySpan<float> input, Span<float> dProjection,
         ReadOnlySpan<float> dOutput, ReadOnlySpan<float> dHN, ReadOnlySpan<float> dCN, Span<float> dInput, Span<float> dH0, Span<float> dC0)
     {
         RecurrentWeights w = _weights[index];
@@ -466,11 +524,17 @@ public sealed class RecurrentLayer<TGates>
 
         // 2. Everything that does not depend on the order of steps, one GEMM each over all B·S steps:
         //    dInput += dGates·W_ih;  dW_ih += dGatesᵀ·input;  dW_hh += dGatesHhᵀ·Hprev;  db += column sums.
-        if (!dInput.IsEmpty)
+        //    With a caller-supplied input projection, dGates is its gradient: hand it back instead of dInput and dW_ih.
+        bool projected = !dProjection.IsEmpty;
+        if (projected)
+        {
+            dGates.CopyTo(dProjection);
+        }
+        else if (!dInput.IsEmpty)
         {
             Gemm.Multiply(rows, inSize, gh, dGates, gh, Transpose.No, weightIh, inSize, Transpose.No, dInput, inSize, true);
         }
-        w.AccumulateWeightGradients(rows, dGates, dGatesHh, input.Slice(0, rows * inSize), hPrev.Slice(0, rows * h), _ones, gradients);
+        w.AccumulateWeightGradients(rows, dGates, dGatesHh, input.Slice(0, rows * inSize), hPrev.Slice(0, rows * h), _ones, gradients, includeWeightIh: !projected);
     }
 
     private void CheckShape(int batch, int steps, ReadOnlySpan<int> lengths)

@@ -59,12 +59,16 @@ public sealed class RecurrentWeights
     /// <param name="hPrev">(N, H) the previous hidden states of those steps.</param>
     /// <param name="ones">(N) all ones (turns the column sums into one GEMV).</param>
     /// <param name="gradients">The flat gradient buffer.</param>
+    /// <param name="includeWeightIh">False when the caller forms dW_ih itself (it supplied the input projection).</param>
     internal void AccumulateWeightGradients(
         int rows, ReadOnlySpan<float> dGates, ReadOnlySpan<float> dGatesHh, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev,
-        ReadOnlySpan<float> ones, Span<float> gradients)
+        ReadOnlySpan<float> ones, Span<float> gradients, bool includeWeightIh = true)
     {
         int gh = WeightIh.Shape[0];
-        Gemm.Multiply(gh, InputSize, rows, dGates, gh, Transpose.Yes, x, InputSize, Transpose.No, WeightIh.Of(gradients), InputSize, true);
+        if (includeWeightIh)
+        {
+            Gemm.Multiply(gh, InputSize, rows, dGates, gh, Transpose.Yes, x, InputSize, Transpose.No, WeightIh.Of(gradients), InputSize, true);
+        }
         Gemm.Multiply(gh, HiddenSize, rows, dGatesHh, gh, Transpose.Yes, hPrev, HiddenSize, Transpose.No, WeightHh.Of(gradients), HiddenSize, true);
         Gemv.MultiplyTransposed(dGates, rows, gh, gh, ones.Slice(0, rows), BiasIh.Of(gradients), true);
         Gemv.MultiplyTransposed(dGatesHh, rows, gh, gh, ones.Slice(0, rows), BiasHh.Of(gradients), true);

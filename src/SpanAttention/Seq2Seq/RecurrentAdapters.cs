@@ -10,9 +10,16 @@ internal interface IEncoderStack
 
     void EnsureCapacity(int maxBatch, int maxSteps);
 
-    void Forward(ParameterSet parameters, int batch, int steps, ReadOnlySpan<float> x, ReadOnlySpan<int> lengths, Span<float> output, Span<float> hN, Span<float> cN);
+    int Directions { get; }
 
-    void Backward(ParameterSet parameters, ReadOnlySpan<float> x, ReadOnlySpan<float> dOutput, ReadOnlySpan<float> dHN, Span<float> dX);
+    int GateWidth { get; }
+
+    ParameterSlot FirstLayerWeightIh(int direction);
+
+    void Forward(ParameterSet parameters, int batch, int steps, ReadOnlySpan<float> x, ReadOnlySpan<int> lengths, Span<float> output, Span<float> hN, Span<float> cN,
+        ReadOnlySpan<float> inputProjection);
+
+    void Backward(ParameterSet parameters, ReadOnlySpan<float> x, ReadOnlySpan<float> dOutput, ReadOnlySpan<float> dHN, Span<float> dX, Span<float> dInputProjection);
 }
 
 /// <summary>The decoder cell behind an interface (one virtual call per decoder step).</summary>
@@ -20,12 +27,26 @@ internal interface IDecoderCell
 {
     int CacheSize { get; }
 
+    int GateWidth { get; }
+
+    ParameterSlot WeightIhSlot { get; }
+
+    void PrepareForwardSteps(ParameterSet parameters, int projectedColumns);
+
+    void PrepareBackwardSteps(ParameterSet parameters, int projectedColumns);
+
+    void EndSteps();
+
+    void AccumulateWeightGradients(ParameterSet parameters, int rows, ReadOnlySpan<float> dGates, ReadOnlySpan<float> dGatesHh, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev, int projectedColumns);
+
     void Initialize(ParameterSet parameters, Random random);
 
-    void Forward(ParameterSet parameters, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, Span<float> h, Span<float> c, Span<float> cache);
+    void Forward(ParameterSet parameters, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, Span<float> h, Span<float> c, Span<float> cache,
+        int projectedColumns, ReadOnlySpan<float> inputProjection);
 
     void Backward(ParameterSet parameters, int batch, ReadOnlySpan<float> dh, ReadOnlySpan<float> dc, ReadOnlySpan<float> x,
-        ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> cache, Span<float> dX, Span<float> dHPrev, Span<float> dCPrev);
+        ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> cache, Span<float> dX, Span<float> dHPrev, Span<float> dCPrev,
+        Span<float> dGatesOut, Span<float> dGatesHhOut, int projectedColumns);
 }
 
 internal sealed class EncoderStack<TGates>(RecurrentLayer<TGates> layer) : IEncoderStack
@@ -35,11 +56,18 @@ internal sealed class EncoderStack<TGates>(RecurrentLayer<TGates> layer) : IEnco
 
     public void EnsureCapacity(int maxBatch, int maxSteps) => layer.EnsureCapacity(maxBatch, maxSteps);
 
-    public void Forward(ParameterSet parameters, int batch, int steps, ReadOnlySpan<float> x, ReadOnlySpan<int> lengths, Span<float> output, Span<float> hN, Span<float> cN) =>
-        layer.Forward(parameters, batch, steps, x, lengths, default, default, output, hN, cN);
+    public int Directions => layer.Directions;
 
-    public void Backward(ParameterSet parameters, ReadOnlySpan<float> x, ReadOnlySpan<float> dOutput, ReadOnlySpan<float> dHN, Span<float> dX) =>
-        layer.Backward(parameters, x, dOutput, dHN, default, dX, default, default);
+    public int GateWidth => TGates.GateCount * layer.HiddenSize;
+
+    public ParameterSlot FirstLayerWeightIh(int direction) => layer.Weights(0, direction).WeightIh;
+
+    public void Forward(ParameterSet parameters, int batch, int steps, ReadOnlySpan<float> x, ReadOnlySpan<int> lengths, Span<float> output, Span<float> hN, Span<float> cN,
+        ReadOnlySpan<float> inputProjection) =>
+        layer.Forward(parameters, batch, steps, x, lengths, default, default, output, hN, cN, inputProjection);
+
+    public void Backward(ParameterSet parameters, ReadOnlySpan<float> x, ReadOnlySpan<float> dOutput, ReadOnlySpan<float> dHN, Span<float> dX, Span<float> dInputProjection) =>
+        layer.Backward(parameters, x, dOutput, dHN, default, dX, default, default, dInputProjection);
 }
 
 internal sealed class DecoderCell<TGates>(RecurrentCell<TGates> cell) : IDecoderCell
@@ -47,14 +75,29 @@ internal sealed class DecoderCell<TGates>(RecurrentCell<TGates> cell) : IDecoder
 {
     public int CacheSize => cell.CacheSize;
 
+    public int GateWidth => cell.GateWidth;
+
+    public ParameterSlot WeightIhSlot => cell.Weights.WeightIh;
+
+    public void PrepareForwardSteps(ParameterSet parameters, int projectedColumns) => cell.PrepareForwardSteps(parameters, projectedColumns);
+
+    public void PrepareBackwardSteps(ParameterSet parameters, int projectedColumns) => cell.PrepareBackwardSteps(parameters, projectedColumns);
+
+    public void EndSteps() => cell.EndSteps();
+
+    public void AccumulateWeightGradients(ParameterSet parameters, int rows, ReadOnlySpan<float> dGates, ReadOnlySpan<float> dGatesHh, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev, int projectedColumns) =>
+        cell.AccumulateWeightGradients(parameters, rows, dGates, dGatesHh, x, hPrev, projectedColumns);
+
     public void Initialize(ParameterSet parameters, Random random) => cell.Initialize(parameters, random);
 
-    public void Forward(ParameterSet parameters, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, Span<float> h, Span<float> c, Span<float> cache) =>
-        cell.Forward(parameters, batch, x, hPrev, cPrev, h, c, cache);
+    public void Forward(ParameterSet parameters, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, Span<float> h, Span<float> c, Span<float> cache,
+        int projectedColumns, ReadOnlySpan<float> inputProjection) =>
+        cell.Forward(parameters, batch, x, hPrev, cPrev, h, c, cache, projectedColumns, inputProjection);
 
     public void Backward(ParameterSet parameters, int batch, ReadOnlySpan<float> dh, ReadOnlySpan<float> dc, ReadOnlySpan<float> x,
-        ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> cache, Span<float> dX, Span<float> dHPrev, Span<float> dCPrev) =>
-        cell.Backward(parameters, batch, dh, dc, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev);
+        ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> cache, Span<float> dX, Span<float> dHPrev, Span<float> dCPrev,
+        Span<float> dGatesOut, Span<float> dGatesHhOut, int projectedColumns) =>
+        cell.Backward(parameters, batch, dh, dc, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesOut, dGatesHhOut, projectedColumns);
 }
 
 /// <summary>Builds the cell-specific pieces for a <see cref="RecurrentKind"/>.</summary>

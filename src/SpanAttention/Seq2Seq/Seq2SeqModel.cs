@@ -84,6 +84,25 @@ public sealed partial class Seq2SeqModel
     private float[] _dPre = [];       // (B, H) gradient before a tanh
     private float[] _dTilde = [];     // (B, H) Luong: gradient of h̃_{t} from step t+1's input
     private float[] _dFixed = [];     // (B, H)
+    private float[] _dGates = [];     // (T, B, G·H) the decoder cell's gate gradients, for one weight-gradient GEMM after BPTT
+    private float[] _dGatesHh = [];   // (T, B, G·H) their hidden-side twins (GRU)
+    private float[] _attnHidden = []; // (T, B, S, A) additive attention's tanh layer, kept by the training forward for backward (empty: recompute)
+    private float[] _dProjQuery = []; // (T, B, A) d(W_q q) per step, for one dW_q GEMM after BPTT
+    private bool _keepAttention;      // the training forward is running: DecoderStep keeps the tanh layer
+    private float[] _inputTable = []; // (V, G·H) decoder.embedding · W_ih[:, :E]ᵀ: the cell's input projection of every token
+    private float[] _dInputTable = [];// (V, G·H) its gradient, summed over the (t, b) rows that fed each token
+    private float[] _tableRows = [];  // (B, G·H) one step's looked-up rows
+    private float[] _dTableEmb = [];  // (V, E) dInputTable · W_ih[:, :E]
+    private float[] _srcTable = [];   // (D, V_src, G·H) encoder.embedding · W_ih_l0ᵀ per direction
+    private float[] _srcProj = [];    // (D, B·S, G·H) encoder layer 0's input projection, looked up
+    private float[] _dSrcProj = [];   // (D, B·S, G·H) its gradient
+    private bool _sourceTableInEncode;// the training forward asks Encode to use the source table
+    private bool _sourceTablePass;    // the last teacher-forced pass used the source table
+    private int _tableColumns;        // E while the current teacher-forced pass uses the table, else 0
+    private bool _tableInStep;        // the training forward is running with the table: DecoderStep looks rows up
+
+    /// <summary>Largest additive-attention tanh cache (T·B·S·A floats) the model keeps for backward: 256 MB.</summary>
+    internal const long MaxKeptAttentionFloats = 64L * 1024 * 1024;
 
     private int _batch, _source, _steps, _count;
     private bool _hasForward;
@@ -260,6 +279,21 @@ public sealed partial class Seq2SeqModel
         _dPre = new float[b * h];
         _dTilde = new float[b * h];
         _dFixed = new float[b * h];
+        _dGates = new float[t * b * _cell.GateWidth];
+        _dGatesHh = new float[t * b * _cell.GateWidth];
+        bool additive = _attention is not null && Config.Scorer == AttentionScorer.Additive;
+        long keptFloats = additive ? (long)t * b * s * _attention!.AttentionDim : 0;
+        _attnHidden = additive && keptFloats <= MaxKeptAttentionFloats ? new float[keptFloats] : [];
+        _dProjQuery = additive ? new float[t * b * _attention!.AttentionDim] : [];
+        int gw = _cell.GateWidth, vMax = Math.Max(_v, Config.SourceVocabSize);
+        _inputTable = new float[_v * gw];
+        _dInputTable = new float[vMax * gw];
+        _tableRows = new float[b * gw];
+        _dTableEmb = new float[vMax * _e];
+        int srcGw = _encoder.GateWidth, dirs = _encoder.Directions;
+        _srcTable = new float[dirs * Config.SourceVocabSize * srcGw];
+        _srcProj = new float[dirs * b * s * srcGw];
+        _dSrcProj = new float[dirs * b * s * srcGw];
         if (Config.Dropout > 0f)
         {
             _srcMask = new float[b * s * _e];
@@ -296,10 +330,28 @@ public sealed partial class Seq2SeqModel
         bool dropping = Training && Config.Dropout > 0f;
         _dropping = dropping;
         _dropSteps = steps;
+        // Small vocabularies (and no embedding dropout, see UseInputTable): encoder layer 0's and the decoder cell's input
+        // projections of the embeddings take one of V values per token, so compute the V rows once instead of B·S / T·B.
+        _sourceTablePass = UseSourceTable(bsz, batch.SourceLength);
+        _tableColumns = UseInputTable(bsz, steps) ? _e : 0;
         try
         {
+            _sourceTableInEncode = _sourceTablePass;
             Encode(batch.SourceIds, batch.SourceLengths, bsz, batch.SourceLength);
+            _sourceTableInEncode = false;
             int[] input = batch.TargetInput, output = batch.TargetOutput;
+            if (_tableColumns > 0)
+            {
+                int gw = _cell.GateWidth;
+                Gemm.Multiply(_v, gw, _e, _targetEmbedding.Weight.Of(Parameters.Values), _e, Transpose.No,
+                    _cell.WeightIhSlot.Of(Parameters.Values), _i, Transpose.Yes, _inputTable.AsSpan(0, _v * gw), gw, false); // table = E_tgt W_ih[:, :E]ᵀ (V, G·H)
+            }
+            if (bsz > 1)
+            {
+                _cell.PrepareForwardSteps(Parameters, _tableColumns);   // the cell's weights, packed once for all T steps (B = 1 uses GEMVs)
+            }
+            _keepAttention = _attnHidden.Length > 0;
+            _tableInStep = _tableColumns > 0;
             for (int t = 0; t < steps; t++)
             {
                 bool teacher = t == 0 || teacherForcingRatio >= 1f || random!.NextDouble() < teacherForcingRatio;
@@ -316,6 +368,10 @@ public sealed partial class Seq2SeqModel
         finally
         {
             _dropping = false;
+            _sourceTableInEncode = false;
+            _cell.EndSteps();   // decoding later reads the (possibly updated) weights directly
+            _keepAttention = false;
+            _tableInStep = false;
         }
         _forwardDropped = dropping;
         int rows = steps * bsz;
@@ -387,89 +443,127 @@ public sealed partial class Seq2SeqModel
         Span<float> dTargetEmbedding = _targetEmbedding.Weight.Of(grads);
         Span<float> dQueryBahdanau = DropQueryGradientForTesting ? _dPre.AsSpan(0, bh) : dHPrev;
 
-        // 4. Decoder steps in reverse (BPTT).
-        for (int t = steps - 1; t >= 0; t--)
+        // 4. Decoder steps in reverse (BPTT). The cell stores each step's gate gradients (dGates (T, B, G·H)) and
+        //    its weight gradients are formed after the loop with one GEMM over all T·B rows.
+        int gw = _cell.GateWidth;
+        Span<float> dGatesAll = _dGates.AsSpan(0, rows * gw);
+        Span<float> dGatesHhAll = _dGatesHh.AsSpan(0, rows * gw);
+        if (bsz > 1)
         {
-            // what flowed back into h_t (and c_t) from step t+1 becomes this step's upstream gradient
-            dHPrev.CopyTo(dH);
-            dHPrev.Clear();
-            if (_lstm)
+            _cell.PrepareBackwardSteps(p, _tableColumns);
+        }
+        _keepAttention = _attnHidden.Length > 0;   // the forward of this batch kept the tanh layer
+        try
+        {
+            for (int t = steps - 1; t >= 0; t--)
             {
-                dCPrev.CopyTo(dC);
-                dCPrev.Clear();
-            }
-            ReadOnlySpan<float> hPrev = _hs.AsSpan(t * bh, bh);          // h_{t-1}
-            ReadOnlySpan<float> hCur = _hs.AsSpan((t + 1) * bh, bh);     // h_t
-            ReadOnlySpan<float> cPrev = _lstm ? _cs.AsSpan(t * bh, bh) : default;
-            ReadOnlySpan<float> x = _x.AsSpan(t * bsz * _i, bsz * _i);
-            ReadOnlySpan<float> cache = _cache.AsSpan(t * bsz * cacheSize, bsz * cacheSize);
-            ReadOnlySpan<float> dOut = dOutIn.Slice(t * bsz * _o, bsz * _o);
-            ReadOnlySpan<float> weights = _attention is null ? default : _weights.AsSpan(t * bsz * _source, bsz * _source);
-            dX.Clear();
-            switch (Config.Decoder)
-            {
-                case DecoderStyle.Bahdanau:
-                    // logits = out([h_t; c_t]): split dOut into dh_t and dc_t
-                    for (int b = 0; b < bsz; b++)
-                    {
-                        ReadOnlySpan<float> row = dOut.Slice(b * _o, _o);
-                        TensorPrimitives.Add(dH.Slice(b * h, h), row.Slice(0, h), dH.Slice(b * h, h));
-                        row.Slice(h, _dc).CopyTo(dContext.Slice(b * _dc, _dc));
-                    }
-                    // h_t = cell([emb(y_t); c_t], h_{t-1})
-                    _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev);
-                    SplitInputGradient(bsz, dX, dEmb, dContext, accumulate: true);
-                    // c_t = attn(query = h_{t-1})
-                    _attention!.Backward(dContext, default, values, hPrev, encOut, encOut, srcLengths, weights, grads, dQueryBahdanau, dEncOut, dEncOut);
-                    break;
-                case DecoderStyle.Luong:
+                Span<float> dGatesStep = dGatesAll.Slice(t * bsz * gw, bsz * gw);
+                Span<float> dGatesHhStep = dGatesHhAll.Slice(t * bsz * gw, bsz * gw);
+                // what flowed back into h_t (and c_t) from step t+1 becomes this step's upstream gradient
+                dHPrev.CopyTo(dH);
+                dHPrev.Clear();
+                if (_lstm)
                 {
-                    // logits = out(h̃_t), and h̃_t also fed step t+1: dh̃ = dOut + dTilde
-                    Span<float> dPre = _dPre.AsSpan(0, bh);
-                    ReadOnlySpan<float> tilde = (dropped ? _tilde : _outIn).AsSpan(t * bsz * _o, bh);
-                    TensorPrimitives.Add(dOut, dTilde, dPre);
+                    dCPrev.CopyTo(dC);
+                    dCPrev.Clear();
+                }
+                ReadOnlySpan<float> hPrev = _hs.AsSpan(t * bh, bh);          // h_{t-1}
+                ReadOnlySpan<float> hCur = _hs.AsSpan((t + 1) * bh, bh);     // h_t
+                ReadOnlySpan<float> cPrev = _lstm ? _cs.AsSpan(t * bh, bh) : default;
+                ReadOnlySpan<float> x = _x.AsSpan(t * bsz * _i, bsz * _i);
+                ReadOnlySpan<float> cache = _cache.AsSpan(t * bsz * cacheSize, bsz * cacheSize);
+                ReadOnlySpan<float> dOut = dOutIn.Slice(t * bsz * _o, bsz * _o);
+                ReadOnlySpan<float> weights = _attention is null ? default : _weights.AsSpan(t * bsz * _source, bsz * _source);
+                dX.Clear();
+                switch (Config.Decoder)
+                {
+                    case DecoderStyle.Bahdanau:
+                        // logits = out([h_t; c_t]): split dOut into dh_t and dc_t
+                        for (int b = 0; b < bsz; b++)
+                        {
+                            ReadOnlySpan<float> row = dOut.Slice(b * _o, _o);
+                            TensorPrimitives.Add(dH.Slice(b * h, h), row.Slice(0, h), dH.Slice(b * h, h));
+                            row.Slice(h, _dc).CopyTo(dContext.Slice(b * _dc, _dc));
+                        }
+                        // h_t = cell([emb(y_t); c_t], h_{t-1})
+                        _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesStep, dGatesHhStep, _tableColumns);
+                        SplitInputGradient(bsz, dX, dEmb, dContext, accumulate: true);
+                        // c_t = attn(query = h_{t-1})
+                        _attention!.Backward(dContext, default, values, hPrev, encOut, encOut, srcLengths, weights, grads, dQueryBahdanau, dEncOut, dEncOut,
+                            KeptAttention(t, bsz), ProjectedQueryGradient(t, bsz));
+                        break;
+                    case DecoderStyle.Luong:
+                    {
+                        // logits = out(h̃_t), and h̃_t also fed step t+1: dh̃ = dOut + dTilde
+                        Span<float> dPre = _dPre.AsSpan(0, bh);
+                        ReadOnlySpan<float> tilde = (dropped ? _tilde : _outIn).AsSpan(t * bsz * _o, bh);
+                        TensorPrimitives.Add(dOut, dTilde, dPre);
+                        if (dropped)
+                        {
+                            Dropout.Apply(dPre, _outMask.AsSpan(t * bh, bh));           // fed and read: drop(h̃_t), so dh̃ = (dOut + dTilde) ⊙ mask
+                        }
+                        // h̃ = tanh(pre): dpre = dh̃ (1 - h̃²)
+                        for (int k = 0; k < bh; k++)
+                        {
+                            dPre[k] *= 1f - tilde[k] * tilde[k];
+                        }
+                        // pre = W_c [c_t; h_t]
+                        Span<float> dComb = _dComb.AsSpan(0, bsz * (_dc + h));
+                        dComb.Clear();
+                        _combine!.Backward(dPre, _comb.AsSpan(t * bsz * (_dc + h), bsz * (_dc + h)), bsz, values, grads, dComb);
+                        for (int b = 0; b < bsz; b++)
+                        {
+                            ReadOnlySpan<float> row = dComb.Slice(b * (_dc + h), _dc + h);
+                            row.Slice(0, _dc).CopyTo(dContext.Slice(b * _dc, _dc));
+                            TensorPrimitives.Add(dH.Slice(b * h, h), row.Slice(_dc, h), dH.Slice(b * h, h));
+                        }
+                        // c_t = attn(query = h_t)
+                        _attention!.Backward(dContext, default, values, hCur, encOut, encOut, srcLengths, weights, grads, DropQueryGradientForTesting ? _dPre.AsSpan(0, bh) : dH, dEncOut, dEncOut,
+                            KeptAttention(t, bsz), ProjectedQueryGradient(t, bsz));
+                        // h_t = cell([emb(y_t); h̃_{t-1}], h_{t-1})
+                        _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesStep, dGatesHhStep, _tableColumns);
+                        SplitInputGradient(bsz, dX, dEmb, dTilde, accumulate: false); // h̃_{-1} = 0: its gradient at t = 0 is dropped
+                        break;
+                    }
+                    default: // None
+                        for (int b = 0; b < bsz; b++)
+                        {
+                            ReadOnlySpan<float> row = dOut.Slice(b * _o, _o);
+                            TensorPrimitives.Add(dH.Slice(b * h, h), row.Slice(0, h), dH.Slice(b * h, h));
+                            TensorPrimitives.Add(dFixed.Slice(b * h, h), row.Slice(h, h), dFixed.Slice(b * h, h));
+                        }
+                        _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesStep, dGatesHhStep, _tableColumns);
+                        SplitInputGradient(bsz, dX, dEmb, dFixed, accumulate: true);
+                        break;
+                }
+                if (_tableColumns == 0)   // else: the input table's backward below
+                {
                     if (dropped)
                     {
-                        Dropout.Apply(dPre, _outMask.AsSpan(t * bh, bh));           // fed and read: drop(h̃_t), so dh̃ = (dOut + dTilde) ⊙ mask
+                        Dropout.Apply(dEmb, _tgtMask.AsSpan(t * bsz * e, bsz * e));          // emb = drop(E[y_t])
                     }
-                    // h̃ = tanh(pre): dpre = dh̃ (1 - h̃²)
-                    for (int k = 0; k < bh; k++)
-                    {
-                        dPre[k] *= 1f - tilde[k] * tilde[k];
-                    }
-                    // pre = W_c [c_t; h_t]
-                    Span<float> dComb = _dComb.AsSpan(0, bsz * (_dc + h));
-                    dComb.Clear();
-                    _combine!.Backward(dPre, _comb.AsSpan(t * bsz * (_dc + h), bsz * (_dc + h)), bsz, values, grads, dComb);
-                    for (int b = 0; b < bsz; b++)
-                    {
-                        ReadOnlySpan<float> row = dComb.Slice(b * (_dc + h), _dc + h);
-                        row.Slice(0, _dc).CopyTo(dContext.Slice(b * _dc, _dc));
-                        TensorPrimitives.Add(dH.Slice(b * h, h), row.Slice(_dc, h), dH.Slice(b * h, h));
-                    }
-                    // c_t = attn(query = h_t)
-                    _attention!.Backward(dContext, default, values, hCur, encOut, encOut, srcLengths, weights, grads, DropQueryGradientForTesting ? _dPre.AsSpan(0, bh) : dH, dEncOut, dEncOut);
-                    // h_t = cell([emb(y_t); h̃_{t-1}], h_{t-1})
-                    _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev);
-                    SplitInputGradient(bsz, dX, dEmb, dTilde, accumulate: false); // h̃_{-1} = 0: its gradient at t = 0 is dropped
-                    break;
+                    Embedding.Backward(dEmb, _fed.AsSpan(t * bsz, bsz), _v, e, Config.PaddingId, dTargetEmbedding);
                 }
-                default: // None
-                    for (int b = 0; b < bsz; b++)
-                    {
-                        ReadOnlySpan<float> row = dOut.Slice(b * _o, _o);
-                        TensorPrimitives.Add(dH.Slice(b * h, h), row.Slice(0, h), dH.Slice(b * h, h));
-                        TensorPrimitives.Add(dFixed.Slice(b * h, h), row.Slice(h, h), dFixed.Slice(b * h, h));
-                    }
-                    _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev);
-                    SplitInputGradient(bsz, dX, dEmb, dFixed, accumulate: true);
-                    break;
             }
-            if (dropped)
-            {
-                Dropout.Apply(dEmb, _tgtMask.AsSpan(t * bsz * e, bsz * e));          // emb = drop(E[y_t])
-            }
-            Embedding.Backward(dEmb, _fed.AsSpan(t * bsz, bsz), _v, e, Config.PaddingId, dTargetEmbedding);
+        }
+        finally
+        {
+            _cell.EndSteps();
+            _keepAttention = false;
+        }
+        // additive attention, pq = W_q q for all t: dW_q += dPQᵀ Q (queries h_{t-1} for Bahdanau, h_t for Luong).
+        if (_dProjQuery.Length > 0)
+        {
+            int queryStart = Config.Decoder == DecoderStyle.Luong ? bh : 0;
+            _attention!.AccumulateQueryWeightGradient(grads, rows, _dProjQuery.AsSpan(0, rows * _attention.AttentionDim), _hs.AsSpan(queryStart, rows * h));
+        }
+        // h_t = cell(x_t, h_{t-1}) for all t: dW_ih += dGatesᵀ X, dW_hh += dGatesHhᵀ H_prev (rows t·B + b; H_prev = h_0..h_{T-1}).
+        _cell.AccumulateWeightGradients(p, rows, dGatesAll, dGatesHhAll, _x.AsSpan(0, rows * _i), _hs.AsSpan(0, rows * h), _tableColumns);
+        if (_tableColumns > 0)
+        {
+            // the decoder cell's gates_in[t, b] = table[y_tb] (table = E_tgt W_ih[:, :E]ᵀ)
+            TableBackward(rows, _fed.AsSpan(0, rows), dGatesAll, gw, _v, e, _targetEmbedding.Weight.Of(values),
+                _cell.WeightIhSlot.Of(values), _i, _cell.WeightIhSlot.Of(grads), _targetEmbedding.Weight.Of(grads));
         }
 
         // 3. h_0: dHPrev now holds dh_0 (plus the fixed context's gradient for None).
@@ -507,12 +601,27 @@ public sealed partial class Seq2SeqModel
         // 2. Encoder BPTT, 1. source embedding.
         Span<float> dSrcEmb = _dSrcEmb.AsSpan(0, bsz * _source * e);
         dSrcEmb.Clear();
-        _encoder.Backward(p, _srcEmb.AsSpan(0, bsz * _source * e), dEncOut, dEncH, dSrcEmb);
-        if (dropped)
+        int srcRows = bsz * _source, srcGw = _encoder.GateWidth;
+        Span<float> dSrcProj = _sourceTablePass ? _dSrcProj.AsSpan(0, _encoder.Directions * srcRows * srcGw) : default;
+        _encoder.Backward(p, _srcEmb.AsSpan(0, srcRows * e), dEncOut, dEncH, dSrcEmb, dSrcProj);
+        if (_sourceTablePass)
         {
-            Dropout.Apply(dSrcEmb, _srcMask.AsSpan(0, bsz * _source * e));          // srcEmb = drop(E[x])
+            // layer 0's gates_in = table_d[x_bs]: its gradient goes to W_ih_l0 and the source embedding through the table
+            for (int d = 0; d < _encoder.Directions; d++)
+            {
+                ParameterSlot weightIh = _encoder.FirstLayerWeightIh(d);
+                TableBackward(srcRows, batch.SourceIds, dSrcProj.Slice(d * srcRows * srcGw, srcRows * srcGw), srcGw, Config.SourceVocabSize, e,
+                    _sourceEmbedding.Weight.Of(values), weightIh.Of(values), e, weightIh.Of(grads), _sourceEmbedding.Weight.Of(grads));
+            }
         }
-        Embedding.Backward(dSrcEmb, batch.SourceIds, Config.SourceVocabSize, e, Config.PaddingId, _sourceEmbedding.Weight.Of(grads));
+        else
+        {
+            if (dropped)
+            {
+                Dropout.Apply(dSrcEmb, _srcMask.AsSpan(0, bsz * _source * e));          // srcEmb = drop(E[x])
+            }
+            Embedding.Backward(dSrcEmb, batch.SourceIds, Config.SourceVocabSize, e, Config.PaddingId, _sourceEmbedding.Weight.Of(grads));
+        }
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -539,8 +648,9 @@ public sealed partial class Seq2SeqModel
             Dropout.Apply(srcEmb, mask);                                                                         // srcEmb = drop(E[x])
         }
         Span<float> encOut = _encOut.AsSpan(0, bsz * source * _denc);
+        ReadOnlySpan<float> srcProjection = _sourceTableInEncode ? LookUpSourceProjection(sourceIds, bsz * source) : default; // (D, B·S, G·H)
         _encoder.Forward(p, bsz, source, srcEmb, sourceLengths, encOut, _encH.AsSpan(0, _states * bh),
-            _lstm ? _encC.AsSpan(0, _states * bh) : default);                                                    // (B, S, Denc), (Ls, B, H)
+            _lstm ? _encC.AsSpan(0, _states * bh) : default, srcProjection);                                     // (B, S, Denc), (Ls, B, H)
         Span<float> h0 = _hs.AsSpan(0, bh);
         int last = _states - (Config.Bidirectional ? 2 : 1);
         if (_bridge is not null)
@@ -609,14 +719,25 @@ public sealed partial class Seq2SeqModel
         Span<float> cache = _cache.AsSpan(t * bsz * _cell.CacheSize, bsz * _cell.CacheSize);
         Span<float> outIn = _outIn.AsSpan(t * bsz * _o, bsz * _o);                                      // (B, O)
         Span<float> weights = _attention is null ? default : _weights.AsSpan(t * bsz * _source, bsz * _source);
+        int tableColumns = _tableInStep ? e : 0;
+        Span<float> tableRows = default;
+        if (_tableInStep)
+        {
+            int gw = _cell.GateWidth;
+            tableRows = _tableRows.AsSpan(0, bsz * gw);
+            for (int b = 0; b < bsz; b++)
+            {
+                _inputTable.AsSpan(fed[b] * gw, gw).CopyTo(tableRows.Slice(b * gw, gw));                   // W_ih[:, :E]·emb(y_b) by lookup
+            }
+        }
         switch (Config.Decoder)
         {
             case DecoderStyle.Bahdanau:
             {
                 Span<float> context = _context.AsSpan(t * bsz * _dc, bsz * _dc);
-                _attention!.Forward(values, hPrev, encOut, encOut, lengths, weights, context);          // (1) c_t = attn(h_{t-1})
+                _attention!.Forward(values, hPrev, encOut, encOut, lengths, weights, context, KeptAttention(t, bsz)); // (1) c_t = attn(h_{t-1})
                 Concat(bsz, emb, e, context, _dc, x);                                                  // (2) x = [emb; c_t]
-                _cell.Forward(p, bsz, x, hPrev, cPrev, hCur, cCur, cache);                             // (3) h_t = cell(x, h_{t-1})
+                _cell.Forward(p, bsz, x, hPrev, cPrev, hCur, cCur, cache, tableColumns, tableRows);                             // (3) h_t = cell(x, h_{t-1})
                 Concat(bsz, hCur, h, context, _dc, outIn);                                             // (4) o = [h_t; c_t]
                 if (_dropping)
                 {
@@ -635,9 +756,9 @@ public sealed partial class Seq2SeqModel
                 {
                     Concat(bsz, emb, e, _outIn.AsSpan((t - 1) * bsz * _o, bh), h, x);                  // (1) x = [emb; h̃_{t-1}] (input feeding)
                 }
-                _cell.Forward(p, bsz, x, hPrev, cPrev, hCur, cCur, cache);                             // (2) h_t = cell(x, h_{t-1})
+                _cell.Forward(p, bsz, x, hPrev, cPrev, hCur, cCur, cache, tableColumns, tableRows);                             // (2) h_t = cell(x, h_{t-1})
                 Span<float> context = _context.AsSpan(t * bsz * _dc, bsz * _dc);
-                _attention!.Forward(values, hCur, encOut, encOut, lengths, weights, context);           // (3) c_t = attn(h_t)
+                _attention!.Forward(values, hCur, encOut, encOut, lengths, weights, context, KeptAttention(t, bsz)); // (3) c_t = attn(h_t)
                 Span<float> comb = _comb.AsSpan(t * bsz * w, bsz * w);
                 Concat(bsz, context, _dc, hCur, h, comb);                                              // (4) [c_t; h_t]
                 Span<float> tilde = _dropping ? _tilde.AsSpan(t * bh, bh) : outIn;
@@ -654,7 +775,7 @@ public sealed partial class Seq2SeqModel
             {
                 ReadOnlySpan<float> fixedContext = _fixed.AsSpan(0, bh);
                 Concat(bsz, emb, e, fixedContext, h, x);                                               // (1) x = [emb; c]
-                _cell.Forward(p, bsz, x, hPrev, cPrev, hCur, cCur, cache);                             // (2) h_t = cell(x, h_{t-1})
+                _cell.Forward(p, bsz, x, hPrev, cPrev, hCur, cCur, cache, tableColumns, tableRows);                             // (2) h_t = cell(x, h_{t-1})
                 Concat(bsz, hCur, h, fixedContext, h, outIn);                                          // (3) o = [h_t; c]
                 if (_dropping)
                 {
@@ -664,6 +785,97 @@ public sealed partial class Seq2SeqModel
             }
         }
         _out.Forward(outIn, bsz, values, _logits.AsSpan(t * bsz * _v, bsz * _v));                     // (6) logits = W_out o + b
+    }
+
+    /// <summary>
+    /// Whether a teacher-forced pass of (B, T) uses the input table: worth it when the V table rows cost at most half of
+    /// the T·B rows they replace. Never with embedding dropout: the table holds the projection of the plain embedding rows.
+    /// </summary>
+    private bool UseInputTable(int bsz, int steps) => !InputTableDisabledForTesting && !_dropping && 2L * _v <= (long)steps * bsz;
+
+    /// <summary>Tests only: run the teacher-forced pass without the input table (the reference the table path is checked against).</summary>
+    internal bool InputTableDisabledForTesting { get; set; }
+
+    /// <summary>Whether the last teacher-forced <see cref="Forward"/> used the input table.</summary>
+    internal bool LastPassUsedInputTable => _tableColumns > 0;
+
+    /// <summary>Whether a teacher-forced pass uses the source table for encoder layer 0 (same rule as <see cref="UseInputTable"/>).</summary>
+    private bool UseSourceTable(int bsz, int source) => !InputTableDisabledForTesting && !_dropping && 2L * Config.SourceVocabSize <= (long)bsz * source;
+
+    /// <summary>Whether the last teacher-forced <see cref="Forward"/> used the source table.</summary>
+    internal bool LastPassUsedSourceTable => _sourceTablePass;
+
+    /// <summary>
+    /// Encoder layer 0's input projection by lookup: table_d = E_src W_ih_l0_dᵀ (V_src, G·H) once per direction, then
+    /// row r of direction d = table_d[ids[r]]. Returns (D, B·S, G·H).
+    /// </summary>
+    private ReadOnlySpan<float> LookUpSourceProjection(ReadOnlySpan<int> ids, int rows)
+    {
+        int gw = _encoder.GateWidth, vs = Config.SourceVocabSize, e = _e;
+        ReadOnlySpan<float> values = Parameters.Values;
+        Span<float> projection = _srcProj.AsSpan(0, _encoder.Directions * rows * gw);
+        for (int d = 0; d < _encoder.Directions; d++)
+        {
+            Span<float> table = _srcTable.AsSpan(d * vs * gw, vs * gw);
+            Gemm.Multiply(vs, gw, e, _sourceEmbedding.Weight.Of(values), e, Transpose.No,
+                _encoder.FirstLayerWeightIh(d).Of(values), e, Transpose.Yes, table, gw, false);                 // table_d = E_src W_ih_l0ᵀ (V_src, G·H)
+            Span<float> rowsOut = projection.Slice(d * rows * gw, rows * gw);
+            for (int r = 0; r < rows; r++)
+            {
+                table.Slice(ids[r] * gw, gw).CopyTo(rowsOut.Slice(r * gw, gw));
+            }
+        }
+        return projection;
+    }
+
+    /// <summary>
+    /// Backward of a table lookup gates_in[r] = table[ids[r]] with table = Emb · W[:, :E]ᵀ (W row stride ld):
+    /// dtable[v] = Σ_{ids[r] = v} dGates[r]; dW[:, :E] += dtableᵀ Emb; dEmb[v] += dtable[v] W[:, :E] for v ≠ padding
+    /// (as <c>Embedding.Backward</c> skips it).
+    /// </summary>
+    private void TableBackward(int rows, ReadOnlySpan<int> ids, ReadOnlySpan<float> dGates, int gw, int v, int e,
+        ReadOnlySpan<float> embedding, ReadOnlySpan<float> weight, int ld, Span<float> dWeight, Span<float> dEmbedding)
+    {
+        Span<float> dTable = _dInputTable.AsSpan(0, v * gw);
+        dTable.Clear();
+        for (int r = 0; r < rows; r++)
+        {
+            Span<float> row = dTable.Slice(ids[r] * gw, gw);
+            TensorPrimitives.Add(row, dGates.Slice(r * gw, gw), row);                                            // dtable[id] += dGates[r]
+        }
+        Gemm.Multiply(gw, e, v, dTable, gw, Transpose.Yes, embedding, e, Transpose.No, dWeight, ld, true);          // dW[:, :E] += dtableᵀ Emb (G·H, E)
+        Span<float> dEmb = _dTableEmb.AsSpan(0, v * e);
+        Gemm.Multiply(v, e, gw, dTable, gw, Transpose.No, weight, ld, Transpose.No, dEmb, e, false);                // (V, E) = dtable W[:, :E]
+        for (int k = 0; k < v; k++)
+        {
+            if (k != Config.PaddingId)
+            {
+                Span<float> dst = dEmbedding.Slice(k * e, e);
+                TensorPrimitives.Add(dst, dEmb.Slice(k * e, e), dst);
+            }
+        }
+    }
+
+    /// <summary>Step t's slot of the kept tanh layer (B, S, A) during the training forward and backward; empty otherwise (recompute).</summary>
+    private Span<float> KeptAttention(int t, int bsz)
+    {
+        if (!_keepAttention)
+        {
+            return default;
+        }
+        int n = bsz * _source * _attention!.AttentionDim;
+        return _attnHidden.AsSpan(t * n, n);
+    }
+
+    /// <summary>Step t's slot of the stored d(W_q q): (B, A); empty when the scorer has no query projection.</summary>
+    private Span<float> ProjectedQueryGradient(int t, int bsz)
+    {
+        if (_dProjQuery.Length == 0)
+        {
+            return default;
+        }
+        int n = bsz * _attention!.AttentionDim;
+        return _dProjQuery.AsSpan(t * n, n);
     }
 
     private int _dropSteps;

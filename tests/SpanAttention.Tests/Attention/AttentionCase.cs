@@ -171,6 +171,36 @@ public sealed class AttentionCase
         return g;
     }
 
+    /// <summary>
+    /// Step-by-step forward and backward the way the training model runs the additive scorer: each forward step keeps
+    /// its tanh layer (B, S, A), each backward step reads it and stores d(W_q q) (B, A), and dW_q comes from one
+    /// <see cref="AttentionLayer.AccumulateQueryWeightGradient"/> over all T·B rows. Length masks only.
+    /// </summary>
+    public Gradients BackwardKept()
+    {
+        var weights = new float[T * B * S];
+        var context = new float[T * B * Dv];
+        var hidden = new float[T * B * S * A];
+        var dpq = new float[T * B * A];
+        Layer.PrepareKeys(Parameters.Values, Keys, B, S);
+        for (int t = 0; t < T; t++)
+        {
+            Layer.Forward(Parameters.Values, Queries.AsSpan(t * B * Dq, B * Dq), Keys, Values, Lengths,
+                weights.AsSpan(t * B * S, B * S), context.AsSpan(t * B * Dv, B * Dv), hidden.AsSpan(t * B * S * A, B * S * A));
+        }
+        var g = new Gradients(new float[Queries.Length], new float[Keys.Length], new float[Values.Length], new float[Parameters.Values.Length]);
+        for (int t = T - 1; t >= 0; t--)
+        {
+            Layer.Backward(DContext.AsSpan(t * B * Dv, B * Dv), DWeights.AsSpan(t * B * S, B * S), Parameters.Values,
+                Queries.AsSpan(t * B * Dq, B * Dq), Keys, Values, Lengths, weights.AsSpan(t * B * S, B * S),
+                g.DParameters, g.DQueries.AsSpan(t * B * Dq, B * Dq), g.DKeys, g.DValues,
+                hidden.AsSpan(t * B * S * A, B * S * A), dpq.AsSpan(t * B * A, B * A));
+        }
+        Layer.AccumulateQueryWeightGradient(g.DParameters, T * B, dpq, Queries);
+        Layer.PrepareKeysBackward(Parameters.Values, Keys, g.DParameters, g.DKeys);
+        return g;
+    }
+
     /// <summary>The naive twin, row by row: weights, context, and (optionally) gradients.</summary>
     public (float[] Weights, float[] Context, Gradients Grads) Naive(bool withDWeights = true)
     {

@@ -79,6 +79,36 @@ public class AttentionGradientTests
         Assert.NotNull(GradientCheck.Compare(c, WrongBackward.Run(c, fault)));
     }
 
+    [Theory]
+    [InlineData(MaskKind.None)]
+    [InlineData(MaskKind.Lengths)]
+    public void Backward_KeptHiddenAndDeferredQueryWeight_EqualsRecomputingBackward(MaskKind mask)
+    {
+        // odd sizes: every SIMD remainder of the tanh, the GEMVs and the dW_q GEMM runs
+        var c = new AttentionCase(AttentionScorer.Additive, batch: 3, source: 11, steps: 4, queryDim: 9, keyDim: 7, valueDim: 5, attentionDim: 13, mask, seed: 41);
+        AttentionCase.Gradients expected = c.Backward(stepByStep: true);
+        AttentionCase.Gradients kept = c.BackwardKept();
+        Assert.Contains(expected.DParameters, v => v != 0f);
+        Numerics.AssertClose(expected.DParameters, kept.DParameters, 1e-5f, 1e-6f, "dParameters");
+        Numerics.AssertClose(expected.DQueries, kept.DQueries, 1e-5f, 1e-6f, "dQueries");
+        Numerics.AssertClose(expected.DKeys, kept.DKeys, 1e-5f, 1e-6f, "dKeys");
+        Numerics.AssertClose(expected.DValues, kept.DValues, 1e-5f, 1e-6f, "dValues");
+    }
+
+    [Fact]
+    public void Forward_HiddenCacheOfWrongSizeOrScorer_ThrowsNamingIt()
+    {
+        var c = new AttentionCase(AttentionScorer.Additive, batch: 2, source: 3, steps: 1, queryDim: 4, keyDim: 4, valueDim: 4, attentionDim: 5, MaskKind.None, seed: 1);
+        c.Layer.PrepareKeys(c.Parameters.Values, c.Keys, c.B, c.S);
+        var e = Assert.Throws<ArgumentException>(() => c.Layer.Forward(c.Parameters.Values, c.Queries, c.Keys, c.Values, c.Lengths,
+            new float[c.B * c.S], new float[c.B * c.Dv], new float[c.B * c.S * c.A - 1]));
+        Assert.Contains("hiddenCache", e.Message);
+        var dot = new AttentionCase(AttentionScorer.Dot, batch: 2, source: 3, steps: 1, queryDim: 4, keyDim: 4, valueDim: 4, attentionDim: 5, MaskKind.None, seed: 1);
+        dot.Layer.PrepareKeys(dot.Parameters.Values, dot.Keys, dot.B, dot.S);
+        Assert.Throws<ArgumentException>(() => dot.Layer.Forward(dot.Parameters.Values, dot.Queries, dot.Keys, dot.Values, dot.Lengths,
+            new float[dot.B * dot.S], new float[dot.B * dot.Dv], new float[dot.B * dot.S * 5]));
+    }
+
     [Fact]
     public void Backward_CalledTwicePerBatch_AccumulatesTwice()
     {

@@ -129,4 +129,158 @@ public class RecurrentCellTests
             }
         }
     }
+
+    public static TheoryData<RecurrentKind> Kinds() => new() { RecurrentKind.Rnn, RecurrentKind.Gru, RecurrentKind.Lstm };
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void PackedStepsAndDeferredWeightGradients_SeveralSteps_EqualPerStepPath(RecurrentKind kind)
+    {
+        switch (kind)
+        {
+            case RecurrentKind.Rnn: CheckPackedDeferred<RnnGates>(); break;
+            case RecurrentKind.Gru: CheckPackedDeferred<GruGates>(); break;
+            default: CheckPackedDeferred<LstmGates>(); break;
+        }
+    }
+
+    // T steps of a cell run twice: (a) plain Forward/Backward (weights read directly, weight gradients per step);
+    // (b) PrepareForwardSteps/PrepareBackwardSteps (packed weights) and Backward storing the gate gradients, then
+    // one AccumulateWeightGradients over all T·B rows. Packed GEMMs are bit-identical; the deferred weight
+    // gradients sum in another order, so they agree to float rounding. Odd sizes exercise every kernel remainder.
+    private static void CheckPackedDeferred<TGates>()
+        where TGates : struct, IRecurrentGates
+    {
+        const int I = 7, H = 13, B = 3, T = 4;
+        var layout = new ParameterLayout();
+        var cell = new RecurrentCell<TGates>(layout, "cell.", I, H, maxBatch: B);
+        var plain = new ParameterSet(layout);
+        cell.Initialize(plain, new Random(21));
+        var fast = new ParameterSet(layout);
+        plain.Values.CopyTo(fast.Values, 0);
+        int bh = B * H, cs = cell.CacheSize, gw = cell.GateWidth;
+        float[] x = Support.Numerics.Random(T * B * I, 22);               // (T, B, I)
+        float[] dhOut = Support.Numerics.Random(T * bh, 23);              // (T, B, H) gradient arriving at each h_t
+
+        (float[] Hs, float[] DX) Run(ParameterSet ps, bool fastPath)
+        {
+            var hs = new float[(T + 1) * bh];                           // (T+1, B, H), h_0 = 0
+            var cs2 = new float[(T + 1) * bh];
+            var cache = new float[T * B * cs];
+            bool lstm = TGates.HasCellState;
+            if (fastPath)
+            {
+                cell.PrepareForwardSteps(ps);
+            }
+            for (int t = 0; t < T; t++)
+            {
+                cell.Forward(ps, B, x.AsSpan(t * B * I, B * I), hs.AsSpan(t * bh, bh), lstm ? cs2.AsSpan(t * bh, bh) : default,
+                    hs.AsSpan((t + 1) * bh, bh), lstm ? cs2.AsSpan((t + 1) * bh, bh) : default, cache.AsSpan(t * B * cs, B * cs));
+            }
+            cell.EndSteps();
+            var dX = new float[T * B * I];
+            var dH = new float[bh];
+            var dC = new float[bh];
+            var dGates = new float[T * B * gw];
+            var dGatesHh = new float[T * B * gw];
+            if (fastPath)
+            {
+                cell.PrepareBackwardSteps(ps);
+            }
+            for (int t = T - 1; t >= 0; t--)
+            {
+                float[] dhT = dhOut.AsSpan(t * bh, bh).ToArray();
+                System.Numerics.Tensors.TensorPrimitives.Add(dhT, dH, dhT);
+                float[] dcT = dC.ToArray();
+                Array.Clear(dH);
+                Array.Clear(dC);
+                cell.Backward(ps, B, dhT, lstm ? dcT : default, x.AsSpan(t * B * I, B * I), hs.AsSpan(t * bh, bh),
+                    lstm ? cs2.AsSpan(t * bh, bh) : default, cache.AsSpan(t * B * cs, B * cs), dX.AsSpan(t * B * I, B * I), dH,
+                    lstm ? dC : default,
+                    fastPath ? dGates.AsSpan(t * B * gw, B * gw) : default, fastPath ? dGatesHh.AsSpan(t * B * gw, B * gw) : default, 0);
+            }
+            cell.EndSteps();
+            if (fastPath)
+            {
+                cell.AccumulateWeightGradients(ps, T * B, dGates, dGatesHh, x, hs.AsSpan(0, T * bh));
+            }
+            return (hs, dX);
+        }
+
+        (float[] hsPlain, float[] dXPlain) = Run(plain, false);
+        (float[] hsFast, float[] dXFast) = Run(fast, true);
+        Support.Numerics.AssertEqual(hsPlain, hsFast, "h");
+        Support.Numerics.AssertEqual(dXPlain, dXFast, "dX");
+        Assert.Contains(plain.Gradients, g => g != 0f);
+        Support.Numerics.AssertClose(plain.Gradients, fast.Gradients, 1e-5f, 1e-6f, "dParams");
+    }
+
+    [Fact]
+    public void EndSteps_AfterWeightsChange_ForwardReadsNewWeights()
+    {
+        const int I = 5, H = 9, B = 2;
+        var layout = new ParameterLayout();
+        var cell = new RecurrentCell<GruGates>(layout, "cell.", I, H, maxBatch: B);
+        var ps = new ParameterSet(layout);
+        cell.Initialize(ps, new Random(3));
+        float[] x = Support.Numerics.Random(B * I, 4), hPrev = Support.Numerics.Random(B * H, 5);
+        var h = new float[B * H];
+        var expected = new float[B * H];
+        var cache = new float[B * cell.CacheSize];
+        cell.PrepareForwardSteps(ps);
+        cell.Forward(ps, B, x, hPrev, default, h, default, cache);
+        cell.EndSteps();
+        for (int k = 0; k < ps.Values.Length; k++)
+        {
+            ps.Values[k] *= -0.5f;   // an optimizer step
+        }
+        cell.Forward(ps, B, x, hPrev, default, h, default, cache);
+        var fresh = new RecurrentCell<GruGates>(new ParameterLayout(), "cell.", I, H, maxBatch: B);
+        fresh.Forward(ps, B, x, hPrev, default, expected, default, cache);
+        Support.Numerics.AssertEqual(expected, h, "h after the update");
+    }
+
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(3, false)]
+    [InlineData(3, true)]
+    public void Forward_WithProjectedInputColumns_EqualsPlainForward(int batch, bool packed)
+    {
+        // x = [e; r] with P = 4 of I = 9 columns projected by the caller: gates = e·W_ih[:, :P]ᵀ + r·W_ih[:, P:]ᵀ.
+        const int I = 9, P = 4, H = 7;
+        var layout = new ParameterLayout();
+        var cell = new RecurrentCell<GruGates>(layout, "cell.", I, H, maxBatch: 3);
+        var ps = new ParameterSet(layout);
+        cell.Initialize(ps, new Random(8));
+        int gw = cell.GateWidth;
+        float[] x = Support.Numerics.Random(batch * I, 9), hPrev = Support.Numerics.Random(batch * H, 10);
+        float[] wIh = cell.Weights.WeightIh.Of(ps.Values.AsSpan()).ToArray();
+        var projection = new float[batch * gw];
+        for (int b = 0; b < batch; b++)
+        {
+            for (int g = 0; g < gw; g++)
+            {
+                double sum = 0;
+                for (int c = 0; c < P; c++)
+                {
+                    sum += (double)x[b * I + c] * wIh[g * I + c];
+                }
+                projection[b * gw + g] = (float)sum;
+            }
+        }
+        var expectedH = new float[batch * H];
+        var h = new float[batch * H];
+        var cache = new float[batch * cell.CacheSize];
+        cell.Forward(ps, batch, x, hPrev, default, expectedH, default, cache);
+        float[] expectedCache = (float[])cache.Clone();
+        if (packed)
+        {
+            cell.PrepareForwardSteps(ps, P);
+        }
+        cell.Forward(ps, batch, x, hPrev, default, h, default, cache, P, projection);
+        cell.EndSteps();
+        Support.Numerics.AssertClose(expectedH, h, 1e-5f, 1e-6f, "h");
+        Support.Numerics.AssertClose(expectedCache, cache, 1e-5f, 1e-6f, "cache");
+        Assert.Throws<ArgumentOutOfRangeException>(() => cell.Forward(ps, batch, x, hPrev, default, h, default, cache, I, projection));
+    }
 }

@@ -79,6 +79,62 @@ public sealed class Seq2SeqGradientTests
         Assert.NotNull(Check(model, batch));
     }
 
+    // Vocabularies of 5 make 2V = 10 <= T·B = 12 and <= B·S = 12 rows of TinyBatch: the teacher-forced pass projects the
+    // decoder embedding and encoder layer 0's input through per-token tables (Seq2SeqModel.UseInputTable, UseSourceTable)
+    // and must give the same loss and gradients.
+    public static TheoryData<string> TableConfigs() => new("bahdanau-gru-additive", "luong-lstm-bi-additive", "none-gru", "luong-rnn-dot", "bahdanau-lstm-bi2-general");
+
+    private static Seq2SeqConfig SmallVocabularies(string name) => ByName(name) with { TargetVocabSize = 5, SourceVocabSize = 5 };
+
+    [Theory]
+    [MemberData(nameof(TableConfigs))]
+    public void Backward_InputTablePath_EqualsDirectProjection(string name)
+    {
+        Seq2SeqConfig config = SmallVocabularies(name);
+        Seq2SeqBatch batch = Seq2SeqTestData.TinyBatch(config, 5);
+        var table = new Seq2SeqModel(config, 3, 5, 5, seed: 11);
+        var direct = new Seq2SeqModel(config, 3, 5, 5, seed: 11) { InputTableDisabledForTesting = true };
+        float lossTable = table.Forward(batch);
+        table.Backward();
+        float lossDirect = direct.Forward(batch);
+        direct.Backward();
+        Assert.True(table.LastPassUsedInputTable);
+        Assert.True(table.LastPassUsedSourceTable);
+        Assert.False(direct.LastPassUsedInputTable);
+        Assert.False(direct.LastPassUsedSourceTable);
+        Assert.Equal(lossDirect, lossTable, 5);
+        Assert.Contains(direct.Parameters.Gradients, g => g != 0f);
+        Support.Numerics.AssertClose(direct.Parameters.Gradients, table.Parameters.Gradients, 1e-4f, 1e-6f, "gradients");
+    }
+
+    [Fact]
+    public void Forward_WithEmbeddingDropout_DoesNotUseInputTables()
+    {
+        // the tables hold projections of the plain embedding rows: a dropped embedding must take the direct path
+        Seq2SeqConfig config = SmallVocabularies("bahdanau-gru-additive") with { Dropout = 0.3f };
+        Seq2SeqBatch batch = Seq2SeqTestData.TinyBatch(config, 5);
+        var model = new Seq2SeqModel(config, 3, 5, 5, seed: 11) { Training = true };
+        model.Forward(batch);
+        Assert.False(model.LastPassUsedInputTable);
+        Assert.False(model.LastPassUsedSourceTable);
+        model.Training = false; // eval: no dropout, so the tables are used again
+        model.Forward(batch);
+        Assert.True(model.LastPassUsedInputTable);
+        Assert.True(model.LastPassUsedSourceTable);
+    }
+
+    [Fact]
+    public void Backward_InputTablePath_MatchesFiniteDifferences()
+    {
+        Seq2SeqConfig config = SmallVocabularies("bahdanau-gru-additive");
+        var model = new Seq2SeqModel(config, 3, 5, 5, seed: 11);
+        Seq2SeqBatch batch = Seq2SeqTestData.TinyBatch(config, 5);
+        string? failure = Check(model, batch);
+        Assert.True(model.LastPassUsedInputTable);
+        Assert.True(model.LastPassUsedSourceTable);
+        Assert.True(failure is null, failure);
+    }
+
     /// <summary>Null when every parameter's gradient agrees, else a message naming the first bad element.</summary>
     internal static string? Check(Seq2SeqModel model, Seq2SeqBatch batch)
     {
