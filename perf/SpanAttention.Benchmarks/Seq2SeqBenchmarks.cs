@@ -95,9 +95,23 @@ public class Seq2SeqDecodeBenchmarks
     {
         KernelThreads.Count = Threads;
         _workload = new Seq2SeqWorkload(Hidden, 1);
+        _workload.UsePlainDecode = false;
+        _ = _workload.Prepared;                     // PrepareInference once, outside the measurement
     }
 
-    /// <summary>Encoder + 32 greedy steps; reported per token.</summary>
+    /// <summary>Encoder + 32 greedy steps on the training code's path (no prepared weights); reported per token.</summary>
+    [Benchmark(Baseline = true, OperationsPerInvoke = Seq2SeqWorkload.T)]
+    public int GreedyDecodePlain()
+    {
+        _workload.UsePlainDecode = true;
+        return _workload.Decode();
+    }
+
+    /// <summary>Encoder + 32 greedy steps on the prepared path (Seq2SeqModel.PrepareInference); reported per token.</summary>
     [Benchmark(OperationsPerInvoke = Seq2SeqWorkload.T)]
-    public int GreedyDecode() => _workload.Decode();
+    public int GreedyDecode()
+    {
+        _workload.UsePlainDecode = false;
+        return _workload.Decode();
+    }
 }

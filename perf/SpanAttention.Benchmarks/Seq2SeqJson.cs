@@ -166,6 +166,10 @@ internal static class Seq2SeqJson
             sb.Append(r == 0 ? "" : ",").Append(Num(samples[r]));
         }
         sb.Append(inv, $"],\"cpu_median\":{Num(cpuMedian)},");
+        if (!train)
+        {
+            sb.Append(inv, $"\"decode_path\":\"{w.DecodePath}\",");
+        }
         if (train)
         {
             sb.Append(inv, $"\"step_seconds\":{Num(medianSeconds)},\"loss_first\":{Num(lossFirst)},\"loss_last\":{Num(lossLast)},");
@@ -226,12 +230,12 @@ internal static class Seq2SeqJson
             }
             else
             {
-                model.Encode(batch.SourceIds.AsSpan(0, Seq2SeqWorkload.S), [Seq2SeqWorkload.S], 1, Seq2SeqWorkload.S);
+                model.Encode(batch.SourceIds.AsSpan(0, Seq2SeqWorkload.S), [Seq2SeqWorkload.S], 1, Seq2SeqWorkload.S, w.Prepared);
                 times[0][r] = Lap();
                 Span<int> fed = [Seq2SeqWorkload.Bos];
                 for (int step = 0; step < Seq2SeqWorkload.T; step++)
                 {
-                    model.DecoderStep(step, 1, fed);
+                    model.DecoderStep(step, 1, fed, w.Prepared);
                     fed[0] = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(model.StepLogits(step, 1));
                 }
                 times[1][r] = Lap();

@@ -17,7 +17,9 @@ namespace SpanAttention.Benchmarks;
 /// cross-entropy over the B·T tokens, backward, Adam(lr 1e-3). Clipping is off (ClipNorm = 0, as in the PyTorch
 /// script); the trainer still computes the global gradient norm (one pass over the gradients, not counted).</para>
 /// <para>Decoding: greedy at batch 1, encoder included, exactly 32 decoder steps (no EOS stop), driving the model's
-/// Encode / DecoderStep directly (Decoding.Greedy builds result lists and stops at EOS, which is not the workload).</para>
+/// Encode / DecoderStep directly (Decoding.Greedy builds result lists and stops at EOS, which is not the workload),
+/// on the prepared path (<see cref="Seq2SeqModel.PrepareInference"/>, prepared once, outside the timing) unless the
+/// environment sets <c>SPANATTENTION_DECODE_PLAIN=1</c> (then the training code's Encode / DecoderStep, for comparison).</para>
 /// <para>Two differences the model imposes, both noted in docs/performance.md: the model's padding id must differ
 /// from BOS, so padding = 63 (never produced here: sources use 0..62, targets 1..62; PyTorch draws targets
 /// from 1..63, which changes nothing in the timing); and the model's Bahdanau output layer reads [h_t; c_t]
@@ -117,6 +119,20 @@ internal sealed class Seq2SeqWorkload
     /// <summary>The fixed training batch (B, S) / (B, T), full lengths.</summary>
     public Seq2SeqBatch TrainingBatch { get; }
 
+    /// <summary>Whether <see cref="Decode"/> takes the plain path (environment SPANATTENTION_DECODE_PLAIN=1).</summary>
+    public static bool PlainDecode { get; } = Environment.GetEnvironmentVariable("SPANATTENTION_DECODE_PLAIN") == "1";
+
+    /// <summary>Whether <see cref="Decode"/> takes the plain path; default from <see cref="PlainDecode"/>.</summary>
+    public bool UsePlainDecode { get; set; } = PlainDecode;
+
+    /// <summary>"prepared" or "plain": the decoding path <see cref="Decode"/> takes.</summary>
+    public string DecodePath => UsePlainDecode ? "plain" : "prepared";
+
+    /// <summary>The prepared decoding weights (null on the plain path); built on first use.</summary>
+    public InferenceWeights? Prepared => UsePlainDecode ? null : _prepared ??= Model.PrepareInference();
+
+    private InferenceWeights? _prepared;
+
     /// <summary>The tokens of the last <see cref="Decode"/>.</summary>
     public int[] Tokens { get; }
 
@@ -128,12 +144,13 @@ internal sealed class Seq2SeqWorkload
     public int Decode()
     {
         Seq2SeqModel model = Model;
-        model.Encode(_decodeSource, _decodeLengths, 1, S);
+        InferenceWeights? prepared = Prepared;
+        model.Encode(_decodeSource, _decodeLengths, 1, S, prepared);
         int[] fed = _fed;
         fed[0] = Bos;
         for (int t = 0; t < T; t++)
         {
-            model.DecoderStep(t, 1, fed);
+            model.DecoderStep(t, 1, fed, prepared);
             fed[0] = Tokens[t] = TensorPrimitives.IndexOfMax(model.StepLogits(t, 1));
         }
         return fed[0];

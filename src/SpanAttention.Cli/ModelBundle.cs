@@ -148,11 +148,16 @@ internal sealed class ModelBundle
         Model.EnsureCapacity(Model.MaxBatch, s, maxLength);
     }
 
-    /// <summary>Greedy decoding of many sources.</summary>
+    private InferenceWeights? _prepared;
+
+    /// <summary>The decoding layout of the loaded parameters (prepared on first use; the bundle never changes them).</summary>
+    public InferenceWeights Prepared => _prepared ??= Model.PrepareInference();
+
+    /// <summary>Greedy decoding of many sources (prepared path for chunks of up to <see cref="Decoding.PreparedMaxBatch"/> rows).</summary>
     public Hypothesis[] Greedy(IReadOnlyList<int[]> sources, int maxLength)
     {
         Reserve(sources, maxLength);
-        return Decoding.Greedy(Model, sources, maxLength);
+        return Decoding.Greedy(Model, sources, maxLength, Prepared);
     }
 
     /// <summary>Beam search of one source.</summary>
@@ -163,7 +168,7 @@ internal sealed class ModelBundle
             throw new UsageException($"--beam {beam} is larger than the model was loaded for ({Model.MaxBatch}).");
         }
         Reserve([source], maxLength);
-        return Decoding.Beam(Model, source, beam, maxLength, 1f, nBest);
+        return Decoding.Beam(Model, source, beam, maxLength, 1f, nBest, Prepared);
     }
 
     /// <summary>The output tokens of a hypothesis.</summary>

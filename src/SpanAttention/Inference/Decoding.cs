@@ -13,8 +13,11 @@ public static class Decoding
     /// <param name="model">The model.</param>
     /// <param name="sources">Source id sequences (each non-empty).</param>
     /// <param name="maxLength">Maximum number of decoder steps per output (EOS included); no other cap applies.</param>
+    /// <param name="weights">Optional prepared weights (<see cref="Seq2SeqModel.PrepareInference"/> of this model or the
+    /// one it replicates): chunks of up to <see cref="PreparedMaxBatch"/> rows then take the prepared path (packed GEMVs,
+    /// row by row); larger chunks, and null, take the plain path (GEMMs over the batch).</param>
     /// <returns>One hypothesis per source, in order.</returns>
-    public static Hypothesis[] Greedy(Seq2SeqModel model, IReadOnlyList<int[]> sources, int maxLength)
+    public static Hypothesis[] Greedy(Seq2SeqModel model, IReadOnlyList<int[]> sources, int maxLength, InferenceWeights? weights = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(sources);
@@ -23,12 +26,18 @@ public static class Decoding
         for (int start = 0; start < sources.Count; start += model.MaxBatch)
         {
             int n = Math.Min(model.MaxBatch, sources.Count - start);
-            GreedyChunk(model, sources, start, n, maxLength, results);
+            GreedyChunk(model, sources, start, n, maxLength, n <= PreparedMaxBatch ? weights : null, results);
         }
         return results;
     }
 
-    private static void GreedyChunk(Seq2SeqModel model, IReadOnlyList<int[]> sources, int start, int bsz, int maxLength, Hypothesis[] results)
+    /// <summary>
+    /// Largest batch (greedy chunk or beam width) decoded on the prepared path: it reads every weight once per row,
+    /// the plain path's GEMMs once per batch, so the prepared path wins only for a few rows.
+    /// </summary>
+    public const int PreparedMaxBatch = 8;
+
+    private static void GreedyChunk(Seq2SeqModel model, IReadOnlyList<int[]> sources, int start, int bsz, int maxLength, InferenceWeights? prepared, Hypothesis[] results)
     {
         Seq2SeqConfig config = model.Config;
         int s = 1;
@@ -50,7 +59,7 @@ public static class Decoding
             sources[start + b].CopyTo(ids, b * s);
             lengths[b] = sources[start + b].Length;
         }
-        model.Encode(ids, lengths, bsz, s);
+        model.Encode(ids, lengths, bsz, s, prepared);
         int v = model.Vocabulary;
         var fed = new int[bsz];
         Array.Fill(fed, config.BosId);
@@ -66,7 +75,7 @@ public static class Decoding
         int active = bsz;
         for (int t = 0; t < maxLength && active > 0; t++)
         {
-            model.DecoderStep(t, bsz, fed);
+            model.DecoderStep(t, bsz, fed, prepared);
             ReadOnlySpan<float> logits = model.StepLogits(t, bsz);
             ReadOnlySpan<float> weights = model.StepWeights(t, bsz);
             for (int b = 0; b < bsz; b++)
@@ -115,8 +124,9 @@ public static class Decoding
     /// <param name="maxLength">Maximum decoder steps.</param>
     /// <param name="lengthPenalty">α of the length normalisation; 0 ranks by raw log-probability. Default 1.</param>
     /// <param name="nBest">How many hypotheses to return (≤ K); default all K.</param>
+    /// <param name="weights">Optional prepared weights (see <see cref="Greedy"/>); used when K ≤ <see cref="PreparedMaxBatch"/>.</param>
     /// <returns>The n best hypotheses, best first.</returns>
-    public static Hypothesis[] Beam(Seq2SeqModel model, int[] source, int beamWidth, int maxLength, float lengthPenalty = 1f, int nBest = 0)
+    public static Hypothesis[] Beam(Seq2SeqModel model, int[] source, int beamWidth, int maxLength, float lengthPenalty = 1f, int nBest = 0, InferenceWeights? weights = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(source);
@@ -141,7 +151,11 @@ public static class Decoding
             source.CopyTo(ids, b * s);
             lengths[b] = s;
         }
-        model.Encode(ids, lengths, k, s);
+        if (k > PreparedMaxBatch)
+        {
+            weights = null;
+        }
+        model.Encode(ids, lengths, k, s, weights);
         bool attention = config.Decoder != DecoderStyle.None;
         var scores = new double[k];
         Array.Fill(scores, double.NegativeInfinity);
@@ -158,7 +172,7 @@ public static class Decoding
         int steps = 0;
         for (int t = 0; t < maxLength && finished.Count < k; t++)
         {
-            model.DecoderStep(t, k, fed);
+            model.DecoderStep(t, k, fed, weights);
             steps = t + 1;
             ReadOnlySpan<float> logits = model.StepLogits(t, k);
             aligns.Add(attention ? model.StepWeights(t, k).ToArray() : []);

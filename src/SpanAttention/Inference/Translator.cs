@@ -6,21 +6,31 @@ namespace SpanAttention.Inference;
 /// <summary>
 /// Thread-safe inference: one loaded model's parameters shared (read-only) by any number of threads; each call
 /// borrows a workspace (a <see cref="Seq2SeqModel.CreateReplica"/> sharing the parameter values) from a pool and
-/// returns it. Results are identical to single-threaded <see cref="Decoding"/> on the same model.
+/// returns it. Results are identical to single-threaded <see cref="Decoding"/> on the same model with the same
+/// (prepared or not) weights.
 /// </summary>
 /// <remarks>Do not train or otherwise modify the model's parameters while a Translator is decoding with them.</remarks>
 public sealed class Translator
 {
     private readonly Seq2SeqModel _template;
+    private readonly InferenceWeights? _weights;
     private readonly ConcurrentBag<Seq2SeqModel> _pool = [];
 
-    /// <summary>Wraps a model. The model itself is used only as a template (never for decoding here).</summary>
+    /// <summary>
+    /// Wraps a model. The model itself is used only as a template (never for decoding here). Prepares the decoding
+    /// layout once (<see cref="Seq2SeqModel.PrepareInference"/>), shared read-only by every call.
+    /// </summary>
     /// <param name="model">The model.</param>
-    public Translator(Seq2SeqModel model)
+    /// <param name="prepare">Whether to decode on the prepared path (default); false keeps the plain training-code path.</param>
+    public Translator(Seq2SeqModel model, bool prepare = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         _template = model;
+        _weights = prepare ? model.PrepareInference() : null;
     }
+
+    /// <summary>The prepared weights every call decodes with, or null on the plain path.</summary>
+    public InferenceWeights? Weights => _weights;
 
     /// <summary>The model configuration.</summary>
     public Seq2SeqConfig Config => _template.Config;
@@ -34,7 +44,7 @@ public sealed class Translator
         Seq2SeqModel model = Rent();
         try
         {
-            return Decoding.Greedy(model, sources, maxLength);
+            return Decoding.Greedy(model, sources, maxLength, _weights);
         }
         finally
         {
@@ -54,7 +64,7 @@ public sealed class Translator
         Seq2SeqModel model = Rent();
         try
         {
-            return Decoding.Beam(model, source, beamWidth, maxLength, lengthPenalty, nBest);
+            return Decoding.Beam(model, source, beamWidth, maxLength, lengthPenalty, nBest, _weights);
         }
         finally
         {

@@ -15,7 +15,10 @@ public static partial class Gemv
     /// Effectively computes y[i] (+)= Σ_j W[i, j] x[j], like the unpacked overload, but reads W as one
     /// contiguous stream of 4 x 16 tiles: per tile, x's 16 floats are loaded once and multiplied into the
     /// four rows' accumulators. The zero-padded last tile meets a zero-padded copy of x's tail, so there is
-    /// no column remainder; padding rows are computed and dropped.
+    /// no column remainder; padding rows are computed and dropped. Calls of at least
+    /// <see cref="KernelThreads.ParallelThresholdFlops"/> (2·rows·cols) with at least 128 row groups are split by
+    /// row groups between the caller and the kernel worker when <see cref="KernelThreads.Count"/> is 2 (a batch-1
+    /// GEMV is bound by memory bandwidth: two cores stream faster); the result is bit-identical for any thread count.
     /// </remarks>
     public static void Multiply(PackedGemvMatrix w, ReadOnlySpan<float> x, Span<float> y, bool accumulate)
     {
@@ -47,9 +50,72 @@ public static partial class Gemv
         ref float rx = ref MemoryMarshal.GetReference(x);
         ref float rt = ref MemoryMarshal.GetReference(xTail);
         ref float ry = ref MemoryMarshal.GetReference(y);
-        int tiles = w.Tiles;
+        if (KernelThreads.For(2L * rows * cols) >= 2 && w.Groups >= 2 * PackedSplitMinGroups
+            && MultiplySplit(ref rp, ref rx, ref rt, ref ry, w.Groups, w.Tiles, fullTiles, rows, accumulate))
+        {
+            return;
+        }
+        MultiplyGroups(ref rp, ref rx, ref rt, ref ry, w.Tiles, fullTiles, rows, 0, w.Groups, accumulate);
+    }
+
+    /// <summary>Fewest four-row groups each part of a split packed GEMV gets (below 2 × this, no split).</summary>
+    private const int PackedSplitMinGroups = 64;
+
+    /// <summary>A packed GEMV split by row groups between the caller and the kernel worker; lives on the caller's stack.</summary>
+    private unsafe struct PackedGemvJob
+    {
+        public float* P, X, XTail, Y;      // packed W (pinned), x, x's padded tail, y: valid while the caller waits
+        public int Groups, Tiles, FullTiles, Rows, Parts;
+        public bool Accumulate;
+    }
+
+    /// <summary>
+    /// Splits the row groups into 2 parts (4 when W is over 16 MB, so a busy core costs less), each an independent
+    /// packed GEMV over its rows: every y element is computed by one thread in the same order as single-threaded, so
+    /// the result is bit-identical for any thread count. Returns false (nothing done) when the worker is taken.
+    /// At batch 1 a GEMV is bound by memory bandwidth, so the second core's bandwidth is what this buys.
+    /// </summary>
+    private static unsafe bool MultiplySplit(ref float p, ref float x, ref float xTail, ref float y, int groups, int tiles, int fullTiles, int rows, bool accumulate)
+    {
+        int parts = (long)groups * tiles * PackedGemvMatrix.TileSize >= 4L << 20 ? 4 : 2;
+        fixed (float* pp = &p, px = &x, pt = &xTail, py = &y)
+        {
+            var job = new PackedGemvJob
+            {
+                P = pp, X = px, XTail = pt, Y = py,
+                Groups = groups, Tiles = tiles, FullTiles = fullTiles, Rows = rows, Parts = parts, Accumulate = accumulate,
+            };
+            return KernelWorker.TryInvoke(&RunPackedPart, &job, parts);
+        }
+    }
+
+    private static unsafe void RunPackedPart(void* state, int part)
+    {
+        var job = (PackedGemvJob*)state;
+        int per = (job->Groups + job->Parts - 1) / job->Parts;
+        int start = part * per, end = Math.Min(job->Groups, start + per);
+        if (start < end)
+        {
+            MultiplyGroups(ref *job->P, ref *job->X, ref *job->XTail, ref *job->Y, job->Tiles, job->FullTiles, job->Rows, start, end, job->Accumulate);
+        }
+    }
+
+    /// <summary>Single-threaded packed GEMV over the whole matrix (tests: the reference a split call must equal bit for bit).</summary>
+    internal static void MultiplySingleThreaded(PackedGemvMatrix w, ReadOnlySpan<float> x, Span<float> y, bool accumulate)
+    {
+        int cols = w.Cols, fullTiles = cols / PackedGemvMatrix.Lanes;
+        Span<float> xTail = stackalloc float[PackedGemvMatrix.Lanes];
+        xTail.Clear();
+        x.Slice(fullTiles * PackedGemvMatrix.Lanes, cols - fullTiles * PackedGemvMatrix.Lanes).CopyTo(xTail);
+        MultiplyGroups(ref MemoryMarshal.GetReference(w.Data), ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(xTail),
+            ref MemoryMarshal.GetReference(y), w.Tiles, fullTiles, w.Rows, 0, w.Groups, accumulate);
+    }
+
+    /// <summary>y rows of groups [gStart, gEnd): the four-row micro-kernel per group, widest ISA first.</summary>
+    private static void MultiplyGroups(ref float rp, ref float rx, ref float rt, ref float ry, int tiles, int fullTiles, int rows, int gStart, int gEnd, bool accumulate)
+    {
         nuint groupSize = (nuint)tiles * PackedGemvMatrix.TileSize;
-        for (int g = 0; g < w.Groups; g++)
+        for (int g = gStart; g < gEnd; g++)
         {
             ref float p = ref Unsafe.Add(ref rp, (nuint)g * groupSize);
             float s0, s1, s2, s3;

@@ -25,7 +25,7 @@ namespace SpanAttention.Seq2Seq;
 /// An instance is not thread-safe (it owns the workspaces); <see cref="CreateReplica"/> makes another instance
 /// sharing the parameter values, for another thread.</para>
 /// </remarks>
-public sealed class Seq2SeqModel
+public sealed partial class Seq2SeqModel
 {
     private readonly IEncoderStack _encoder;
     private readonly IDecoderCell _cell;
@@ -302,6 +302,7 @@ public sealed class Seq2SeqModel
             _tilde = Config.Decoder == DecoderStyle.Luong ? new float[t * b * h] : [];
         }
         _hasForward = false;
+        _encodedWith = null;                                                                                      // new buffers: Encode again
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -631,6 +632,7 @@ public sealed class Seq2SeqModel
     internal void Encode(ReadOnlySpan<int> sourceIds, ReadOnlySpan<int> sourceLengths, int bsz, int source)
     {
         CheckShape(bsz, source, 1);
+        _encodedWith = null;                                                                                      // the prepared path's buffers are stale now
         _batch = bsz;
         _source = source;
         _hasForward = false;
@@ -694,6 +696,10 @@ public sealed class Seq2SeqModel
     /// <summary>One decoder step for the current batch: reads h_{t} slot t, writes slot t+1 and the step's logits (row t of (T, B, V)).</summary>
     internal void DecoderStep(int t, int bsz, ReadOnlySpan<int> fed)
     {
+        if (_encodedWith is not null)
+        {
+            throw new InvalidOperationException("The last Encode used prepared inference weights: pass them to DecoderStep too (or Encode without them).");
+        }
         int h = _h, bh = bsz * h, e = _e;
         ParameterSet p = Parameters;
         ReadOnlySpan<float> values = p.Values;

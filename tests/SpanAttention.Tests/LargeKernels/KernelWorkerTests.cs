@@ -81,3 +81,34 @@ public unsafe class KernelWorkerTests
         Assert.Equal(1, ok.PerPart[2]);
     }
 }
+
+/// <summary>The packed GEMV's two-thread split (row groups shared with the kernel worker).</summary>
+public sealed class PackedGemvSplitTests
+{
+    [Theory]
+    [InlineData(1031, 2053, false)]   // 258 groups, 8.5 MB: two parts; odd rows and columns (padding row, tail tile)
+    [InlineData(3079, 1367, true)]    // 770 groups, 16.9 MB: four parts; accumulate
+    public void Multiply_LargeEnoughToSplit_BitIdenticalToSingleThreaded(int rows, int cols, bool accumulate)
+    {
+        float[] w = Support.Numerics.Random(rows * cols, 1), x = Support.Numerics.Random(cols, 2);
+        var packed = new PackedGemvMatrix(rows, cols);
+        packed.Pack(w, rows, cols, cols);
+        float[] expected = Support.Numerics.Random(rows, 3), actual = (float[])expected.Clone();
+        Gemv.MultiplySingleThreaded(packed, x, expected, accumulate);
+        long helpedBefore = KernelWorker.JobsHelped;
+        for (int call = 0; call < 50 && (call == 0 || KernelWorker.JobsHelped == helpedBefore); call++)
+        {
+            // repeat until the worker really took part (it may be busy with another test's kernel), at most 50 calls
+            float[] y = Support.Numerics.Random(rows, 3);
+            Gemv.Multiply(packed, x, y, accumulate);
+            Assert.Equal(expected, y);
+            actual = y;
+        }
+        Assert.Equal(expected, actual);
+        var naive = new float[rows];
+        Naive.Gemv(w, rows, cols, cols, x, naive, accumulate: false);
+        Support.Numerics.AssertClose(naive, accumulate ? Subtract(actual, Support.Numerics.Random(rows, 3)) : actual, 1e-4f, 1e-3f, "vs naive");
+    }
+
+    private static float[] Subtract(float[] a, float[] b) => [.. a.Zip(b, (p, q) => p - q)];
+}

@@ -269,9 +269,10 @@ public sealed class Seq2SeqModelTests
         Seq2SeqConfig config = Small(DecoderStyle.Luong);
         var model = new Seq2SeqModel(config, 4, 8, 12, seed: 8);
         var (sources, _) = Seq2SeqTestData.Reverse(24, 2, 7, 9, 3, 17);
-        Hypothesis[] expectedGreedy = [.. sources.Select(s => Decoding.Greedy(model, [s], 10)[0])];
-        Hypothesis[][] expectedBeam = [.. sources.Select(s => Decoding.Beam(model, s, 3, 10))];
         var translator = new Translator(model);
+        Assert.NotNull(translator.Weights);
+        Hypothesis[] expectedGreedy = [.. sources.Select(s => Decoding.Greedy(model, [s], 10, translator.Weights)[0])];
+        Hypothesis[][] expectedBeam = [.. sources.Select(s => Decoding.Beam(model, s, 3, 10, weights: translator.Weights))];
         var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
         Parallel.For(0, 4 * sources.Count, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
         {
