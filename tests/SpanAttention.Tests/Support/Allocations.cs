@@ -7,8 +7,9 @@ internal static class Allocations
     private const int Windows = 5;
 
     /// <summary>
-    /// Calls <paramref name="action"/> twice to warm up (JIT, tiered compilation, lazily sized workspaces, the
-    /// kernel worker thread), then measures windows of ten calls each and returns the bytes allocated on this
+    /// Calls <paramref name="action"/> <paramref name="warmUpCalls"/> times to warm up (JIT, tiered compilation,
+    /// lazily sized workspaces, the kernel worker thread; enough calls to meet every shape the action cycles through),
+    /// then measures windows of ten calls each and returns the bytes allocated on this
     /// thread by the least-allocating window (it stops at the first window that allocates nothing, after at
     /// most five).
     /// </summary>
@@ -19,10 +20,12 @@ internal static class Allocations
     /// enough for the caller to take a code path it had not taken yet under a loaded machine (seen once in a few
     /// dozen full-suite runs: 1,672 bytes in one two-thread GEMM window, 0 in the next).
     /// </remarks>
-    public static long AfterWarmUp(Action action)
+    public static long AfterWarmUp(Action action, int warmUpCalls = 2)
     {
-        action();
-        action();
+        for (int i = 0; i < warmUpCalls; i++)
+        {
+            action();
+        }
         long least = long.MaxValue;
         for (int window = 0; window < Windows && least != 0; window++)
         {
