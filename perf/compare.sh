@@ -83,7 +83,7 @@ IFS=, read -r -a thread_list <<< "$threads"
 # ---- 1. PyTorch environment ----------------------------------------------------------------------
 eval "$("$root/perf/pytorch/setup_openblas.sh")"
 export SEQ2SEQ_BENCH_ENV_READY=1      # seq2seq_bench.py: environment already final, no re-exec
-log "PyTorch env: LD_LIBRARY_PATH=$LD_LIBRARY_PATH OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-} ATEN_CPU_CAPABILITY=$ATEN_CPU_CAPABILITY"
+log "PyTorch env: LD_LIBRARY_PATH=$LD_LIBRARY_PATH OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-} ATEN_CPU_CAPABILITY=$ATEN_CPU_CAPABILITY LD_PRELOAD(PyTorch only)=${SPANATTN_TORCH_PRELOAD:-none}"
 
 # ---- 2. FMA peak probe ---------------------------------------------------------------------------
 peak_bin="$root/perf/peak/peak_fma"
@@ -112,7 +112,7 @@ else
 fi
 
 run_pytorch() {   # mode H B threads
-    "$python_torch" "$root/perf/pytorch/seq2seq_bench.py" --modes "$1" --sizes "$2" --batches "$3" \
+    LD_PRELOAD="${SPANATTN_TORCH_PRELOAD:-}" "$python_torch" "$root/perf/pytorch/seq2seq_bench.py" --modes "$1" --sizes "$2" --batches "$3" \
         --threads "$4" --reps "$reps" --warmup "$warmup" | grep '^{' >> "$results"
 }
 run_csharp() {    # mode H B threads   (the C# hook; see the contract at the top)

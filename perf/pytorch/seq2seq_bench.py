@@ -122,6 +122,8 @@ def ensure_openblas_env(argv):
         if line.startswith("export "):
             name, _, value = line[len("export "):].partition("=")
             env[name] = shlex.split(value)[0] if value else ""
+    if env.get("SPANATTN_TORCH_PRELOAD"):
+        env["LD_PRELOAD"] = env["SPANATTN_TORCH_PRELOAD"]  # tcmalloc, see setup_openblas.sh
     env["SEQ2SEQ_BENCH_ENV_READY"] = "1"
     script = os.path.abspath(sys.argv[0])    # the main script (this file, or one importing it)
     if not os.path.isfile(script):
@@ -156,6 +158,7 @@ def blas_config(system_blas):
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", ""),
         "ATEN_CPU_CAPABILITY": os.environ.get("ATEN_CPU_CAPABILITY", ""),
         "aten_capability_used": cap,
+        "malloc": "tcmalloc" if any("tcmalloc" in l for l in maps) else "glibc",
         "cpu": cpu_model(),
     }
 
