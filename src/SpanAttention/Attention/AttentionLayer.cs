@@ -46,8 +46,6 @@ public sealed class AttentionLayer
 
     private float[] _projectedKeys = [];        // (maxBatch, maxSource, P): K Wᵀ (General), K W_kᵀ + b (Additive); unused for Dot
     private float[] _dProjectedKeys = [];       // (maxBatch, maxSource, P): accumulated over decoder steps
-    private float[] _transposedKeyWeight = [];  // (Dk, P): Wᵀ or W_kᵀ, so the projection GEMM reads both operands untransposed
-    private float[] _transposedQueryWeight = [];// (Dq, A): W_qᵀ
     private float[] _projectedQueries = [];     // (maxSteps * maxBatch, A): W_q q per step and row
     private float[] _dProjectedQueries = [];    // (maxSteps * maxBatch, A)
     private float[] _hidden = [];               // (maxSource, A): tanh(W_q q + W_k k_j + b) of one row
@@ -160,8 +158,6 @@ public sealed class AttentionLayer
         bool projects = Scorer is AttentionScorer.General or AttentionScorer.Additive;
         _projectedKeys = projects ? new float[checked(MaxBatch * MaxSource * p)] : [];
         _dProjectedKeys = projects ? new float[checked(MaxBatch * MaxSource * p)] : [];
-        _transposedKeyWeight = projects ? new float[KeyDim * p] : [];
-        _transposedQueryWeight = new float[QueryDim * a];
         _projectedQueries = new float[checked(MaxSteps * MaxBatch * a)];
         _dProjectedQueries = new float[checked(MaxSteps * MaxBatch * a)];
         _hidden = new float[checked(MaxSource * a)];
@@ -262,20 +258,17 @@ public sealed class AttentionLayer
             case AttentionScorer.General:
             {
                 ReadOnlySpan<float> w = Registered(_weight).Of(parameters);                    // (Dq, Dk)
-                TransposeInto(w, QueryDim, KeyDim, _transposedKeyWeight);                       // (Dk, Dq)
                 Gemm.Multiply(rows, p, KeyDim, keys, KeyDim, Transpose.No,
-                    _transposedKeyWeight, p, Transpose.No, _projectedKeys, p, accumulate: false); // P = K Wᵀ (B·S, Dq)
+                    w, KeyDim, Transpose.Yes, _projectedKeys, p, accumulate: false);             // P = K Wᵀ (B·S, Dq)
                 break;
             }
             case AttentionScorer.Additive:
             {
                 ReadOnlySpan<float> wk = Registered(_keyWeight).Of(parameters);                 // (A, Dk)
                 ReadOnlySpan<float> bias = Registered(_keyBias).Of(parameters);                 // (A)
-                TransposeInto(wk, AttentionDim, KeyDim, _transposedKeyWeight);                  // (Dk, A)
-                TransposeInto(Registered(_queryWeight).Of(parameters), AttentionDim, QueryDim, _transposedQueryWeight); // (Dq, A)
                 Span<float> pk = _projectedKeys.AsSpan(0, rows * p);
                 Gemm.Multiply(rows, p, KeyDim, keys, KeyDim, Transpose.No,
-                    _transposedKeyWeight, p, Transpose.No, pk, p, accumulate: false);           // P = K W_kᵀ (B·S, A)
+                    wk, KeyDim, Transpose.Yes, pk, p, accumulate: false);                       // P = K W_kᵀ (B·S, A)
                 for (int r = 0; r < rows; r++)
                 {
                     Span<float> row = pk.Slice(r * p, p);
@@ -435,7 +428,7 @@ public sealed class AttentionLayer
 
         if (Scorer == AttentionScorer.Additive)
         {
-            ProjectQueries(queries, steps * batch);                       // (1) pq = W_q q for every step and row
+            ProjectQueries(parameters, queries, steps * batch);           // (1) pq = W_q q for every step and row
             ReadOnlySpan<float> v = Registered(_scoreWeight).Of(parameters);
             for (int t = 0; t < steps; t++)
             {
@@ -626,7 +619,7 @@ public sealed class AttentionLayer
             bool kept = !hiddenCache.IsEmpty;                               // the forward kept (2) h_j: no recomputation
             if (!kept)
             {
-                ProjectQueries(queries, steps * batch);                    // recompute (1) pq: cheaper to redo than to keep per step
+                ProjectQueries(parameters, queries, steps * batch);        // recompute (1) pq: cheaper to redo than to keep per step
             }
             Span<float> dpqAll = dProjectedQueryOut.IsEmpty ? _dProjectedQueries.AsSpan(0, steps * batch * p) : dProjectedQueryOut;
             dpqAll.Clear();
@@ -761,11 +754,22 @@ public sealed class AttentionLayer
     }
 
     /// <summary>pq = Q W_qᵀ for <paramref name="rows"/> query rows: (rows, A).</summary>
-    private void ProjectQueries(ReadOnlySpan<float> queries, int rows)
+    /// <remarks>
+    /// One row (a batch-1 step) is a matrix-vector product, pq = W_q q, read straight from W_q (A, Dq): a one-row
+    /// GEMM would pack all of W_qᵀ for a single row at every step (profiled at batch 1: that packing, its edge
+    /// tiles and the per-pass transpose of W_q were about 10 % of a training step).
+    /// </remarks>
+    private void ProjectQueries(ReadOnlySpan<float> parameters, ReadOnlySpan<float> queries, int rows)
     {
-        int a = AttentionDim;
-        Gemm.Multiply(rows, a, QueryDim, queries, QueryDim, Transpose.No,
-            _transposedQueryWeight, a, Transpose.No, _projectedQueries.AsSpan(0, rows * a), a, accumulate: false);
+        int a = AttentionDim, dq = QueryDim;
+        ReadOnlySpan<float> wq = Registered(_queryWeight).Of(parameters);                    // (A, Dq)
+        Span<float> pq = _projectedQueries.AsSpan(0, rows * a);
+        if (rows == 1)
+        {
+            Gemv.Multiply(wq, a, dq, dq, queries.Slice(0, dq), pq, accumulate: false);       // (A) = W_q q
+            return;
+        }
+        Gemm.Multiply(rows, a, dq, queries, dq, Transpose.No, wq, dq, Transpose.Yes, pq, a, accumulate: false); // (rows, A) = Q W_qᵀ
     }
 
     /// <summary>h_j = tanh(pq + pk_j) for the first n keys: (n, A).</summary>
@@ -829,19 +833,6 @@ public sealed class AttentionLayer
             {
                 Span<float> row = m.Slice(i * cols, cols);
                 TensorPrimitives.MultiplyAdd(y, x[i], row, row);
-            }
-        }
-    }
-
-    /// <summary>dst (cols, rows) = srcᵀ, src: (rows, cols).</summary>
-    private static void TransposeInto(ReadOnlySpan<float> src, int rows, int cols, Span<float> dst)
-    {
-        for (int i = 0; i < rows; i++)
-        {
-            ReadOnlySpan<float> row = src.Slice(i * cols, cols);
-            for (int j = 0; j < cols; j++)
-            {
-                dst[j * rows + i] = row[j];
             }
         }
     }
