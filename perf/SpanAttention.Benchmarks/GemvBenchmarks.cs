@@ -81,6 +81,10 @@ public class GemvBenchmarks
     [BenchmarkCategory("Wᵀ·x")]
     public void MultiplyTransposed() => Gemv.MultiplyTransposed(_w, _packed.Rows, _packed.Cols, _packed.Cols, _xt, _yt, false);
 
+    [Benchmark(Description = "Wᵀ·x packed")]
+    [BenchmarkCategory("Wᵀ·x")]
+    public void MultiplyTransposedPacked() => Gemv.MultiplyTransposed(_packed, _xt, _yt, false);
+
     [Benchmark(Baseline = true, Description = "pack W")]
     [BenchmarkCategory("pack")]
     public void Pack() => _packed.Pack(_w, _packed.Rows, _packed.Cols, _packed.Cols);

@@ -35,6 +35,8 @@ internal interface IDecoderCell
 
     void PrepareBackwardSteps(ParameterSet parameters, int projectedColumns);
 
+    void PrepareSingleRowSteps(ParameterSet parameters, int projectedColumns);
+
     void EndSteps();
 
     void AccumulateWeightGradients(ParameterSet parameters, int rows, ReadOnlySpan<float> dGates, ReadOnlySpan<float> dGatesHh, ReadOnlySpan<float> x, ReadOnlySpan<float> hPrev, int projectedColumns);
@@ -82,6 +84,8 @@ internal sealed class DecoderCell<TGates>(RecurrentCell<TGates> cell) : IDecoder
     public void PrepareForwardSteps(ParameterSet parameters, int projectedColumns) => cell.PrepareForwardSteps(parameters, projectedColumns);
 
     public void PrepareBackwardSteps(ParameterSet parameters, int projectedColumns) => cell.PrepareBackwardSteps(parameters, projectedColumns);
+
+    public void PrepareSingleRowSteps(ParameterSet parameters, int projectedColumns) => cell.PrepareSingleRowSteps(parameters, projectedColumns);
 
     public void EndSteps() => cell.EndSteps();
 

@@ -348,7 +348,11 @@ public sealed partial class Seq2SeqModel
             }
             if (bsz > 1)
             {
-                _cell.PrepareForwardSteps(Parameters, _tableColumns);   // the cell's weights, packed once for all T steps (B = 1 uses GEMVs)
+                _cell.PrepareForwardSteps(Parameters, _tableColumns);   // the cell's weights, packed once for all T steps' GEMMs
+            }
+            else
+            {
+                _cell.PrepareSingleRowSteps(Parameters, _tableColumns); // B = 1: packed once for all T steps' GEMVs
             }
             _keepAttention = _attnHidden.Length > 0;
             _tableInStep = _tableColumns > 0;
@@ -451,6 +455,10 @@ public sealed partial class Seq2SeqModel
         if (bsz > 1)
         {
             _cell.PrepareBackwardSteps(p, _tableColumns);
+        }
+        else
+        {
+            _cell.PrepareSingleRowSteps(p, _tableColumns);   // the forward's packed copies were dropped (EndSteps); W·x and Wᵀ·x share one
         }
         _keepAttention = _attnHidden.Length > 0;   // the forward of this batch kept the tanh layer
         try

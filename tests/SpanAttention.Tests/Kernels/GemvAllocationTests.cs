@@ -22,6 +22,7 @@ public class GemvAllocationTests
         Assert.Equal(0, Allocations.AfterWarmUp(() => packed.Pack(w, rows, cols, cols + 1)));
         Assert.Equal(0, Allocations.AfterWarmUp(() => Gemv.Multiply(packed, x, y, accumulate: false)));
         Assert.Equal(0, Allocations.AfterWarmUp(() => Gemv.Multiply(packed, x, y, accumulate: true)));
+        Assert.Equal(0, Allocations.AfterWarmUp(() => Gemv.MultiplyTransposed(packed, x.AsSpan(0, rows), y.AsSpan(0, cols), accumulate: true)));
         Assert.Equal(0, Allocations.AfterWarmUp(() => Gemv.Multiply(w, rows, cols, cols + 1, x, y, accumulate: false)));
         Assert.Equal(0, Allocations.AfterWarmUp(() => Gemv.MultiplyTransposed(w, rows, cols, cols + 1, x, y, accumulate: true)));
     }

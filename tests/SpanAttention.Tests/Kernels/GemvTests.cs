@@ -95,6 +95,28 @@ public class GemvTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void MultiplyTransposedPacked_AnyShape_MatchesNaiveTwin(int n)
+    {
+        foreach ((int rows, int cols) in Shapes(n))
+        {
+            int ldw = cols + 3;
+            float[] w = Numerics.Random(rows * ldw, seed: rows * 43 + cols);
+            float[] x = Numerics.Random(rows, seed: 29 + rows);
+            var packed = new PackedGemvMatrix(rows, cols);
+            packed.Pack(w, rows, cols, ldw);
+            foreach (bool accumulate in new[] { false, true })
+            {
+                float[] expected = Numerics.Random(cols, seed: 31 + cols);
+                float[] actual = (float[])expected.Clone();
+                Naive.GemvTransposed(w, rows, cols, ldw, x, expected, accumulate);
+                Gemv.MultiplyTransposed(packed, x, actual, accumulate);
+                AssertGemvClose(expected, actual, rows, $"packed T {rows}x{cols} acc={accumulate}");
+            }
+        }
+    }
+
     [Fact]
     public void Multiply_SmallExample_GivesExactResult()
     {
@@ -123,6 +145,11 @@ public class GemvTests
         var yt = new float[3];
         Gemv.MultiplyTransposed(w, 5, 3, 4, [1, 1, 1, 1, 1], yt, accumulate: false);
         Assert.Equal([4f, 1f, 6f], yt);
+        yt.AsSpan().Fill(1f);
+        Gemv.MultiplyTransposed(packed, [1, 1, 1, 1, 1], yt, accumulate: true);
+        Assert.Equal([5f, 2f, 7f], yt);
+        Gemv.MultiplyTransposed(packed, [0, 0, 0, 0, 2], yt, accumulate: false);   // 2 × row 4 only
+        Assert.Equal([4f, -2f, 8f], yt);
     }
 
     [Theory]
@@ -163,6 +190,13 @@ public class GemvTests
         Gemv.MultiplyTransposed(w, rows, cols, ldw, x.AsSpan(0, rows), yt, accumulate: false);
         AssertGemvClose(expectedT, yt[..cols], rows, "transposed");
         Assert.All(yt[cols..], v => Assert.Equal(-42f, v));
+
+        // The packed Wᵀ·x reads x only up to rows (x's NaN tail is past it) and y only up to cols.
+        float[] xt = [.. x.AsSpan(0, rows), float.NaN, float.NaN, float.NaN];
+        yt.AsSpan(0, cols).Clear();
+        Gemv.MultiplyTransposed(packed, xt.AsSpan(0, rows), yt.AsSpan(0, cols), accumulate: false);
+        AssertGemvClose(expectedT, yt[..cols], rows, "packed transposed");
+        Assert.All(yt[cols..], v => Assert.Equal(-42f, v));
     }
 
     [Fact]
@@ -181,6 +215,11 @@ public class GemvTests
         Assert.Equal([5f, 6f], y);
         Gemv.Multiply(packed, [], y, accumulate: false);
         Assert.Equal([0f, 0f], y);
+        float[] y2 = [5f, 6f];
+        Gemv.MultiplyTransposed(new PackedGemvMatrix(0, 2), [], y2, accumulate: true);
+        Assert.Equal([5f, 6f], y2);
+        Gemv.MultiplyTransposed(new PackedGemvMatrix(0, 2), [], y2, accumulate: false);
+        Assert.Equal([0f, 0f], y2);
 
         float[] yt = [5f, 6f, 7f];
         Gemv.MultiplyTransposed([], 0, 3, 3, [], yt, accumulate: true);
@@ -271,6 +310,9 @@ public class GemvTests
         var exY = Assert.Throws<ArgumentException>(() => Gemv.Multiply(packed, new float[4], new float[2], false));
         Assert.Equal("y", exY.ParamName);
         Assert.Throws<ArgumentNullException>(() => Gemv.Multiply(null!, new float[4], new float[3], false));
+        Assert.Equal("x", Assert.Throws<ArgumentException>(() => Gemv.MultiplyTransposed(packed, new float[2], new float[4], false)).ParamName);
+        Assert.Equal("y", Assert.Throws<ArgumentException>(() => Gemv.MultiplyTransposed(packed, new float[3], new float[3], false)).ParamName);
+        Assert.Throws<ArgumentNullException>(() => Gemv.MultiplyTransposed(null!, new float[3], new float[4], false));
         Assert.Throws<ArgumentOutOfRangeException>(() => new PackedGemvMatrix(-1, 4));
     }
 }
