@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using SpanAttention.Kernels;
 using SpanAttention.Parameters;
 
@@ -51,6 +53,7 @@ public sealed class RecurrentLayer<TGates>
     private readonly PackedMatrix _packedHhT;  // op(B) = W_hhᵀ (H, G·H) for the forward step GEMM, packed once per direction per call
     private readonly PackedMatrix _packedHh;   // op(B) = W_hh (G·H, H) for the backward step GEMM, packed once per direction per call
     private PackedGemvMatrix? _packedHhRow;    // W_hh (G·H, H) for batch-1 steps (forward W_hh·h, backward W_hhᵀ·dGates); allocated on first use
+    private int _packedHhRowIndex = -1;        // which layer/direction's W_hh _packedHhRow holds in this forward/backward pair, -1: none
     private float[] _ones = [];       // (B·S)
     private int[] _lengths = [];      // (B) lengths of the last forward
 
@@ -243,6 +246,7 @@ public sealed class RecurrentLayer<TGates>
         _batch = batch;
         _steps = steps;
         _maxLength = 0;
+        _packedHhRowIndex = -1;   // the parameters may have changed since the last call: batch-1 steps pack again
         for (int b = 0; b < batch; b++)
         {
             _lengths[b] = lengths[b];
@@ -309,6 +313,7 @@ public sealed class RecurrentLayer<TGates>
         {
             // Batch 1: W_hh packed once into the GEMV's tile stream (see PackedGemvMatrix), read at every step.
             PackSingleRow(weightHh, gh, h);
+            _packedHhRowIndex = index;
         }
 
         // 2. Initial state (zeros by default); padded steps' outputs are zero.
@@ -488,7 +493,12 @@ public sealed class RecurrentLayer<TGates>
         }
         else
         {
-            PackSingleRow(weightHh, gh, h);                        // W_hh for the per-step packed Wᵀ·x below
+            if (_packedHhRowIndex != index)
+            {
+                PackSingleRow(weightHh, gh, h);                    // W_hh for the per-step packed Wᵀ·x below
+                _packedHhRowIndex = index;
+            }
+            // else: still this direction's W_hh from the forward (one layer, one direction: nothing packed since)
         }
 
         // 1. The time loop, in the reverse order of the forward one.
@@ -585,6 +595,11 @@ public sealed class RecurrentLayer<TGates>
     /// <summary>destination (cols, rows) = sourceᵀ for a row-major (rows, cols) source.</summary>
     internal static void TransposeInto(ReadOnlySpan<float> source, int rows, int cols, Span<float> destination)
     {
+        Guard.Length(source.Length, rows * cols, nameof(source));
+        Guard.Length(destination.Length, rows * cols, nameof(destination));
+        // Bounds checked once above; the loops index through refs (span indexing here cost a third of the time).
+        ref float from = ref MemoryMarshal.GetReference(source);
+        ref float to = ref MemoryMarshal.GetReference(destination);
         const int Tile = 16; // 16x16 floats: both tiles stay in L1
         for (int i0 = 0; i0 < rows; i0 += Tile)
         {
@@ -594,9 +609,10 @@ public sealed class RecurrentLayer<TGates>
                 int j1 = Math.Min(j0 + Tile, cols);
                 for (int i = i0; i < i1; i++)
                 {
+                    ref float row = ref Unsafe.Add(ref from, (nuint)i * (nuint)cols);
                     for (int j = j0; j < j1; j++)
                     {
-                        destination[j * rows + i] = source[i * cols + j];
+                        Unsafe.Add(ref to, (nuint)j * (nuint)rows + (nuint)i) = Unsafe.Add(ref row, (nuint)j);
                     }
                 }
             }

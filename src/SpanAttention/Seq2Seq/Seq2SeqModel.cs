@@ -105,6 +105,7 @@ public sealed partial class Seq2SeqModel
     internal const long MaxKeptAttentionFloats = 64L * 1024 * 1024;
 
     private int _batch, _source, _steps, _count;
+    private bool _rowPacked;   // a B = 1 Forward packed the cell's weights (PrepareSingleRowSteps), still valid for its Backward
     private bool _hasForward;
     private bool _dropping;           // inside a training Forward with dropout: Encode and DecoderStep drop
     private bool _forwardDropped;     // the last Forward dropped: Backward applies the masks
@@ -353,6 +354,7 @@ public sealed partial class Seq2SeqModel
             else
             {
                 _cell.PrepareSingleRowSteps(Parameters, _tableColumns); // B = 1: packed once for all T steps' GEMVs
+                _rowPacked = true;
             }
             _keepAttention = _attnHidden.Length > 0;
             _tableInStep = _tableColumns > 0;
@@ -373,7 +375,12 @@ public sealed partial class Seq2SeqModel
         {
             _dropping = false;
             _sourceTableInEncode = false;
-            _cell.EndSteps();   // decoding later reads the (possibly updated) weights directly
+            if (bsz > 1 || !_rowPacked)
+            {
+                _cell.EndSteps();   // decoding later reads the (possibly updated) weights directly
+            }
+            // B = 1: the single-row packed copies stay valid for this batch's Backward (the same parameter values:
+            // it saves packing them again); Backward ends them, and so does the next Encode.
             _keepAttention = false;
             _tableInStep = false;
         }
@@ -456,10 +463,11 @@ public sealed partial class Seq2SeqModel
         {
             _cell.PrepareBackwardSteps(p, _tableColumns);
         }
-        else
+        else if (!_rowPacked)
         {
-            _cell.PrepareSingleRowSteps(p, _tableColumns);   // the forward's packed copies were dropped (EndSteps); W·x and Wᵀ·x share one
+            _cell.PrepareSingleRowSteps(p, _tableColumns);
         }
+        // else: the forward's single-row copies are still valid (same parameters); its W·x and this Wᵀ·x share them
         _keepAttention = _attnHidden.Length > 0;   // the forward of this batch kept the tanh layer
         try
         {
@@ -557,6 +565,7 @@ public sealed partial class Seq2SeqModel
         finally
         {
             _cell.EndSteps();
+            _rowPacked = false;
             _keepAttention = false;
         }
         // additive attention, pq = W_q q for all t: dW_q += dPQᵀ Q (queries h_{t-1} for Bahdanau, h_t for Luong).
@@ -641,6 +650,11 @@ public sealed partial class Seq2SeqModel
     {
         CheckShape(bsz, source, 1);
         _encodedWith = null;                                                                                      // the prepared path's buffers are stale now
+        if (_rowPacked)
+        {
+            _cell.EndSteps();                                                                                     // a batch-1 Forward's packed cell weights too
+            _rowPacked = false;
+        }
         _batch = bsz;
         _source = source;
         _hasForward = false;
