@@ -48,7 +48,6 @@ public sealed class AttentionLayer
     private float[] _dProjectedKeys = [];       // (maxBatch, maxSource, P): accumulated over decoder steps
     private float[] _projectedQueries = [];     // (maxSteps * maxBatch, A): W_q q per step and row
     private float[] _dProjectedQueries = [];    // (maxSteps * maxBatch, A)
-    private float[] _hidden = [];               // (maxSource, A): tanh(W_q q + W_k k_j + b) of one row
     private float[] _dScores = [];              // (maxSteps, maxSource): dWeights, then dScores, of one row
     private float[] _dHidden = [];              // (A): ds_j v of one key
 
@@ -160,7 +159,6 @@ public sealed class AttentionLayer
         _dProjectedKeys = projects ? new float[checked(MaxBatch * MaxSource * p)] : [];
         _projectedQueries = new float[checked(MaxSteps * MaxBatch * a)];
         _dProjectedQueries = new float[checked(MaxSteps * MaxBatch * a)];
-        _hidden = new float[checked(MaxSource * a)];
         _dHidden = new float[a];
         _dScores = new float[checked(MaxSteps * MaxSource)];
         _batch = -1;
@@ -438,9 +436,17 @@ public sealed class AttentionLayer
                     int row = t * batch + b;
                     Span<float> a = weights.Slice(row * source, source);
                     ReadOnlySpan<float> pq = _projectedQueries.AsSpan(row * p, p);
-                    Span<float> h = hiddenCache.IsEmpty ? _hidden.AsSpan(0, n * p) : hiddenCache.Slice(b * source * p, n * p);
-                    AdditiveHidden(pq, _projectedKeys.AsSpan(b * source * p, n * p), n, h);   // (2) h_j = tanh(pq + pk_j)   (n, A)
-                    Gemv.Multiply(h, n, p, p, v, a.Slice(0, n), accumulate: false);        // (3) s_j = v · h_j
+                    ReadOnlySpan<float> pk = _projectedKeys.AsSpan(b * source * p, n * p);
+                    if (hiddenCache.IsEmpty)
+                    {
+                        AdditiveScores.Forward(pq, pk, n, v, a.Slice(0, n));                 // (2)+(3) s_j = v · tanh(pq + pk_j), fused
+                    }
+                    else
+                    {
+                        Span<float> h = hiddenCache.Slice(b * source * p, n * p);
+                        AdditiveScores.Hidden(pq, pk, n, h);                                 // (2) h_j = tanh(pq + pk_j)   (n, A), kept
+                        Gemv.Multiply(h, n, p, p, v, a.Slice(0, n), accumulate: false);    // (3) s_j = v · h_j
+                    }
                     MaskedSoftmax(a, n, mask.IsEmpty ? mask : mask.Slice(b * source, source)); // (4) a = softmax(s)
                     Gemv.MultiplyTransposed(values.Slice(b * source * dv, n * dv), n, dv, dv,
                         a.Slice(0, n), context.Slice(row * dv, dv), accumulate: false);       // (5) c = Σ_j a_j v_j
@@ -632,22 +638,19 @@ public sealed class AttentionLayer
                     Span<float> ds = _dScores.AsSpan(0, n);
                     ScoresBackward(dContext.Slice(row * dv, dv), dWeights.IsEmpty ? dWeights : dWeights.Slice(row * source, n),
                         values.Slice(b * source * dv, n * dv), weights.Slice(row * source, n), n, dValues.Slice(b * source * dv, n * dv), ds); // (5), (4)
-                    ReadOnlySpan<float> h;
-                    if (kept)
+                    Span<float> dpq = dpqAll.Slice(row * p, p);
+                    Span<float> dpk = _dProjectedKeys.AsSpan(b * source * p, n * p);
+                    if (!kept)
                     {
-                        h = hiddenCache.Slice(b * source * p, n * p);
+                        // (3), (2) in one pass, h_j recomputed: dv += Σ_j ds_j h_j ; dpk_j += ds_j v ⊙ (1 - h_j²) ; dpq += Σ_j the same
+                        AdditiveScores.Backward(_projectedQueries.AsSpan(row * p, p), _projectedKeys.AsSpan(b * source * p, n * p), n, v, ds,
+                            dScoreWeight, dpq, dpk);
+                        continue;
                     }
-                    else
-                    {
-                        Span<float> hNew = _hidden.AsSpan(0, n * p);
-                        AdditiveHidden(_projectedQueries.AsSpan(row * p, p), _projectedKeys.AsSpan(b * source * p, n * p), n, hNew); // recompute (2) h_j = tanh(pq + pk_j)
-                        h = hNew;
-                    }
+                    ReadOnlySpan<float> h = hiddenCache.Slice(b * source * p, n * p);
                     // (3) s_j = v · h_j  ->  dv += Σ_j ds_j h_j ;  dh_j = ds_j v
                     Gemv.MultiplyTransposed(h, n, p, p, ds, dScoreWeight, accumulate: true);
                     // (2) h_j = tanh(pq + pk_j)  ->  dpk_j += dh_j ⊙ (1 - h_j²) ;  dpq += Σ_j dh_j ⊙ (1 - h_j²)
-                    Span<float> dpq = dpqAll.Slice(row * p, p);
-                    Span<float> dpk = _dProjectedKeys.AsSpan(b * source * p, n * p);
                     Span<float> dh = _dHidden;
                     for (int j = 0; j < n; j++)
                     {
@@ -770,17 +773,6 @@ public sealed class AttentionLayer
             return;
         }
         Gemm.Multiply(rows, a, dq, queries, dq, Transpose.No, wq, dq, Transpose.Yes, pq, a, accumulate: false); // (rows, A) = Q W_qᵀ
-    }
-
-    /// <summary>h_j = tanh(pq + pk_j) for the first n keys: (n, A).</summary>
-    private static void AdditiveHidden(ReadOnlySpan<float> pq, ReadOnlySpan<float> pk, int n, Span<float> h)
-    {
-        int a = pq.Length;
-        for (int j = 0; j < n; j++)
-        {
-            TensorPrimitives.Add(pk.Slice(j * a, a), pq, h.Slice(j * a, a));
-        }
-        Activations.Tanh(h, h);
     }
 
     /// <summary>Softmax over the first n positions (lengths), or over the mask's valid positions; writes the whole row.</summary>

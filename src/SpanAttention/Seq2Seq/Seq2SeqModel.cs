@@ -86,9 +86,7 @@ public sealed partial class Seq2SeqModel
     private float[] _dFixed = [];     // (B, H)
     private float[] _dGates = [];     // (T, B, G·H) the decoder cell's gate gradients, for one weight-gradient GEMM after BPTT
     private float[] _dGatesHh = [];   // (T, B, G·H) their hidden-side twins (GRU)
-    private float[] _attnHidden = []; // (T, B, S, A) additive attention's tanh layer, kept by the training forward for backward (empty: recompute)
     private float[] _dProjQuery = []; // (T, B, A) d(W_q q) per step, for one dW_q GEMM after BPTT
-    private bool _keepAttention;      // the training forward is running: DecoderStep keeps the tanh layer
     private float[] _inputTable = []; // (V, G·H) decoder.embedding · W_ih[:, :E]ᵀ: the cell's input projection of every token
     private float[] _dInputTable = [];// (V, G·H) its gradient, summed over the (t, b) rows that fed each token
     private float[] _tableRows = [];  // (B, G·H) one step's looked-up rows
@@ -101,8 +99,6 @@ public sealed partial class Seq2SeqModel
     private int _tableColumns;        // E while the current teacher-forced pass uses the table, else 0
     private bool _tableInStep;        // the training forward is running with the table: DecoderStep looks rows up
 
-    /// <summary>Largest additive-attention tanh cache (T·B·S·A floats) the model keeps for backward: 256 MB.</summary>
-    internal const long MaxKeptAttentionFloats = 64L * 1024 * 1024;
 
     private int _batch, _source, _steps, _count;
     private bool _rowPacked;   // a B = 1 Forward packed the cell's weights (PrepareSingleRowSteps), still valid for its Backward
@@ -283,8 +279,9 @@ public sealed partial class Seq2SeqModel
         _dGates = new float[t * b * _cell.GateWidth];
         _dGatesHh = new float[t * b * _cell.GateWidth];
         bool additive = _attention is not null && Config.Scorer == AttentionScorer.Additive;
-        long keptFloats = additive ? (long)t * b * s * _attention!.AttentionDim : 0;
-        _attnHidden = additive && keptFloats <= MaxKeptAttentionFloats ? new float[keptFloats] : [];
+        // The additive scorer's tanh layer (T, B, S, A) is not kept for backward: AdditiveScores recomputes it there
+        // in the same pass that uses it, which measured about 10 % faster per training step at B = 32, H = 256 than
+        // writing 33.5 MB in the forward and reading it back (docs/performance.md).
         _dProjQuery = additive ? new float[t * b * _attention!.AttentionDim] : [];
         int gw = _cell.GateWidth, vMax = Math.Max(_v, Config.SourceVocabSize);
         _inputTable = new float[_v * gw];
@@ -356,7 +353,6 @@ public sealed partial class Seq2SeqModel
                 _cell.PrepareSingleRowSteps(Parameters, _tableColumns); // B = 1: packed once for all T steps' GEMVs
                 _rowPacked = true;
             }
-            _keepAttention = _attnHidden.Length > 0;
             _tableInStep = _tableColumns > 0;
             for (int t = 0; t < steps; t++)
             {
@@ -381,7 +377,6 @@ public sealed partial class Seq2SeqModel
             }
             // B = 1: the single-row packed copies stay valid for this batch's Backward (the same parameter values:
             // it saves packing them again); Backward ends them, and so does the next Encode.
-            _keepAttention = false;
             _tableInStep = false;
         }
         _forwardDropped = dropping;
@@ -468,7 +463,6 @@ public sealed partial class Seq2SeqModel
             _cell.PrepareSingleRowSteps(p, _tableColumns);
         }
         // else: the forward's single-row copies are still valid (same parameters); its W·x and this Wᵀ·x share them
-        _keepAttention = _attnHidden.Length > 0;   // the forward of this batch kept the tanh layer
         try
         {
             for (int t = steps - 1; t >= 0; t--)
@@ -506,7 +500,7 @@ public sealed partial class Seq2SeqModel
                         SplitInputGradient(bsz, dX, dEmb, dContext, accumulate: true);
                         // c_t = attn(query = h_{t-1})
                         _attention!.Backward(dContext, default, values, hPrev, encOut, encOut, srcLengths, weights, grads, dQueryBahdanau, dEncOut, dEncOut,
-                            KeptAttention(t, bsz), ProjectedQueryGradient(t, bsz));
+                            default, ProjectedQueryGradient(t, bsz));
                         break;
                     case DecoderStyle.Luong:
                     {
@@ -535,7 +529,7 @@ public sealed partial class Seq2SeqModel
                         }
                         // c_t = attn(query = h_t)
                         _attention!.Backward(dContext, default, values, hCur, encOut, encOut, srcLengths, weights, grads, DropQueryGradientForTesting ? _dPre.AsSpan(0, bh) : dH, dEncOut, dEncOut,
-                            KeptAttention(t, bsz), ProjectedQueryGradient(t, bsz));
+                            default, ProjectedQueryGradient(t, bsz));
                         // h_t = cell([emb(y_t); h̃_{t-1}], h_{t-1})
                         _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesStep, dGatesHhStep, _tableColumns);
                         SplitInputGradient(bsz, dX, dEmb, dTilde, accumulate: false); // h̃_{-1} = 0: its gradient at t = 0 is dropped
@@ -566,7 +560,6 @@ public sealed partial class Seq2SeqModel
         {
             _cell.EndSteps();
             _rowPacked = false;
-            _keepAttention = false;
         }
         // additive attention, pq = W_q q for all t: dW_q += dPQᵀ Q (queries h_{t-1} for Bahdanau, h_t for Luong).
         if (_dProjQuery.Length > 0)
@@ -757,7 +750,7 @@ public sealed partial class Seq2SeqModel
             case DecoderStyle.Bahdanau:
             {
                 Span<float> context = _context.AsSpan(t * bsz * _dc, bsz * _dc);
-                _attention!.Forward(values, hPrev, encOut, encOut, lengths, weights, context, KeptAttention(t, bsz)); // (1) c_t = attn(h_{t-1})
+                _attention!.Forward(values, hPrev, encOut, encOut, lengths, weights, context, default); // (1) c_t = attn(h_{t-1})
                 Concat(bsz, emb, e, context, _dc, x);                                                  // (2) x = [emb; c_t]
                 _cell.Forward(p, bsz, x, hPrev, cPrev, hCur, cCur, cache, tableColumns, tableRows);                             // (3) h_t = cell(x, h_{t-1})
                 Concat(bsz, hCur, h, context, _dc, outIn);                                             // (4) o = [h_t; c_t]
@@ -780,7 +773,7 @@ public sealed partial class Seq2SeqModel
                 }
                 _cell.Forward(p, bsz, x, hPrev, cPrev, hCur, cCur, cache, tableColumns, tableRows);                             // (2) h_t = cell(x, h_{t-1})
                 Span<float> context = _context.AsSpan(t * bsz * _dc, bsz * _dc);
-                _attention!.Forward(values, hCur, encOut, encOut, lengths, weights, context, KeptAttention(t, bsz)); // (3) c_t = attn(h_t)
+                _attention!.Forward(values, hCur, encOut, encOut, lengths, weights, context, default); // (3) c_t = attn(h_t)
                 Span<float> comb = _comb.AsSpan(t * bsz * w, bsz * w);
                 Concat(bsz, context, _dc, hCur, h, comb);                                              // (4) [c_t; h_t]
                 Span<float> tilde = _dropping ? _tilde.AsSpan(t * bh, bh) : outIn;
@@ -876,17 +869,6 @@ public sealed partial class Seq2SeqModel
                 TensorPrimitives.Add(dst, dEmb.Slice(k * e, e), dst);
             }
         }
-    }
-
-    /// <summary>Step t's slot of the kept tanh layer (B, S, A) during the training forward and backward; empty otherwise (recompute).</summary>
-    private Span<float> KeptAttention(int t, int bsz)
-    {
-        if (!_keepAttention)
-        {
-            return default;
-        }
-        int n = bsz * _source * _attention!.AttentionDim;
-        return _attnHidden.AsSpan(t * n, n);
     }
 
     /// <summary>Step t's slot of the stored d(W_q q): (B, A); empty when the scorer has no query projection.</summary>
