@@ -33,13 +33,13 @@ internal unsafe struct GemmJob
 public static partial class Gemm
 {
     /// <summary>Rows of the micro-tile of the kernel this process uses.</summary>
-    internal static int TileRows => Isa.Vector512 ? Kernel12x32.MR : Isa.Vector256 ? Kernel6x16.MR : Kernel4x4.MR;
+    internal static int TileRows => Isa.Vector512 ? Kernel8x32.MR : Isa.Vector256 ? Kernel6x16.MR : Kernel4x4.MR;
 
     /// <summary>Columns of the micro-tile (the width of a packed B panel) of the kernel this process uses.</summary>
-    internal static int TileColumns => Isa.Vector512 ? Kernel12x32.NR : Isa.Vector256 ? Kernel6x16.NR : Kernel4x4.NR;
+    internal static int TileColumns => Isa.Vector512 ? Kernel8x32.NR : Isa.Vector256 ? Kernel6x16.NR : Kernel4x4.NR;
 
     /// <summary>Depth of one packed k slice (KC) of the kernel this process uses.</summary>
-    internal static int SliceDepth => Isa.Vector512 ? Kernel12x32.KC : Isa.Vector256 ? Kernel6x16.KC : Kernel4x4.KC;
+    internal static int SliceDepth => Isa.Vector512 ? Kernel8x32.KC : Isa.Vector256 ? Kernel6x16.KC : Kernel4x4.KC;
 
     /// <summary>Work (flops) from which a split call is cut into four parts instead of two.</summary>
     private const long FourPartFlops = 64_000_000;
@@ -108,7 +108,7 @@ public static partial class Gemm
     {
         if (Isa.Vector512)
         {
-            Compute<Kernel12x32>(job, i0, i1, j0, j1);
+            Compute<Kernel8x32>(job, i0, i1, j0, j1);
         }
         else if (Isa.Vector256)
         {

@@ -204,16 +204,18 @@ internal readonly struct Kernel6x16 : IGemmKernel
 }
 
 /// <summary>
-/// AVX-512 micro-kernel, chosen for Zen 4 / Zen 5 (and Intel AVX-512 cores): a 12 x 32 tile = 24 zmm
-/// accumulators, plus 2 zmm for a row of B and 1 for the broadcast: 27 of the 32 zmm registers. Per step:
-/// 2 loads + 12 broadcasts feed 24 independent FMAs, which covers 2 FMA pipes x 4-cycle latency with room
-/// to spare, and keeps loads per FMA below 0.6 so the load ports never limit. It cannot be timed on this
-/// AVX2-only machine; CI proves it correct through the runtime's Vector512 software emulation.
+/// AVX-512 micro-kernel used on Zen 4 / Zen 5 (and Intel AVX-512 cores): an 8 x 32 tile = 16 zmm accumulators,
+/// plus 2 zmm for a row of B and 1 for the broadcast. Per step: 2 loads + 8 broadcasts feed 16 independent FMAs,
+/// which still covers 2 FMA pipes x 4-cycle latency and keeps loads (10 per 16 FMAs) under the two load ports'
+/// rate. It replaced a 12 x 32 kernel (24 accumulators) because the training GEMMs have M = B = 32 rows per
+/// decoder step (and T·B = 1024 over all steps): 32 = 4 x 8 has no edge tile, where 32 = 12 + 12 + 8 spent a
+/// third of its tiles in a 12-row kernel run into scratch (GemmEdge). Measured on Zen 5, one thread: training at
+/// B = 32 went from 18,978 to 21,732 tokens/s at H = 256 and from 1,353 to 1,671 at H = 1024 (docs/performance.md).
 /// </summary>
-internal readonly struct Kernel12x32 : IGemmKernel
+internal readonly struct Kernel8x32 : IGemmKernel
 {
     /// <inheritdoc/>
-    public static int MR => 12;
+    public static int MR => 8;
 
     /// <inheritdoc/>
     public static int NR => 32;
@@ -232,8 +234,7 @@ internal readonly struct Kernel12x32 : IGemmKernel
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
-        Vector512<float> c90 = default, c91 = default, cA0 = default, cA1 = default, cB0 = default, cB1 = default;
+        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
         for (int p = 0; p < kc; p++)
         {
             Vector512<float> b0 = Vector512.Load(b);
@@ -262,19 +263,7 @@ internal readonly struct Kernel12x32 : IGemmKernel
             ai = Vector512.Create(a[7]);
             c70 = Vector512.FusedMultiplyAdd(ai, b0, c70);
             c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
-            ai = Vector512.Create(a[8]);
-            c80 = Vector512.FusedMultiplyAdd(ai, b0, c80);
-            c81 = Vector512.FusedMultiplyAdd(ai, b1, c81);
-            ai = Vector512.Create(a[9]);
-            c90 = Vector512.FusedMultiplyAdd(ai, b0, c90);
-            c91 = Vector512.FusedMultiplyAdd(ai, b1, c91);
-            ai = Vector512.Create(a[10]);
-            cA0 = Vector512.FusedMultiplyAdd(ai, b0, cA0);
-            cA1 = Vector512.FusedMultiplyAdd(ai, b1, cA1);
-            ai = Vector512.Create(a[11]);
-            cB0 = Vector512.FusedMultiplyAdd(ai, b0, cB0);
-            cB1 = Vector512.FusedMultiplyAdd(ai, b1, cB1);
-            a += 12;
+            a += 8;
             b += 32;
         }
         StoreRow(c, c00, c01, overwrite);
@@ -285,17 +274,13 @@ internal readonly struct Kernel12x32 : IGemmKernel
         StoreRow(c + 5 * ldc, c50, c51, overwrite);
         StoreRow(c + 6 * ldc, c60, c61, overwrite);
         StoreRow(c + 7 * ldc, c70, c71, overwrite);
-        StoreRow(c + 8 * ldc, c80, c81, overwrite);
-        StoreRow(c + 9 * ldc, c90, c91, overwrite);
-        StoreRow(c + 10 * ldc, cA0, cA1, overwrite);
-        StoreRow(c + 11 * ldc, cB0, cB1, overwrite);
     }
 
     /// <inheritdoc/>
     public static unsafe void RunHalf(int kc, float* a, float* b, float* c, nint ldc, bool overwrite)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<float> c30 = default, c31 = default;
         for (int p = 0; p < kc; p++)
         {
             Vector512<float> b0 = Vector512.Load(b);
@@ -312,21 +297,13 @@ internal readonly struct Kernel12x32 : IGemmKernel
             ai = Vector512.Create(a[3]);
             c30 = Vector512.FusedMultiplyAdd(ai, b0, c30);
             c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
-            ai = Vector512.Create(a[4]);
-            c40 = Vector512.FusedMultiplyAdd(ai, b0, c40);
-            c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
-            ai = Vector512.Create(a[5]);
-            c50 = Vector512.FusedMultiplyAdd(ai, b0, c50);
-            c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
-            a += 12;
+            a += 8;
             b += 32;
         }
         StoreRow(c, c00, c01, overwrite);
         StoreRow(c + ldc, c10, c11, overwrite);
         StoreRow(c + 2 * ldc, c20, c21, overwrite);
         StoreRow(c + 3 * ldc, c30, c31, overwrite);
-        StoreRow(c + 4 * ldc, c40, c41, overwrite);
-        StoreRow(c + 5 * ldc, c50, c51, overwrite);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

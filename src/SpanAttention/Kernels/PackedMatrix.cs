@@ -76,7 +76,7 @@ public sealed unsafe class PackedMatrix
             {
                 if (Isa.Vector512)
                 {
-                    PackSlices<Kernel12x32>(pb, ldb, transposeB);
+                    PackSlices<Kernel8x32>(pb, ldb, transposeB);
                 }
                 else if (Isa.Vector256)
                 {

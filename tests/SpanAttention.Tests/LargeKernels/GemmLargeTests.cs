@@ -22,9 +22,9 @@ public class GemmLargeTests
 
     [Theory]
     [InlineData(295, 37, 70)] // m > 2·MC of the 6x16 kernel (144), m not a multiple of MR
-    [InlineData(7, 4100, 33)] // n > NC of the 6x16 kernel (4080) and of the 12x32 kernel (4096)
+    [InlineData(7, 4100, 33)] // n > NC of the 6x16 kernel (4080) and of the 8x32 kernel (4096)
     [InlineData(33, 50, 600)] // k over two KC slices
-    [InlineData(400, 97, 261)] // m > MC of the 12x32 kernel (384), k over one slice
+    [InlineData(400, 97, 261)] // m > MC of the 8x32 kernel (384), k over one slice
     public void Multiply_ShapesAcrossBlocks_MatchNaiveTwinOnOneAndTwoThreads(int m, int n, int k)
     {
         for (int ta = 0; ta < 2; ta++)
