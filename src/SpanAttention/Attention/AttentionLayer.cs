@@ -672,7 +672,14 @@ public sealed class AttentionLayer
             {
                 Gemm.Multiply(p, dq, rows, dpqAll, p, Transpose.Yes, queries, dq, Transpose.No, _queryWeight!.Of(gradients), dq, accumulate: true);
             }
-            Gemm.Multiply(rows, dq, p, dpqAll, p, Transpose.No, wq, dq, Transpose.No, dQueries, dq, accumulate: true);
+            if (rows == 1)
+            {
+                Gemv.MultiplyTransposed(wq, p, dq, dq, dpqAll, dQueries.Slice(0, dq), accumulate: true);   // (Dq) += W_qᵀ dpq: batch 1, no packing
+            }
+            else
+            {
+                Gemm.Multiply(rows, dq, p, dpqAll, p, Transpose.No, wq, dq, Transpose.No, dQueries, dq, accumulate: true);
+            }
             return;
         }
 

@@ -77,7 +77,7 @@ public sealed class Linear
     /// <param name="weight">W: (out, in).</param>
     /// <param name="bias">b: (out), or empty for none.</param>
     /// <param name="y">Output: (N, out). Overwritten.</param>
-    /// <remarks>Effectively computes y[n, o] = b[o] + Σ_i x[n, i] · W[o, i], one GEMM with W transposed.</remarks>
+    /// <remarks>Effectively computes y[n, o] = b[o] + Σ_i x[n, i] · W[o, i], one GEMM with W transposed (one GEMV for N = 1).</remarks>
     public static void Forward(ReadOnlySpan<float> x, int rows, int inFeatures, int outFeatures, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y)
     {
         Guard.NonNegative(rows, nameof(rows));
@@ -88,7 +88,14 @@ public sealed class Linear
         }
         Guard.Length(x.Length, rows * inFeatures, nameof(x));
         Guard.Length(y.Length, rows * outFeatures, nameof(y));
-        Gemm.Multiply(rows, outFeatures, inFeatures, x, inFeatures, Transpose.No, weight, inFeatures, Transpose.Yes, y, outFeatures, accumulate: false); // (N, out)
+        if (rows == 1)
+        {
+            Gemv.Multiply(weight, outFeatures, inFeatures, inFeatures, x, y, accumulate: false);   // (out) = W x: one decoder step at batch 1, no packing
+        }
+        else
+        {
+            Gemm.Multiply(rows, outFeatures, inFeatures, x, inFeatures, Transpose.No, weight, inFeatures, Transpose.Yes, y, outFeatures, accumulate: false); // (N, out)
+        }
         if (!bias.IsEmpty)
         {
             for (int n = 0; n < rows; n++)
@@ -123,7 +130,14 @@ public sealed class Linear
         if (!dX.IsEmpty)
         {
             Guard.Length(dX.Length, rows * inFeatures, nameof(dX));
-            Gemm.Multiply(rows, inFeatures, outFeatures, dY, outFeatures, Transpose.No, weight, inFeatures, Transpose.No, dX, inFeatures, accumulate: true);
+            if (rows == 1)
+            {
+                Gemv.MultiplyTransposed(weight, outFeatures, inFeatures, inFeatures, dY, dX, accumulate: true);   // (in) += Wᵀ dy
+            }
+            else
+            {
+                Gemm.Multiply(rows, inFeatures, outFeatures, dY, outFeatures, Transpose.No, weight, inFeatures, Transpose.No, dX, inFeatures, accumulate: true);
+            }
         }
         Gemm.Multiply(outFeatures, inFeatures, rows, dY, outFeatures, Transpose.Yes, x, inFeatures, Transpose.No, dWeight, inFeatures, accumulate: true);
         if (!dBias.IsEmpty)

@@ -94,6 +94,32 @@ public class LayerGradientTests
     public void LinearBackward_VersusFiniteDifferences_Agrees() => CheckLinear(RightLinear);
 
     [Fact]
+    public void Linear_SingleRow_GemvPathEqualsTheRowInsideABatch()
+    {
+        // One row (a decoder step at batch 1) takes the GEMV paths; each must give its row of the batched GEMMs.
+        const int rows = 3, inF = 37, outF = 19;
+        float[] x = Numerics.Random(rows * inF, 31), w = Numerics.Random(outF * inF, 32), b = Numerics.Random(outF, 33), dY = Numerics.Random(rows * outF, 34);
+        var y = new float[rows * outF];
+        var dX = new float[rows * inF];
+        Linear.Forward(x, rows, inF, outF, w, b, y);
+        Linear.Backward(dY, x, rows, inF, outF, w, dX, new float[outF * inF], new float[outF]);
+        for (int r = 0; r < rows; r++)
+        {
+            var y1 = new float[outF];
+            var dX1 = Numerics.Random(inF, 35 + r);               // accumulated into
+            float[] start = (float[])dX1.Clone();
+            Linear.Forward(x.AsSpan(r * inF, inF), 1, inF, outF, w, b, y1);
+            Linear.Backward(dY.AsSpan(r * outF, outF), x.AsSpan(r * inF, inF), 1, inF, outF, w, dX1, new float[outF * inF], new float[outF]);
+            Numerics.AssertClose(y.AsSpan(r * outF, outF).ToArray(), y1, 1e-5f, 1e-6f, $"y row {r}");
+            for (int i = 0; i < inF; i++)
+            {
+                dX1[i] -= start[i];
+            }
+            Numerics.AssertClose(dX.AsSpan(r * inF, inF).ToArray(), dX1, 1e-5f, 1e-5f, $"dX row {r}");
+        }
+    }
+
+    [Fact]
     public void CrossEntropyBackward_VersusFiniteDifferences_Agrees() =>
         CheckCrossEntropy((p, t, ignore, count, d) => CrossEntropy.Backward(1f, p, t, V, ignore, count, d));
 
