@@ -132,30 +132,31 @@ public sealed class AdditiveScoresTests
         var dq = new float[a];
         var dKeys = new float[n * a];
         AdditiveScores.Backward(q, keys, n, v, ds, dv, dq, dKeys);
-        double Loss()
-        {
-            var s = new float[n];
-            AdditiveScores.Forward(q, keys, n, v, s);
-            double l = 0;
-            for (int j = 0; j < n; j++)
-            {
-                l += (double)ds[j] * s[j];
-            }
-            return l;
-        }
         void Check(float[] x, float[] grad, string what)
         {
-            const float eps = 1e-2f;
+            // perturb a double copy of x and feed the kernel its float rounding (the kernel is float)
+            double[] xd = [.. x.Select(value => (double)value)];
+            double Loss()
+            {
+                float[] saved = (float[])x.Clone();
+                for (int k = 0; k < x.Length; k++)
+                {
+                    x[k] = (float)xd[k];
+                }
+                var s = new float[n];
+                AdditiveScores.Forward(q, keys, n, v, s);
+                saved.CopyTo(x, 0);
+                double l = 0;
+                for (int j = 0; j < n; j++)
+                {
+                    l += (double)ds[j] * s[j];
+                }
+                return l;
+            }
+            double[] numeric = FiniteDifferences.Central(xd, Loss, 1e-2);
             for (int k = 0; k < x.Length; k++)
             {
-                float keep = x[k];
-                x[k] = keep + eps;
-                double up = Loss();
-                x[k] = keep - eps;
-                double down = Loss();
-                x[k] = keep;
-                double numeric = (up - down) / (2 * eps);
-                Assert.True(Math.Abs(numeric - grad[k]) <= 2e-3 + 2e-2 * Math.Abs(numeric), $"{what}[{k}]: numeric {numeric}, analytic {grad[k]}");
+                Assert.True(Math.Abs(numeric[k] - grad[k]) <= 2e-3 + 2e-2 * Math.Abs(numeric[k]), $"{what}[{k}]: numeric {numeric[k]}, analytic {grad[k]}");
             }
         }
         Check(q, dq, "dq");
