@@ -99,7 +99,6 @@ public sealed partial class Seq2SeqModel
     private int _tableColumns;        // E while the current teacher-forced pass uses the table, else 0
     private bool _tableInStep;        // the training forward is running with the table: DecoderStep looks rows up
 
-
     private int _batch, _source, _steps, _count;
     private bool _rowPacked;   // a B = 1 Forward packed the cell's weights (PrepareSingleRowSteps), still valid for its Backward
     private bool _hasForward;
@@ -500,7 +499,7 @@ public sealed partial class Seq2SeqModel
                         SplitInputGradient(bsz, dX, dEmb, dContext, accumulate: true);
                         // c_t = attn(query = h_{t-1})
                         _attention!.Backward(dContext, default, values, hPrev, encOut, encOut, srcLengths, weights, grads, dQueryBahdanau, dEncOut, dEncOut,
-                            default, ProjectedQueryGradient(t, bsz));
+                            hiddenCache: default, ProjectedQueryGradient(t, bsz));   // additive: the tanh layer is recomputed
                         break;
                     case DecoderStyle.Luong:
                     {
@@ -529,7 +528,7 @@ public sealed partial class Seq2SeqModel
                         }
                         // c_t = attn(query = h_t)
                         _attention!.Backward(dContext, default, values, hCur, encOut, encOut, srcLengths, weights, grads, DropQueryGradientForTesting ? _dPre.AsSpan(0, bh) : dH, dEncOut, dEncOut,
-                            default, ProjectedQueryGradient(t, bsz));
+                            hiddenCache: default, ProjectedQueryGradient(t, bsz));   // additive: the tanh layer is recomputed
                         // h_t = cell([emb(y_t); h̃_{t-1}], h_{t-1})
                         _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesStep, dGatesHhStep, _tableColumns);
                         SplitInputGradient(bsz, dX, dEmb, dTilde, accumulate: false); // h̃_{-1} = 0: its gradient at t = 0 is dropped
@@ -750,7 +749,7 @@ public sealed partial class Seq2SeqModel
             case DecoderStyle.Bahdanau:
             {
                 Span<float> context = _context.AsSpan(t * bsz * _dc, bsz * _dc);
-                _attention!.Forward(values, hPrev, encOut, encOut, lengths, weights, context, default); // (1) c_t = attn(h_{t-1})
+                _attention!.Forward(values, hPrev, encOut, encOut, lengths, weights, context);          // (1) c_t = attn(h_{t-1})
                 Concat(bsz, emb, e, context, _dc, x);                                                  // (2) x = [emb; c_t]
                 _cell.Forward(p, bsz, x, hPrev, cPrev, hCur, cCur, cache, tableColumns, tableRows);                             // (3) h_t = cell(x, h_{t-1})
                 Concat(bsz, hCur, h, context, _dc, outIn);                                             // (4) o = [h_t; c_t]
@@ -773,7 +772,7 @@ public sealed partial class Seq2SeqModel
                 }
                 _cell.Forward(p, bsz, x, hPrev, cPrev, hCur, cCur, cache, tableColumns, tableRows);                             // (2) h_t = cell(x, h_{t-1})
                 Span<float> context = _context.AsSpan(t * bsz * _dc, bsz * _dc);
-                _attention!.Forward(values, hCur, encOut, encOut, lengths, weights, context, default); // (3) c_t = attn(h_t)
+                _attention!.Forward(values, hCur, encOut, encOut, lengths, weights, context);          // (3) c_t = attn(h_t)
                 Span<float> comb = _comb.AsSpan(t * bsz * w, bsz * w);
                 Concat(bsz, context, _dc, hCur, h, comb);                                              // (4) [c_t; h_t]
                 Span<float> tilde = _dropping ? _tilde.AsSpan(t * bh, bh) : outIn;
