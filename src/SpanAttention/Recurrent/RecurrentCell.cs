@@ -137,7 +137,7 @@ public sealed class RecurrentCell<TGates>
     /// <param name="projectedColumns">P, as for <see cref="PrepareForwardSteps"/>: only W_ih[:, P:] is packed.</param>
     /// <remarks>
     /// A batch-1 step is two GEMVs over (G·H, ·) weights, bound by streaming them from cache; the packed stream
-    /// measured 35-40 % faster than the four strided rows of the unpacked kernels at H = 256 (docs/performance.md).
+    /// measured 30-37 % faster than the four strided rows of the unpacked kernels at H = 256 (docs/kernels.md).
     /// Packing costs about one GEMV per weight. The packed copies are allocated on the first call, then reused.
     /// </remarks>
     public void PrepareSingleRowSteps(ParameterSet parameters, int projectedColumns = 0)
