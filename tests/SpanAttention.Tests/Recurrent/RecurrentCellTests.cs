@@ -132,27 +132,21 @@ public class RecurrentCellTests
 
     public static TheoryData<RecurrentKind> Kinds() => new() { RecurrentKind.Rnn, RecurrentKind.Gru, RecurrentKind.Lstm };
 
-    [Theory]
-    [MemberData(nameof(Kinds))]
-    public void PackedStepsAndDeferredWeightGradients_SeveralSteps_EqualPerStepPath(RecurrentKind kind)
+    public static TheoryData<RecurrentKind, int> KindsAndBatches() => new()
     {
-        switch (kind)
-        {
-            case RecurrentKind.Rnn: CheckPackedDeferred<RnnGates>(3); break;
-            case RecurrentKind.Gru: CheckPackedDeferred<GruGates>(3); break;
-            default: CheckPackedDeferred<LstmGates>(3); break;
-        }
-    }
+        { RecurrentKind.Rnn, 3 }, { RecurrentKind.Gru, 3 }, { RecurrentKind.Lstm, 3 },   // packed GEMMs
+        { RecurrentKind.Rnn, 1 }, { RecurrentKind.Gru, 1 }, { RecurrentKind.Lstm, 1 },   // packed GEMVs (PrepareSingleRowSteps)
+    };
 
     [Theory]
-    [MemberData(nameof(Kinds))]
-    public void PackedSingleRowStepsAndDeferredWeightGradients_SeveralSteps_EqualPerStepPath(RecurrentKind kind)
+    [MemberData(nameof(KindsAndBatches))]
+    public void PackedStepsAndDeferredWeightGradients_SeveralSteps_EqualPerStepPath(RecurrentKind kind, int batch)
     {
         switch (kind)
         {
-            case RecurrentKind.Rnn: CheckPackedDeferred<RnnGates>(1); break;
-            case RecurrentKind.Gru: CheckPackedDeferred<GruGates>(1); break;
-            default: CheckPackedDeferred<LstmGates>(1); break;
+            case RecurrentKind.Rnn: CheckPackedDeferred<RnnGates>(batch); break;
+            case RecurrentKind.Gru: CheckPackedDeferred<GruGates>(batch); break;
+            default: CheckPackedDeferred<LstmGates>(batch); break;
         }
     }
 

@@ -200,25 +200,8 @@ public sealed class DropoutTests
         var (src, tgt) = Seq2SeqTestData.Reverse(48, 2, 7, 9, 3, 9);
         var batches = Seq2SeqBatch.Bucketed(src, tgt, 8, config.PaddingId, config.BosId, config.EosId);
         var options = new Seq2SeqTrainerOptions { LearningRate = 5e-3f, Seed = 21 };
-        var straight = new List<float>();
-        new Seq2SeqTrainer(new Seq2SeqModel(config, 8, 8, 9, seed: 5), options).Train(batches, 2, onStep: s => straight.Add(s.Loss));
-        var resumed = new List<float>();
-        var first = new Seq2SeqTrainer(new Seq2SeqModel(config, 8, 8, 9, seed: 5), options);
-        first.Train(batches, 1, onStep: s => resumed.Add(s.Loss));
-        string path = Path.Combine(Path.GetTempPath(), $"ckpt-drop-{Guid.NewGuid():N}.safetensors");
-        try
-        {
-            first.SaveCheckpoint(path);
-            var second = new Seq2SeqTrainer(new Seq2SeqModel(config, 8, 8, 9, seed: 99), options);
-            second.LoadCheckpoint(path);
-            second.Train(batches, 1, onStep: s => resumed.Add(s.Loss));
-            Assert.Equal(straight, resumed);
-            Assert.Equal(0.2f, Seq2SeqModel.Load(path, 8, 8, 9).Model.Config.Dropout);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        CheckpointResume.Run(config, batches, options, 1, 1,
+            afterResume: (path, _, _) => Assert.Equal(0.2f, Seq2SeqModel.Load(path, 8, 8, 9).Model.Config.Dropout));
     }
 
     [Fact]

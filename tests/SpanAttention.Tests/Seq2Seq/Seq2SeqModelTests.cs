@@ -140,31 +140,15 @@ public sealed class Seq2SeqModelTests
         Seq2SeqConfig config = Small();
         List<Seq2SeqBatch> batches = Batches(config, 48, 9);
         var options = new Seq2SeqTrainerOptions { LearningRate = 5e-3f, TeacherForcingRatio = 0.7f, Seed = 21, Schedule = new StepDecaySchedule(5e-3f, 1, 0.5f) };
-        var straight = new List<float>();
-        var full = new Seq2SeqTrainer(new Seq2SeqModel(config, 8, 8, 9, seed: 5), options);
-        full.Train(batches, 3, onStep: s => straight.Add(s.Loss));
-
-        var resumed = new List<float>();
-        var first = new Seq2SeqTrainer(new Seq2SeqModel(config, 8, 8, 9, seed: 5), options);
-        first.Train(batches, 1, onStep: s => resumed.Add(s.Loss));
-        string path = Path.Combine(Path.GetTempPath(), $"ckpt-{Guid.NewGuid():N}.safetensors");
-        try
-        {
-            first.SaveCheckpoint(path);
-            var second = new Seq2SeqTrainer(new Seq2SeqModel(config, 8, 8, 9, seed: 99), options);
-            second.LoadCheckpoint(path);
-            Assert.Equal(first.Step, second.Step);
-            second.Train(batches, 2, onStep: s => resumed.Add(s.Loss));
-            Assert.Equal(straight, resumed);
-            Assert.Equal(full.Model.Parameters.Values, second.Model.Parameters.Values);
-            // a plain model file is not a checkpoint
-            first.Model.Save(path);
-            Assert.Throws<ModelFileException>(() => second.LoadCheckpoint(path));
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        var (straight, _, resumed) = CheckpointResume.Run(config, batches, options, 1, 2,
+            afterLoad: (_, saved, loaded) => Assert.Equal(saved.Step, loaded.Step),
+            afterResume: (path, saved, loaded) =>
+            {
+                // a plain model file is not a checkpoint
+                saved.Model.Save(path);
+                Assert.Throws<ModelFileException>(() => loaded.LoadCheckpoint(path));
+            });
+        Assert.Equal(straight.Model.Parameters.Values, resumed.Model.Parameters.Values);
     }
 
     [Fact]

@@ -103,40 +103,27 @@ public sealed class TrainerOptimizerTests
             Optimizer = OptimizerKind.Sgd, LearningRate = 0.1f, Momentum = 0.9f, Nesterov = nesterov, TeacherForcingRatio = 0.7f, Seed = 21,
             Schedule = new StepDecaySchedule(0.1f, 1, 0.5f),
         };
-        var straight = new List<float>();
-        var full = new Seq2SeqTrainer(new Seq2SeqModel(Config, 8, 8, 9, seed: 5), options);
-        full.Train(batches, 3, onStep: s => straight.Add(s.Loss));
-
-        var resumed = new List<float>();
-        var first = new Seq2SeqTrainer(new Seq2SeqModel(Config, 8, 8, 9, seed: 5), options);
-        first.Train(batches, 1, onStep: s => resumed.Add(s.Loss));
-        string path = Path.Combine(Path.GetTempPath(), $"ckpt-sgd-{Guid.NewGuid():N}.safetensors");
-        try
-        {
-            first.SaveCheckpoint(path);
-            using (SafeTensorsReader reader = SafeTensorsReader.Open(path))
+        var (straight, _, resumed) = CheckpointResume.Run(Config, batches, options, 1, 2,
+            afterLoad: (path, saved, loaded) =>
             {
-                Assert.Equal("sgd", reader.Metadata["spanattention.trainer.optimizer"]);
-                Assert.True(reader.Contains("optimizer.momentum_buffer.decoder.out.weight"));
-            }
-            var second = new Seq2SeqTrainer(new Seq2SeqModel(Config, 8, 8, 9, seed: 99), options);
-            second.LoadCheckpoint(path);
-            Assert.Equal(first.Optimizer.StepCount, second.Optimizer.StepCount);
-            Assert.Equal(((Sgd)first.Optimizer).MomentumBuffer, ((Sgd)second.Optimizer).MomentumBuffer);
-            second.Train(batches, 2, onStep: s => resumed.Add(s.Loss));
-            Assert.Equal(straight, resumed);
-            Assert.Equal(full.Model.Parameters.Values, second.Model.Parameters.Values);
-            // an SGD checkpoint still loads as a model file
-            Assert.Equal(first.Model.Parameters.Values, Seq2SeqModel.Load(path, 8, 8, 9).Model.Parameters.Values);
-            // and does not resume an Adam trainer
-            var adam = new Seq2SeqTrainer(new Seq2SeqModel(Config, 8, 8, 9), new Seq2SeqTrainerOptions());
-            var e = Assert.Throws<ModelFileException>(() => adam.LoadCheckpoint(path));
-            Assert.Contains("optimizer is 'sgd'", e.Message, StringComparison.Ordinal);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+                using (SafeTensorsReader reader = SafeTensorsReader.Open(path))
+                {
+                    Assert.Equal("sgd", reader.Metadata["spanattention.trainer.optimizer"]);
+                    Assert.True(reader.Contains("optimizer.momentum_buffer.decoder.out.weight"));
+                }
+                Assert.Equal(saved.Optimizer.StepCount, loaded.Optimizer.StepCount);
+                Assert.Equal(((Sgd)saved.Optimizer).MomentumBuffer, ((Sgd)loaded.Optimizer).MomentumBuffer);
+            },
+            afterResume: (path, saved, _) =>
+            {
+                // an SGD checkpoint still loads as a model file
+                Assert.Equal(saved.Model.Parameters.Values, Seq2SeqModel.Load(path, 8, 8, 9).Model.Parameters.Values);
+                // and does not resume an Adam trainer
+                var adam = new Seq2SeqTrainer(new Seq2SeqModel(Config, 8, 8, 9), new Seq2SeqTrainerOptions());
+                var e = Assert.Throws<ModelFileException>(() => adam.LoadCheckpoint(path));
+                Assert.Contains("optimizer is 'sgd'", e.Message, StringComparison.Ordinal);
+            });
+        Assert.Equal(straight.Model.Parameters.Values, resumed.Model.Parameters.Values);
     }
 
     [Fact]
