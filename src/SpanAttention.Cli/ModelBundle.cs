@@ -1,41 +1,29 @@
 using System.Text.Json;
 using SpanAttention.Data;
-using SpanAttention.Inference;
 using SpanAttention.IO;
 using SpanAttention.Seq2Seq;
 
 namespace SpanAttention.Cli;
 
 /// <summary>
-/// A model file as the commands use it: the model, both vocabularies and (when it was written by
+/// A model file as the commands use it: the <see cref="TranslationModel"/> and (when it was written by
 /// <c>train</c>/<c>demo</c>) the task it was trained on. Loading turns every problem (missing file, not a
 /// safetensors file, not a SpanAttention model, no or mismatched vocabulary) into one <see cref="CliException"/>.
 /// </summary>
 internal sealed class ModelBundle
 {
-    /// <summary>Metadata key of the training task description (<see cref="TaskSpec.ToJson"/>).</summary>
-    public const string TaskKey = "spanattention.task";
-
-    private ModelBundle(string path, Seq2SeqModel model, Vocabulary source, Vocabulary target, TaskSpec? task)
+    private ModelBundle(string path, TranslationModel model, TaskSpec? task)
     {
         Path = path;
         Model = model;
-        Source = source;
-        Target = target;
         Task = task;
     }
 
     /// <summary>The file it came from.</summary>
     public string Path { get; }
 
-    /// <summary>The model.</summary>
-    public Seq2SeqModel Model { get; }
-
-    /// <summary>The source vocabulary.</summary>
-    public Vocabulary Source { get; }
-
-    /// <summary>The target vocabulary.</summary>
-    public Vocabulary Target { get; }
+    /// <summary>The model with its vocabularies.</summary>
+    public TranslationModel Model { get; }
 
     /// <summary>The training task recorded in the file, or null.</summary>
     public TaskSpec? Task { get; }
@@ -46,47 +34,24 @@ internal sealed class ModelBundle
     public static ModelBundle Load(string path, int maxBatch = 64)
     {
         FileChecks.RequireReadableFile(path, "model file");
-        Seq2SeqModel.Loaded loaded;
+        TranslationModel model;
         try
         {
-            loaded = Seq2SeqModel.Load(path, maxBatch: Math.Max(1, maxBatch), maxSource: 16, maxTarget: 16);
+            model = TranslationModel.Load(path, maxBatch: Math.Max(1, maxBatch));
         }
         catch (ModelFileException e)
         {
             throw new CliException($"'{path}' is not a valid model file: {e.Message}", e);
         }
-        if (loaded.SourceVocabJson is null || loaded.TargetVocabJson is null)
-        {
-            throw new CliException($"model file '{path}' has no vocabularies in its metadata (save it with spanattn train).");
-        }
-        Vocabulary source, target;
-        try
-        {
-            source = Vocabulary.FromJson(loaded.SourceVocabJson);
-            target = Vocabulary.FromJson(loaded.TargetVocabJson);
-        }
-        catch (FormatException e)
-        {
-            throw new CliException($"model file '{path}': bad vocabulary: {e.Message}", e);
-        }
-        Seq2SeqConfig config = loaded.Model.Config;
-        if (source.Count != config.SourceVocabSize || target.Count != config.TargetVocabSize)
-        {
-            throw new CliException($"model file '{path}': the vocabularies ({source.Count} source, {target.Count} target tokens) do not match the model ({config.SourceVocabSize}, {config.TargetVocabSize}).");
-        }
-        if (config.PaddingId != Vocabulary.PadId || config.BosId != Vocabulary.SosId || config.EosId != Vocabulary.EosId)
-        {
-            throw new CliException($"model file '{path}': the model's special ids (pad {config.PaddingId}, bos {config.BosId}, eos {config.EosId}) do not match the vocabulary's.");
-        }
         TaskSpec? task = null;
-        if (loaded.Metadata.TryGetValue(TaskKey, out string? taskJson))
+        if (model.Metadata.TryGetValue(Seq2SeqModelFile.TaskKey, out string? taskJson))
         {
             task = TaskSpec.FromJson(taskJson);
         }
-        return new ModelBundle(path, loaded.Model, source, target, task);
+        return new ModelBundle(path, model, task);
     }
 
-    /// <summary>Saves a model with its vocabularies and task atomically (<see cref="ModelFile.Save(string, Parameters.ParameterLayout, ReadOnlyMemory{float}, IReadOnlyDictionary{string, string}?, IReadOnlyList{SafeTensor}?)"/>).</summary>
+    /// <summary>Saves a model with its vocabularies and task atomically (<see cref="Seq2SeqModelFile"/>).</summary>
     public static void Save(string path, Seq2SeqModel model, Vocabulary source, Vocabulary target, TaskSpec? task)
     {
         FileChecks.RequireOutputFolder(path, "model file");
@@ -94,110 +59,31 @@ internal sealed class ModelBundle
         {
             throw new CliException($"cannot write model file '{path}': it is a folder.");
         }
-        ModelFile.Save(path, model.Layout, model.Parameters.Values, Metadata(model.Config, source, target, task));
+        Dictionary<string, string>? metadata = task is null ? null : new(StringComparer.Ordinal) { [Seq2SeqModelFile.TaskKey] = task.ToJson() };
+        Seq2SeqModelFile.Save(path, model, source, target, metadata);
     }
-
-    /// <summary>The metadata of a model file: configuration, vocabularies, task.</summary>
-    public static Dictionary<string, string> Metadata(Seq2SeqConfig config, Vocabulary source, Vocabulary target, TaskSpec? task)
-    {
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            [Seq2SeqModel.ConfigKey] = config.ToJson(),
-            [Seq2SeqModel.SourceVocabKey] = source.ToJson(),
-            [Seq2SeqModel.TargetVocabKey] = target.ToJson(),
-        };
-        if (task is not null)
-        {
-            metadata[TaskKey] = task.ToJson();
-        }
-        return metadata;
-    }
-
-    /// <summary>Source ids of a sentence (tokens + &lt;eos&gt;); unknown tokens go to <paramref name="unknown"/>.</summary>
-    public int[] EncodeSource(string text, UnknownTokens unknown)
-    {
-        string[] tokens = SourceTokens(text);
-        if (tokens.Length == 0)
-        {
-            throw new CliException("An input sentence has no tokens.");
-        }
-        var ids = new int[tokens.Length + 1];
-        for (int i = 0; i < tokens.Length; i++)
-        {
-            if (!Source.TryGetId(tokens[i], out ids[i]))
-            {
-                ids[i] = Vocabulary.UnkId;
-                unknown.Add(tokens[i]);
-            }
-        }
-        ids[^1] = Vocabulary.EosId;
-        return ids;
-    }
-
-    /// <summary>The source tokens of a sentence (as the heatmap columns show them, without &lt;eos&gt;).</summary>
-    public string[] SourceTokens(string text) => Tokenizer.Tokenize(text, Source.Tokenization);
-
-    /// <summary>Makes sure the workspaces fit the sources and the output length.</summary>
-    public void Reserve(IReadOnlyList<int[]> sources, int maxLength)
-    {
-        int s = 1;
-        foreach (int[] x in sources)
-        {
-            s = Math.Max(s, x.Length);
-        }
-        Model.EnsureCapacity(Model.MaxBatch, s, maxLength);
-    }
-
-    private InferenceWeights? _prepared;
-
-    /// <summary>The decoding layout of the loaded parameters (prepared on first use; the bundle never changes them).</summary>
-    public InferenceWeights Prepared => _prepared ??= Model.PrepareInference();
-
-    /// <summary>Greedy decoding of many sources (prepared path for chunks of up to <see cref="Decoding.PreparedMaxBatch"/> rows).</summary>
-    public Hypothesis[] Greedy(IReadOnlyList<int[]> sources, int maxLength)
-    {
-        Reserve(sources, maxLength);
-        return Decoding.Greedy(Model, sources, maxLength, Prepared);
-    }
-
-    /// <summary>Beam search of one source.</summary>
-    public Hypothesis[] Beam(int[] source, int beam, int maxLength, int nBest)
-    {
-        if (beam > Model.MaxBatch)
-        {
-            throw new UsageException($"--beam {beam} is larger than the model was loaded for ({Model.MaxBatch}).");
-        }
-        Reserve([source], maxLength);
-        return Decoding.Beam(Model, source, beam, maxLength, 1f, nBest, Prepared);
-    }
-
-    /// <summary>The output tokens of a hypothesis.</summary>
-    public string[] TargetTokens(Hypothesis h) => Target.Decode(h.Tokens);
-
-    /// <summary>The text of a hypothesis.</summary>
-    public string TargetText(Hypothesis h) => Target.DecodeText(h.Tokens);
 
     /// <summary>
-    /// The heatmap inputs of a hypothesis: source tokens plus &lt;eos&gt; as columns, output tokens as rows,
-    /// alignment (T, S); null for a model without attention.
+    /// Checks every input before anything is decoded: a line without tokens is an error; tokens missing from the
+    /// source vocabulary (they will be fed as &lt;unk&gt;) go to <paramref name="unknown"/>.
     /// </summary>
-    public (string[] Columns, string[] Rows, float[] Weights)? Heatmap(string[] sourceTokens, Hypothesis h)
+    /// <returns>The number of tokens of each line (without &lt;eos&gt;).</returns>
+    public int[] CheckInputs(IReadOnlyList<string> lines, UnknownTokens unknown)
     {
-        if (h.Alignment.Length == 0 || h.Tokens.Length == 0)
+        var counts = new int[lines.Count];
+        for (int i = 0; i < counts.Length; i++)
         {
-            return null;
+            counts[i] = Tokenizer.Tokenize(lines[i], Model.SourceVocabulary.Tokenization).Length;
+            if (counts[i] == 0)
+            {
+                throw new CliException("An input sentence has no tokens.");
+            }
+            foreach (string token in Model.FindUnknownTokens(lines[i]))
+            {
+                unknown.Add(token);
+            }
         }
-        string[] columns = [.. sourceTokens, Vocabulary.Eos];
-        string[] rows = new string[h.Tokens.Length];
-        for (int t = 0; t < rows.Length; t++)
-        {
-            rows[t] = Target[h.Tokens[t]];
-        }
-        if (columns.Length != h.SourceLength)
-        {
-            return null;
-        }
-        return (columns, rows, h.Alignment);
+        return counts;
     }
 }
 

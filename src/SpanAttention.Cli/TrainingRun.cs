@@ -261,8 +261,8 @@ internal static class TrainingRun
         {
             using (SafeTensorsReader reader = SafeTensorsReader.Open(path))
             {
-                reader.Metadata.TryGetValue(Seq2SeqModel.SourceVocabKey, out string? src);
-                reader.Metadata.TryGetValue(Seq2SeqModel.TargetVocabKey, out string? tgt);
+                reader.Metadata.TryGetValue(Seq2SeqModelFile.SourceVocabKey, out string? src);
+                reader.Metadata.TryGetValue(Seq2SeqModelFile.TargetVocabKey, out string? tgt);
                 if (src != sourceJson || tgt != targetJson)
                 {
                     throw new CliException($"checkpoint '{path}' was trained with other vocabularies than this data gives; resume it with the same --task/--data and --seed.");

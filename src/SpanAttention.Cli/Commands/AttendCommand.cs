@@ -1,5 +1,4 @@
 using System.CommandLine;
-using SpanAttention.Inference;
 
 namespace SpanAttention.Cli.Commands;
 
@@ -32,11 +31,11 @@ internal static class AttendCommand
         ModelBundle bundle = ModelBundle.Load(modelPath, maxBatch: 1);
         string line = InputLines.Read([text], context.In)[0];
         var unknown = new UnknownTokens();
-        int[] source = bundle.EncodeSource(line, unknown);
+        bundle.CheckInputs([line], unknown);
         unknown.WarnIfAny(context);
-        Hypothesis h = bundle.Greedy([source], maxLength > 0 ? maxLength : 2 * source.Length + 10)[0];
-        context.Out.WriteLine($"{line} → {bundle.TargetText(h)}");
-        TranslateCommand.WriteHeatmap(context, bundle, line, h, svg, draw: true);
+        Translation translation = bundle.Model.Decode(line, new DecodingOptions { MaxLength = maxLength });
+        context.Out.WriteLine($"{line} → {translation.Text}");
+        TranslateCommand.WriteHeatmap(context, bundle, line, translation, svg, draw: true);
         return ExitCodes.Success;
     }
 }

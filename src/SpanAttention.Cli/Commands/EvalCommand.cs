@@ -2,7 +2,6 @@ using System.CommandLine;
 using SpanAttention.Cli.Rendering;
 using SpanAttention.Data;
 using SpanAttention.Evaluation;
-using SpanAttention.Inference;
 
 namespace SpanAttention.Cli.Commands;
 
@@ -94,31 +93,28 @@ internal static class EvalCommand
     private static EvaluationReport Score(CliContext context, ModelBundle bundle, IReadOnlyList<SentencePair> pairs)
     {
         var unknown = new UnknownTokens();
-        var sources = new List<int[]>(pairs.Count);
-        var lengths = new List<int>(pairs.Count);
+        var sources = new string[pairs.Count];
         var references = new List<IReadOnlyList<string>>(pairs.Count);
-        foreach (SentencePair pair in pairs)
+        for (int i = 0; i < sources.Length; i++)
         {
-            int[] ids = bundle.EncodeSource(pair.Source, unknown);
-            sources.Add(ids);
-            lengths.Add(ids.Length - 1);
-            references.Add(Tokenizer.Tokenize(pair.Target, bundle.Target.Tokenization));
+            sources[i] = pairs[i].Source;
+            references.Add(Tokenizer.Tokenize(pairs[i].Target, bundle.Model.TargetVocabulary.Tokenization));
         }
+        int[] lengths = bundle.CheckInputs(sources, unknown);
         int total = lengths.Sum();
         if (unknown.Occurrences * 2 > total)
         {
-            throw new CliException($"model '{bundle.Path}' does not match this data: {unknown.Occurrences} of {total} source tokens are not in its vocabulary ({Tokenizer.ToName(bundle.Source.Tokenization)} level).");
+            throw new CliException($"model '{bundle.Path}' does not match this data: {unknown.Occurrences} of {total} source tokens are not in its vocabulary ({Tokenizer.ToName(bundle.Model.SourceVocabulary.Tokenization)} level).");
         }
         if (unknown.Message() is string message)
         {
             context.Warn($"{Path.GetFileName(bundle.Path)}: {message}");
         }
-        int maxLength = references.Max(r => r.Count) + 10;
-        Hypothesis[] hypotheses = bundle.Greedy(sources, maxLength);
-        var outputs = new List<IReadOnlyList<string>>(hypotheses.Length);
-        foreach (Hypothesis h in hypotheses)
+        Translation[] translations = bundle.Model.Decode(sources, new DecodingOptions { MaxLength = references.Max(r => r.Count) + 10 });
+        var outputs = new List<IReadOnlyList<string>>(translations.Length);
+        foreach (Translation t in translations)
         {
-            outputs.Add(bundle.TargetTokens(h));
+            outputs.Add(t.Tokens);
         }
         int longest = lengths.Max();
         int width = Math.Max(1, (longest + 4) / 5);

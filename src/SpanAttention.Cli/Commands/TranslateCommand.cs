@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using SpanAttention.Cli.Rendering;
-using SpanAttention.Inference;
 
 namespace SpanAttention.Cli.Commands;
 
@@ -38,69 +37,64 @@ internal static class TranslateCommand
         ModelBundle bundle = ModelBundle.Load(modelPath, maxBatch: Math.Max(32, beam));
         IReadOnlyList<string> lines = InputLines.Read(text, context.In);
         var unknown = new UnknownTokens();
-        var sources = new List<int[]>(lines.Count);
-        foreach (string line in lines)
-        {
-            sources.Add(bundle.EncodeSource(line, unknown));
-        }
+        bundle.CheckInputs(lines, unknown);
         unknown.WarnIfAny(context);
-        int Length(int[] source) => maxLength > 0 ? maxLength : 2 * source.Length + 10;
+        var options = new DecodingOptions { BeamWidth = beam, MaxLength = maxLength };
 
-        var firstBest = new Hypothesis[lines.Count];
+        Translation? first = null;
         if (beam == 1)
         {
-            int longest = sources.Max(Length);
-            Hypothesis[] all = bundle.Greedy(sources, longest);
-            for (int i = 0; i < all.Length; i++)
+            Translation[] all = bundle.Model.Decode(lines, options);
+            first = all[0];
+            foreach (Translation t in all)
             {
-                firstBest[i] = all[i];
-                context.Out.WriteLine(bundle.TargetText(all[i]));
+                context.Out.WriteLine(t.Text);
             }
         }
         else
         {
             var culture = CultureInfo.InvariantCulture;
-            for (int i = 0; i < sources.Count; i++)
+            for (int i = 0; i < lines.Count; i++)
             {
-                Hypothesis[] hs = bundle.Beam(sources[i], beam, Length(sources[i]), nbest);
-                firstBest[i] = hs[0];
+                Translation[] best = bundle.Model.NBest(lines[i], nbest, options);
+                first ??= best[0];
                 if (nbest == 1)
                 {
-                    context.Out.WriteLine(bundle.TargetText(hs[0]));
+                    context.Out.WriteLine(best[0].Text);
                     continue;
                 }
-                foreach (Hypothesis h in hs)
+                foreach (Translation t in best)
                 {
-                    context.Out.WriteLine(string.Create(culture, $"{i + 1}\t{h.NormalizedScore:0.0000}\t{bundle.TargetText(h)}"));
+                    context.Out.WriteLine(string.Create(culture, $"{i + 1}\t{t.NormalizedScore:0.0000}\t{t.Text}"));
                 }
             }
         }
-        if (attention is not null)
+        if (attention is not null && first is not null)
         {
-            WriteHeatmap(context, bundle, lines[0], firstBest[0], attention, draw: false);
+            WriteHeatmap(context, bundle, lines[0], first, attention, draw: false);
         }
         return ExitCodes.Success;
     }
 
-    /// <summary>Writes (and optionally draws) one hypothesis's attention; a model without attention is an error.</summary>
-    internal static void WriteHeatmap(CliContext context, ModelBundle bundle, string line, Hypothesis h, string? svg, bool draw)
+    /// <summary>Writes (and optionally draws) one translation's attention; a model without attention is an error.</summary>
+    internal static void WriteHeatmap(CliContext context, ModelBundle bundle, string line, Translation translation, string? svg, bool draw)
     {
-        if (bundle.Model.Config.Decoder == Seq2Seq.DecoderStyle.None)
+        if (!bundle.Model.HasAttention)
         {
             throw new CliException($"model '{bundle.Path}' has no attention (decoder {bundle.Model.Config.Decoder}): there is no heatmap to show.");
         }
-        if (bundle.Heatmap(bundle.SourceTokens(line), h) is not var (columns, rows, weights))
+        if (translation.Alignment is not Alignment alignment)
         {
             throw new CliException($"the translation of '{line}' is empty: there is no heatmap to show.");
         }
-        string title = $"{line} → {bundle.TargetText(h)}";
+        string title = $"{line} → {translation.Text}";
         if (draw)
         {
-            AttentionView.Show(context, columns, rows, weights, svg, title);
+            AttentionView.Show(context, alignment.SourceTokens, alignment.TargetTokens, alignment.Weights, svg, title);
         }
         else if (svg is not null)
         {
-            Visualization.AttentionHeatmap.WriteSvg(svg, columns, rows, weights, title);
+            Visualization.AttentionHeatmap.WriteSvg(svg, alignment.SourceTokens, alignment.TargetTokens, alignment.Weights, title);
             context.Error.WriteLine($"wrote {svg}");
         }
     }

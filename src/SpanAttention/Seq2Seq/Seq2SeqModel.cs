@@ -1,6 +1,5 @@
 using System.Numerics.Tensors;
 using SpanAttention.Attention;
-using SpanAttention.IO;
 using SpanAttention.Kernels;
 using SpanAttention.Parameters;
 
@@ -126,7 +125,11 @@ public sealed partial class Seq2SeqModel
         _out.Initialize(Parameters, random);
     }
 
-    private Seq2SeqModel(Seq2SeqConfig config, ParameterSet? shared, int maxBatch, int maxSource, int maxTarget)
+    /// <summary>
+    /// Builds a model without initialising its parameters: over <paramref name="shared"/> (a replica) or over new
+    /// zeroed parameters that the caller fills (a model file's loader).
+    /// </summary>
+    internal Seq2SeqModel(Seq2SeqConfig config, ParameterSet? shared, int maxBatch, int maxSource, int maxTarget)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
@@ -990,105 +993,6 @@ public sealed partial class Seq2SeqModel
         if (!_hasForward)
         {
             throw new InvalidOperationException("Backward/CountCorrect need a training Forward first (decoding replaces its caches).");
-        }
-    }
-
-    // ------------------------------------------------------------------------------------------------
-    // Model files.
-    // ------------------------------------------------------------------------------------------------
-
-    /// <summary>Metadata key of the configuration JSON.</summary>
-    public const string ConfigKey = "spanattention.config";
-
-    /// <summary>Metadata key of the caller's source vocabulary JSON.</summary>
-    public const string SourceVocabKey = "spanattention.source_vocab";
-
-    /// <summary>Metadata key of the caller's target vocabulary JSON.</summary>
-    public const string TargetVocabKey = "spanattention.target_vocab";
-
-    /// <summary>
-    /// Saves the model as one safetensors file (atomically): every parameter under its PyTorch state_dict name, the
-    /// configuration and both vocabularies (opaque JSON text supplied by the caller) in <c>__metadata__</c>.
-    /// </summary>
-    /// <param name="path">Destination.</param>
-    /// <param name="sourceVocabJson">Source vocabulary as JSON text, or null.</param>
-    /// <param name="targetVocabJson">Target vocabulary as JSON text, or null.</param>
-    public void Save(string path, string? sourceVocabJson = null, string? targetVocabJson = null) =>
-        ModelFile.Save(path, Layout, Parameters.Values, BuildMetadata(Config, sourceVocabJson, targetVocabJson));
-
-    /// <summary>A loaded model file.</summary>
-    /// <param name="Model">The model.</param>
-    /// <param name="SourceVocabJson">The source vocabulary JSON text, or null if the file has none.</param>
-    /// <param name="TargetVocabJson">The target vocabulary JSON text, or null.</param>
-    /// <param name="Metadata">The whole <c>__metadata__</c> map.</param>
-    public sealed record Loaded(Seq2SeqModel Model, string? SourceVocabJson, string? TargetVocabJson, IReadOnlyDictionary<string, string> Metadata);
-
-    /// <summary>
-    /// Loads a model file written by <see cref="Save"/> (or by the PyTorch reference with the same names): reads the
-    /// configuration from the metadata, builds the model, validates every tensor's presence, dtype and shape.
-    /// </summary>
-    /// <param name="path">The file.</param>
-    /// <param name="maxBatch">Largest B of the workspaces.</param>
-    /// <param name="maxSource">Largest S.</param>
-    /// <param name="maxTarget">Largest T.</param>
-    /// <returns>The model and the vocabularies.</returns>
-    /// <exception cref="ModelFileException">Malformed file, missing/invalid configuration, missing, extra or mis-shaped tensors.</exception>
-    public static Loaded Load(string path, int maxBatch = 1, int maxSource = 64, int maxTarget = 64)
-    {
-        using SafeTensorsReader reader = SafeTensorsReader.Open(path);
-        if (!reader.Metadata.TryGetValue(ConfigKey, out string? json))
-        {
-            throw new ModelFileException($"{path}: metadata has no '{ConfigKey}' (not a SpanAttention model file).");
-        }
-        Seq2SeqConfig config;
-        try
-        {
-            config = Seq2SeqConfig.FromJson(json);
-        }
-        catch (FormatException e)
-        {
-            throw new ModelFileException($"{path}: invalid '{ConfigKey}': {e.Message}", e);
-        }
-        var model = new Seq2SeqModel(config, null, maxBatch, maxSource, maxTarget);
-        reader.EnsureNoOtherTensors(model.Layout, "", "optimizer.exp_avg.", "optimizer.exp_avg_sq.", "optimizer.momentum_buffer."); // a training checkpoint loads as a model too
-        reader.ReadInto(model.Layout, model.Parameters.Values);
-        reader.Metadata.TryGetValue(SourceVocabKey, out string? src);
-        reader.Metadata.TryGetValue(TargetVocabKey, out string? tgt);
-        return new Loaded(model, src, tgt, reader.Metadata);
-    }
-
-    internal static Dictionary<string, string> BuildMetadata(Seq2SeqConfig config, string? sourceVocabJson, string? targetVocabJson)
-    {
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal) { [ConfigKey] = config.ToJson() };
-        if (sourceVocabJson is not null)
-        {
-            metadata[SourceVocabKey] = sourceVocabJson;
-        }
-        if (targetVocabJson is not null)
-        {
-            metadata[TargetVocabKey] = targetVocabJson;
-        }
-        return metadata;
-    }
-
-    internal static void CheckConfig(IReadOnlyDictionary<string, string> metadata, Seq2SeqConfig expected, string path)
-    {
-        if (!metadata.TryGetValue(ConfigKey, out string? json))
-        {
-            throw new ModelFileException($"{path}: metadata has no '{ConfigKey}'.");
-        }
-        Seq2SeqConfig found;
-        try
-        {
-            found = Seq2SeqConfig.FromJson(json);
-        }
-        catch (FormatException e)
-        {
-            throw new ModelFileException($"{path}: invalid '{ConfigKey}': {e.Message}", e);
-        }
-        if (found != expected)
-        {
-            throw new ModelFileException($"{path}: the file's configuration ({found.Describe()}) differs from the model's ({expected.Describe()}).");
         }
     }
 }

@@ -426,7 +426,7 @@ public sealed class Seq2SeqTrainer
     private const string OptimizerKey = "spanattention.trainer.optimizer";
 
     /// <summary>
-    /// Saves a training checkpoint atomically: the model file (<see cref="Seq2SeqModel.Save"/>) plus the optimizer state
+    /// Saves a training checkpoint atomically: the model file (<see cref="Seq2SeqModelFile"/>) plus the optimizer state
     /// (Adam: tensors <c>optimizer.exp_avg.{name}</c>, <c>optimizer.exp_avg_sq.{name}</c>; SGD with momentum:
     /// <c>optimizer.momentum_buffer.{name}</c>) and the optimizer kind, step, epoch, optimizer step and RNG state in
     /// <c>__metadata__</c>.
@@ -436,7 +436,7 @@ public sealed class Seq2SeqTrainer
     /// <param name="targetVocabJson">Opaque target vocabulary JSON (or null).</param>
     public void SaveCheckpoint(string path, string? sourceVocabJson = null, string? targetVocabJson = null)
     {
-        var metadata = Seq2SeqModel.BuildMetadata(Model.Config, sourceVocabJson, targetVocabJson);
+        var metadata = Seq2SeqModelFile.BuildMetadata(Model.Config, sourceVocabJson, targetVocabJson);
         metadata["spanattention.trainer.step"] = Step.ToString(CultureInfo.InvariantCulture);
         metadata["spanattention.trainer.epoch"] = Epoch.ToString(CultureInfo.InvariantCulture);
         metadata["spanattention.trainer.rng"] = Random.State.ToString(CultureInfo.InvariantCulture);
@@ -467,7 +467,7 @@ public sealed class Seq2SeqTrainer
     public void LoadCheckpoint(string path)
     {
         using SafeTensorsReader reader = SafeTensorsReader.Open(path);
-        Seq2SeqModel.CheckConfig(reader.Metadata, Model.Config, path);
+        Seq2SeqModelFile.CheckConfig(reader.Metadata, Model.Config, path);
         string kind = reader.Metadata.TryGetValue(OptimizerKey, out string? k) ? k : "adam"; // files from before SGD support are Adam
         string expected = Optimizer is Sgd ? "sgd" : "adam";
         if (kind != expected)

@@ -1,5 +1,6 @@
-using SpanAttention.Cli;
+using SpanAttention.Data;
 using SpanAttention.Inference;
+using SpanAttention.IO;
 using Xunit;
 
 namespace SpanAttention.Tests.IO;
@@ -33,20 +34,22 @@ public sealed class ModelFileCompatibilityTests
     private static readonly int[][] AlignmentArgMax = [[0, 4, 2, 1], [0, 0, 3, 2, 4, 2], [0, 0, 2, 1, 1], [0, 4, 2]];
 
     [Fact]
-    public void Load_FileWrittenByEarlierMain_TranslatesToRecordedOutputs()
+    public void Load_FileWrittenByEarlierMain_DecodesToRecordedIdsScoresAndAlignments()
     {
-        ModelBundle bundle = ModelBundle.Load(FixturePath, maxBatch: 32);
+        Seq2SeqModelFileContents file = Seq2SeqModelFile.Load(FixturePath, maxBatch: 32);
         Assert.Equal("{\"SourceVocabSize\":139,\"TargetVocabSize\":87,\"EmbeddingSize\":12,\"HiddenSize\":24,\"Cell\":\"Gru\",\"EncoderLayers\":1,\"Bidirectional\":false,\"Decoder\":\"Bahdanau\",\"Scorer\":\"Additive\",\"AttentionSize\":0,\"Dropout\":0,\"PaddingId\":0,\"BosId\":1,\"EosId\":2}",
-            bundle.Model.Config.ToJson());
-        Assert.Equal("hi-en", bundle.Task?.Task);
-        var unknown = new UnknownTokens();
-        var sources = Sentences.Select(s => bundle.EncodeSource(s, unknown)).ToList();
-        Assert.Equal("1 unknown token mapped to <unk>: 'xyz'", unknown.Message());
+            file.Model.Config.ToJson());
+        Assert.Equal("{\"task\":\"hi-en\",\"data\":null,\"tokens\":\"word\",\"seed\":1,\"count\":0,\"min_length\":0,\"max_length\":0}", file.Metadata[Seq2SeqModelFile.TaskKey]);
+        Assert.Equal(-91.7705903072274, file.Model.Parameters.Values.Sum(v => (double)v), 1e-9);
+        (Vocabulary source, Vocabulary target) = file.ReadVocabularies();
+        var unknown = new List<string>();
+        int[][] sources = [.. Sentences.Select(s => (int[])[.. source.EncodeText(s, unknown), Vocabulary.EosId])];
+        Assert.Equal(["xyz"], unknown);
 
-        Hypothesis[] greedy = bundle.Greedy(sources, 30);
+        Hypothesis[] greedy = new Translator(file.Model).Greedy(sources, 30);
         for (int i = 0; i < Sentences.Length; i++)
         {
-            Assert.Equal(Greedy[i], bundle.TargetText(greedy[i]));
+            Assert.Equal(Greedy[i], target.DecodeText(greedy[i].Tokens));
             Assert.Equal(GreedyIds[i], greedy[i].Tokens);
             Assert.Equal(GreedyScores[i], greedy[i].Score, 1e-4f);
             Assert.True(greedy[i].Finished);
@@ -65,18 +68,45 @@ public sealed class ModelFileCompatibilityTests
     }
 
     [Fact]
-    public void Load_FileWrittenByEarlierMain_BeamSearchGivesRecordedNBest()
+    public void TranslationModel_FileWrittenByEarlierMain_TranslatesToRecordedOutputs()
     {
-        ModelBundle bundle = ModelBundle.Load(FixturePath, maxBatch: 32);
-        var unknown = new UnknownTokens();
-        Hypothesis[] first = bundle.Beam(bundle.EncodeSource(Sentences[0], unknown), 4, 20, 3);
-        Assert.Equal(["i am eating food", "i am drinking food", "i are eating food"], first.Select(bundle.TargetText));
-        Assert.Equal([-0.0066843033f, -7.3545885f, -7.724186f], first.Select(h => h.Score), (a, b) => Math.Abs(a - b) < 1e-4f);
-        Assert.Equal([-0.0016710758f, -1.8386471f, -1.9310465f], first.Select(h => h.NormalizedScore), (a, b) => Math.Abs(a - b) < 1e-4f);
-        Hypothesis[] third = bundle.Beam(bundle.EncodeSource(Sentences[2], unknown), 3, 20, 3);
-        Assert.Equal(["the boy reads a book", "the boy read a book", "the boy reads a book book"], third.Select(bundle.TargetText));
-        Assert.Equal([-0.0025615692f, -1.2324812f, -1.2411133f], third.Select(h => h.NormalizedScore), (a, b) => Math.Abs(a - b) < 1e-4f);
-        Assert.All(first.Concat(third), h => Assert.True(h.Finished));
-        Assert.Null(unknown.Message());
+        using var model = TranslationModel.Load(FixturePath);
+        Assert.Equal(Greedy, model.Translate(Sentences));
+        Translation[] all = model.Decode(Sentences);
+        for (int i = 0; i < Sentences.Length; i++)
+        {
+            Assert.Equal(Greedy[i], all[i].Text);
+            Assert.Equal(GreedyIds[i].Select(id => model.TargetVocabulary[id]), all[i].Tokens);
+            Assert.Equal(GreedyScores[i], all[i].Score, 1e-4f);
+            Assert.Equal(all[i].Score, all[i].NormalizedScore);
+            Assert.True(all[i].Finished);
+            Alignment alignment = Assert.IsType<Alignment>(all[i].Alignment);
+            Assert.Equal([.. all[i].SourceTokens, "<eos>"], alignment.SourceTokens);
+            Assert.Equal(all[i].Tokens, alignment.TargetTokens);
+            Assert.Equal(AlignmentArgMax[i], Enumerable.Range(0, alignment.TargetTokens.Count).Select(alignment.MostAttended));
+        }
+        Assert.Equal(["मैं", "xyz", "खा", "रहा", "हूँ"], all[3].SourceTokens);
+        Assert.Equal(["xyz"], all[3].UnknownTokens);
+        Assert.All(all.Take(3), t => Assert.Empty(t.UnknownTokens));
+        Alignment first = model.Align(Sentences[0]);
+        for (int j = 0; j < FirstAlignment.Length; j++)
+        {
+            Assert.Equal(FirstAlignment[j], first[j / 6, j % 6], 1e-4f);
+        }
+    }
+
+    [Fact]
+    public void TranslationModel_FileWrittenByEarlierMain_BeamSearchGivesRecordedNBest()
+    {
+        using var model = TranslationModel.Load(FixturePath);
+        Translation[] first = model.NBest(Sentences[0], 3, new DecodingOptions { BeamWidth = 4, MaxLength = 20 });
+        Assert.Equal(["i am eating food", "i am drinking food", "i are eating food"], first.Select(t => t.Text));
+        Assert.Equal([-0.0066843033f, -7.3545885f, -7.724186f], first.Select(t => t.Score), (a, b) => Math.Abs(a - b) < 1e-4f);
+        Assert.Equal([-0.0016710758f, -1.8386471f, -1.9310465f], first.Select(t => t.NormalizedScore), (a, b) => Math.Abs(a - b) < 1e-4f);
+        Translation[] third = model.NBest(Sentences[2], 3, new DecodingOptions { MaxLength = 20 });
+        Assert.Equal(["the boy reads a book", "the boy read a book", "the boy reads a book book"], third.Select(t => t.Text));
+        Assert.Equal([-0.0025615692f, -1.2324812f, -1.2411133f], third.Select(t => t.NormalizedScore), (a, b) => Math.Abs(a - b) < 1e-4f);
+        Assert.All(first.Concat(third), t => Assert.True(t.Finished));
+        Assert.All(first.Concat(third), t => Assert.Empty(t.UnknownTokens));
     }
 }

@@ -1,4 +1,5 @@
 using SpanAttention.Attention;
+using SpanAttention.IO;
 using SpanAttention.Recurrent;
 using SpanAttention.Seq2Seq;
 using SpanAttention.Tests.Support;
@@ -201,7 +202,7 @@ public sealed class DropoutTests
         var batches = Seq2SeqBatch.Bucketed(src, tgt, 8, config.PaddingId, config.BosId, config.EosId);
         var options = new Seq2SeqTrainerOptions { LearningRate = 5e-3f, Seed = 21 };
         CheckpointResume.Run(config, batches, options, 1, 1,
-            afterResume: (path, _, _) => Assert.Equal(0.2f, Seq2SeqModel.Load(path, 8, 8, 9).Model.Config.Dropout));
+            afterResume: (path, _, _) => Assert.Equal(0.2f, Seq2SeqModelFile.Load(path, 8, 8, 9).Model.Config.Dropout));
     }
 
     [Fact]

@@ -89,8 +89,8 @@ public sealed class Seq2SeqModelTests
         string path = Path.Combine(Path.GetTempPath(), $"s2s-{Guid.NewGuid():N}.safetensors");
         try
         {
-            model.Save(path, "{\"tokens\":[\"a\"]}", "{\"tokens\":[\"b\"]}");
-            Seq2SeqModel.Loaded loaded = Seq2SeqModel.Load(path, 4, 8, 10);
+            Seq2SeqModelFile.Save(path, model, "{\"tokens\":[\"a\"]}", "{\"tokens\":[\"b\"]}");
+            Seq2SeqModelFileContents loaded = Seq2SeqModelFile.Load(path, 4, 8, 10);
             Assert.Equal(config, loaded.Model.Config);
             Assert.Equal(model.Parameters.Values, loaded.Model.Parameters.Values);
             Assert.Equal("{\"tokens\":[\"a\"]}", loaded.SourceVocabJson);
@@ -120,13 +120,13 @@ public sealed class Seq2SeqModelTests
         {
             // config says H = 16 but tensors are those of H = 12
             var other = new Seq2SeqModel(config with { HiddenSize = 12 }, 2, 4, 4);
-            ModelFile.Save(path, other.Layout, other.Parameters.Values, new Dictionary<string, string> { [Seq2SeqModel.ConfigKey] = config.ToJson() });
-            var e = Assert.Throws<ModelFileException>(() => Seq2SeqModel.Load(path));
+            ModelFile.Save(path, other.Layout, other.Parameters.Values, new Dictionary<string, string> { [Seq2SeqModelFile.ConfigKey] = config.ToJson() });
+            var e = Assert.Throws<ModelFileException>(() => Seq2SeqModelFile.Load(path));
             Assert.Contains("encoder", e.Message, StringComparison.Ordinal);
             ModelFile.Save(path, model.Layout, model.Parameters.Values);
-            Assert.Throws<ModelFileException>(() => Seq2SeqModel.Load(path));
-            ModelFile.Save(path, model.Layout, model.Parameters.Values, new Dictionary<string, string> { [Seq2SeqModel.ConfigKey] = "{not json" });
-            Assert.Throws<ModelFileException>(() => Seq2SeqModel.Load(path));
+            Assert.Throws<ModelFileException>(() => Seq2SeqModelFile.Load(path));
+            ModelFile.Save(path, model.Layout, model.Parameters.Values, new Dictionary<string, string> { [Seq2SeqModelFile.ConfigKey] = "{not json" });
+            Assert.Throws<ModelFileException>(() => Seq2SeqModelFile.Load(path));
         }
         finally
         {
@@ -145,7 +145,7 @@ public sealed class Seq2SeqModelTests
             afterResume: (path, saved, loaded) =>
             {
                 // a plain model file is not a checkpoint
-                saved.Model.Save(path);
+                Seq2SeqModelFile.Save(path, saved.Model);
                 Assert.Throws<ModelFileException>(() => loaded.LoadCheckpoint(path));
             });
         Assert.Equal(straight.Model.Parameters.Values, resumed.Model.Parameters.Values);

@@ -117,7 +117,7 @@ public sealed class TrainerOptimizerTests
             afterResume: (path, saved, _) =>
             {
                 // an SGD checkpoint still loads as a model file
-                Assert.Equal(saved.Model.Parameters.Values, Seq2SeqModel.Load(path, 8, 8, 9).Model.Parameters.Values);
+                Assert.Equal(saved.Model.Parameters.Values, Seq2SeqModelFile.Load(path, 8, 8, 9).Model.Parameters.Values);
                 // and does not resume an Adam trainer
                 var adam = new Seq2SeqTrainer(new Seq2SeqModel(Config, 8, 8, 9), new Seq2SeqTrainerOptions());
                 var e = Assert.Throws<ModelFileException>(() => adam.LoadCheckpoint(path));

@@ -1,0 +1,217 @@
+using SpanAttention.Data;
+using SpanAttention.Seq2Seq;
+
+namespace SpanAttention.IO;
+
+/// <summary>
+/// The model file of a <see cref="Seq2SeqModel"/>: one safetensors file with every parameter under its PyTorch
+/// state_dict name (<see cref="ModelFile"/>), and in <c>__metadata__</c> the configuration, both vocabularies and
+/// whatever else the writer adds (the CLI records its training task under <see cref="TaskKey"/>).
+/// </summary>
+/// <remarks>
+/// The model knows nothing of files: this class builds it from the configuration in the metadata, checks every
+/// tensor's presence, dtype and shape, and checks the vocabularies against the configuration. A training checkpoint
+/// (<see cref="Training.Seq2SeqTrainer.SaveCheckpoint"/>) is such a file plus optimizer tensors, so it loads too.
+/// </remarks>
+public static class Seq2SeqModelFile
+{
+    /// <summary>Metadata key of the configuration JSON (<see cref="Seq2SeqConfig.ToJson"/>).</summary>
+    public const string ConfigKey = "spanattention.config";
+
+    /// <summary>Metadata key of the source vocabulary JSON (<see cref="Vocabulary.ToJson"/>).</summary>
+    public const string SourceVocabKey = "spanattention.source_vocab";
+
+    /// <summary>Metadata key of the target vocabulary JSON.</summary>
+    public const string TargetVocabKey = "spanattention.target_vocab";
+
+    /// <summary>Metadata key of a description of the training data, as JSON text (written by <c>spanattn train</c>;
+    /// opaque to the library).</summary>
+    public const string TaskKey = "spanattention.task";
+
+    // Tensor prefixes of the optimizer state a training checkpoint adds (Seq2SeqTrainer.SaveCheckpoint).
+    private static readonly string[] CheckpointPrefixes = ["", "optimizer.exp_avg.", "optimizer.exp_avg_sq.", "optimizer.momentum_buffer."];
+
+    /// <summary>Saves a model with its vocabularies, atomically.</summary>
+    /// <param name="path">Destination; replaced only once the new file is complete on disk.</param>
+    /// <param name="model">The model.</param>
+    /// <param name="source">The source vocabulary (its size must be the configuration's).</param>
+    /// <param name="target">The target vocabulary.</param>
+    /// <param name="metadata">Further metadata entries (e.g. <see cref="TaskKey"/>), or null; the keys this class
+    /// writes itself are not allowed.</param>
+    /// <exception cref="ArgumentException">A vocabulary does not fit the model, or a reserved key is in <paramref name="metadata"/>.</exception>
+    public static void Save(string path, Seq2SeqModel model, Vocabulary source, Vocabulary target, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(target);
+        if (CheckVocabularies(model.Config, source, target) is string problem)
+        {
+            throw new ArgumentException(problem, nameof(source));
+        }
+        Save(path, model, source.ToJson(), target.ToJson(), metadata);
+    }
+
+    /// <summary>
+    /// Saves a model, atomically, with vocabularies given as opaque JSON text (or none: such a file loads as a model
+    /// but not as a <see cref="TranslationModel"/>).
+    /// </summary>
+    /// <param name="path">Destination.</param>
+    /// <param name="model">The model.</param>
+    /// <param name="sourceVocabJson">Source vocabulary JSON text, or null.</param>
+    /// <param name="targetVocabJson">Target vocabulary JSON text, or null.</param>
+    /// <param name="metadata">Further metadata entries, or null.</param>
+    /// <exception cref="ArgumentException">A reserved key is in <paramref name="metadata"/>.</exception>
+    public static void Save(string path, Seq2SeqModel model, string? sourceVocabJson = null, string? targetVocabJson = null, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ModelFile.Save(path, model.Layout, model.Parameters.Values, BuildMetadata(model.Config, sourceVocabJson, targetVocabJson, metadata));
+    }
+
+    /// <summary>
+    /// Loads a model file written by <see cref="Save(string, Seq2SeqModel, string?, string?, IReadOnlyDictionary{string, string}?)"/>
+    /// (or by the PyTorch reference with the same names): reads the configuration from the metadata, builds the
+    /// model, validates every tensor's presence, dtype and shape, and reads the values.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="maxBatch">Largest B of the model's workspaces (fixed for its lifetime).</param>
+    /// <param name="maxSource">Initial largest S (the workspaces grow on demand).</param>
+    /// <param name="maxTarget">Initial largest T.</param>
+    /// <returns>The model, the vocabulary texts and the whole metadata map.</returns>
+    /// <exception cref="ModelFileException">Malformed file, missing or invalid configuration, missing, extra or mis-shaped tensors.</exception>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    public static Seq2SeqModelFileContents Load(string path, int maxBatch = 1, int maxSource = 64, int maxTarget = 64)
+    {
+        using SafeTensorsReader reader = SafeTensorsReader.Open(path);
+        Seq2SeqConfig config = ReadConfig(reader.Metadata, path);
+        var model = new Seq2SeqModel(config, null, maxBatch, maxSource, maxTarget);
+        reader.EnsureNoOtherTensors(model.Layout, CheckpointPrefixes);
+        reader.ReadInto(model.Layout, model.Parameters.Values);
+        return new Seq2SeqModelFileContents(path, model, reader.Metadata);
+    }
+
+    /// <summary>The configuration recorded in a file's metadata.</summary>
+    /// <exception cref="ModelFileException">It is missing or invalid.</exception>
+    internal static Seq2SeqConfig ReadConfig(IReadOnlyDictionary<string, string> metadata, string path)
+    {
+        if (!metadata.TryGetValue(ConfigKey, out string? json))
+        {
+            throw new ModelFileException($"{path}: metadata has no '{ConfigKey}' (not a SpanAttention model file).");
+        }
+        try
+        {
+            return Seq2SeqConfig.FromJson(json);
+        }
+        catch (FormatException e)
+        {
+            throw new ModelFileException($"{path}: invalid '{ConfigKey}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>Checks that a file (e.g. a checkpoint to resume) was written for this configuration.</summary>
+    /// <exception cref="ModelFileException">Missing, invalid or different configuration.</exception>
+    internal static void CheckConfig(IReadOnlyDictionary<string, string> metadata, Seq2SeqConfig expected, string path)
+    {
+        Seq2SeqConfig found = ReadConfig(metadata, path);
+        if (found != expected)
+        {
+            throw new ModelFileException($"{path}: the file's configuration ({found.Describe()}) differs from the model's ({expected.Describe()}).");
+        }
+    }
+
+    /// <summary>The metadata map of a model file: configuration, the vocabularies given, then the caller's entries.</summary>
+    /// <exception cref="ArgumentException">A caller's entry uses one of the keys written here.</exception>
+    internal static Dictionary<string, string> BuildMetadata(Seq2SeqConfig config, string? sourceVocabJson, string? targetVocabJson,
+        IReadOnlyDictionary<string, string>? extra = null)
+    {
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal) { [ConfigKey] = config.ToJson() };
+        if (sourceVocabJson is not null)
+        {
+            metadata[SourceVocabKey] = sourceVocabJson;
+        }
+        if (targetVocabJson is not null)
+        {
+            metadata[TargetVocabKey] = targetVocabJson;
+        }
+        if (extra is not null)
+        {
+            foreach ((string key, string value) in extra)
+            {
+                if (key is ConfigKey or SourceVocabKey or TargetVocabKey)
+                {
+                    throw new ArgumentException($"The metadata key '{key}' is written from the model and vocabularies; it cannot be given.", nameof(extra));
+                }
+                metadata[key] = value;
+            }
+        }
+        return metadata;
+    }
+
+    /// <summary>Why two vocabularies cannot be a model's (sizes or special ids differ), or null when they fit.</summary>
+    internal static string? CheckVocabularies(Seq2SeqConfig config, Vocabulary source, Vocabulary target)
+    {
+        if (source.Count != config.SourceVocabSize || target.Count != config.TargetVocabSize)
+        {
+            return $"the vocabularies ({source.Count} source, {target.Count} target tokens) do not match the model ({config.SourceVocabSize}, {config.TargetVocabSize}).";
+        }
+        if (config.PaddingId != Vocabulary.PadId || config.BosId != Vocabulary.SosId || config.EosId != Vocabulary.EosId)
+        {
+            return $"the model's special ids (pad {config.PaddingId}, bos {config.BosId}, eos {config.EosId}) do not match the vocabulary's.";
+        }
+        return null;
+    }
+}
+
+/// <summary>What <see cref="Seq2SeqModelFile.Load"/> read: the model and the file's metadata.</summary>
+public sealed class Seq2SeqModelFileContents
+{
+    internal Seq2SeqModelFileContents(string path, Seq2SeqModel model, IReadOnlyDictionary<string, string> metadata)
+    {
+        Path = path;
+        Model = model;
+        Metadata = metadata;
+    }
+
+    /// <summary>The file it came from.</summary>
+    public string Path { get; }
+
+    /// <summary>The model, its parameters read from the file.</summary>
+    public Seq2SeqModel Model { get; }
+
+    /// <summary>The whole <c>__metadata__</c> map.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <summary>The source vocabulary JSON text, or null if the file has none.</summary>
+    public string? SourceVocabJson => Metadata.TryGetValue(Seq2SeqModelFile.SourceVocabKey, out string? json) ? json : null;
+
+    /// <summary>The target vocabulary JSON text, or null.</summary>
+    public string? TargetVocabJson => Metadata.TryGetValue(Seq2SeqModelFile.TargetVocabKey, out string? json) ? json : null;
+
+    /// <summary>
+    /// Parses both vocabularies and checks them against the model: sizes equal to the configuration's, special ids
+    /// (pad, bos, eos) the vocabulary's.
+    /// </summary>
+    /// <returns>The source and target vocabularies.</returns>
+    /// <exception cref="ModelFileException">No vocabularies, a malformed one, or ones that do not fit the model.</exception>
+    public (Vocabulary Source, Vocabulary Target) ReadVocabularies()
+    {
+        if (SourceVocabJson is not string sourceJson || TargetVocabJson is not string targetJson)
+        {
+            throw new ModelFileException($"{Path}: the metadata has no vocabularies ('{Seq2SeqModelFile.SourceVocabKey}', '{Seq2SeqModelFile.TargetVocabKey}').");
+        }
+        Vocabulary source, target;
+        try
+        {
+            source = Vocabulary.FromJson(sourceJson);
+            target = Vocabulary.FromJson(targetJson);
+        }
+        catch (FormatException e)
+        {
+            throw new ModelFileException($"{Path}: bad vocabulary: {e.Message}", e);
+        }
+        if (Seq2SeqModelFile.CheckVocabularies(Model.Config, source, target) is string problem)
+        {
+            throw new ModelFileException($"{Path}: {problem}");
+        }
+        return (source, target);
+    }
+}
