@@ -35,8 +35,8 @@ public sealed class Translation
     public float Score { get; }
 
     /// <summary>
-    /// The length-normalised score that ranks beam hypotheses: <see cref="Score"/> / steps^α, with steps the decoder steps
-    /// taken (the <c>&lt;eos&gt;</c> step included) and α <see cref="DecodingOptions.LengthPenalty"/>. Equals
+    /// The length-normalised score that ranks beam hypotheses: <see cref="Score"/> / n^α, with n the number of output
+    /// tokens (the <c>&lt;eos&gt;</c> not counted) and α <see cref="DecodingOptions.LengthPenalty"/>. Equals
     /// <see cref="Score"/> for greedy decoding.
     /// </summary>
     public float NormalizedScore { get; }
