@@ -17,7 +17,7 @@ fail() { echo "api-smoke: FAILED: $*; Passed: 0, Failed: 1"; exit 1; }
 
 dotnet pack "$repo/src/SpanAttention/SpanAttention.csproj" -c Release -o "$tmp/feed" --nologo -v quiet >"$tmp/pack.log" 2>&1 \
   || { cat "$tmp/pack.log"; fail "dotnet pack"; }
-nupkg=$(find "$tmp/feed" -maxdepth 1 -name 'SpanAttention.*.nupkg' ! -name '*.symbols.nupkg' | head -n 1)
+nupkg=$(find "$tmp/feed" -maxdepth 1 -name 'SpanAttention.[0-9]*.nupkg' | head -n 1)
 [ -n "$nupkg" ] || fail "no SpanAttention .nupkg in the pack output"
 version=$(basename "$nupkg" .nupkg); version=${version#SpanAttention.}
 
