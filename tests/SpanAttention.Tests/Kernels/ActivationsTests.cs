@@ -14,10 +14,11 @@ public class ActivationsTests
     {
         float[] x = Numerics.Random(n, seed: n, scale: 12f);
         var expected = new float[n];
-        var actual = new float[n];
+        CanaryBuffer actual = Canary.Filled(n, float.NaN);
         Naive.Sigmoid(x, expected);
         Activations.Sigmoid(x, actual);
         Numerics.AssertClose(expected, actual, rtol: 1e-5f, atol: 1e-7f, $"n={n}");
+        actual.AssertIntact($"n={n}");
     }
 
     [Theory]
@@ -26,10 +27,11 @@ public class ActivationsTests
     {
         float[] x = Numerics.Random(n, seed: 100 + n, scale: 6f);
         var expected = new float[n];
-        var actual = new float[n];
+        CanaryBuffer actual = Canary.Filled(n, float.NaN);
         Naive.Tanh(x, expected);
         Activations.Tanh(x, actual);
         Numerics.AssertClose(expected, actual, rtol: 1e-5f, atol: 1e-7f, $"n={n}");
+        actual.AssertIntact($"n={n}");
     }
 
     [Theory]
@@ -43,10 +45,11 @@ public class ActivationsTests
         }
         float[] dy = Numerics.Random(n, seed: 300 + n);
         float[] expected = Numerics.Random(n, seed: 400 + n);
-        float[] actual = (float[])expected.Clone();
+        CanaryBuffer actual = Canary.From(expected);
         Naive.SigmoidBackward(y, dy, expected);
         Activations.SigmoidBackward(y, dy, actual);
         Numerics.AssertClose(expected, actual, rtol: 1e-5f, atol: 1e-6f, $"n={n}");
+        actual.AssertIntact($"n={n}");
     }
 
     [Theory]
@@ -56,10 +59,11 @@ public class ActivationsTests
         float[] y = Numerics.Random(n, seed: 500 + n);
         float[] dy = Numerics.Random(n, seed: 600 + n);
         float[] expected = Numerics.Random(n, seed: 700 + n);
-        float[] actual = (float[])expected.Clone();
+        CanaryBuffer actual = Canary.From(expected);
         Naive.TanhBackward(y, dy, expected);
         Activations.TanhBackward(y, dy, actual);
         Numerics.AssertClose(expected, actual, rtol: 1e-5f, atol: 1e-6f, $"n={n}");
+        actual.AssertIntact($"n={n}");
     }
 
     [Fact]

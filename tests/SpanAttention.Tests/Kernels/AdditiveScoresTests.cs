@@ -26,10 +26,11 @@ public sealed class AdditiveScoresTests
                 }
                 expected[j] = (float)s;
             }
-            var scores = new float[n];
+            CanaryBuffer scores = Canary.Filled(n, float.NaN);
             AdditiveScores.Forward(q, keys, n, v, scores);
             // |tanh error| ≤ 1e-6 per term, |v_k| ≤ 1: the sum may drift by A·1e-6 at most, plus float rounding
             Numerics.AssertClose(expected, scores, 1e-5f, 1e-6f * (a + 1), $"A = {a}, n = {n}");
+            scores.AssertIntact($"A = {a}, n = {n}");
         }
     }
 
@@ -75,8 +76,9 @@ public sealed class AdditiveScoresTests
     {
         const int n = 3;
         float[] q = Numerics.Random(a, 4, 2f), keys = Numerics.Random(n * a, 5, 2f);
-        var hidden = new float[n * a];
+        CanaryBuffer hidden = Canary.Filled(n * a, float.NaN);
         AdditiveScores.Hidden(q, keys, n, hidden);
+        hidden.AssertIntact($"A = {a}");
         for (int j = 0; j < n; j++)
         {
             for (int k = 0; k < a; k++)
@@ -99,8 +101,8 @@ public sealed class AdditiveScoresTests
             {
                 ds[1] = 0f;
             }
-            float[] dv = Numerics.Random(a, 15), dq = Numerics.Random(a, 16), dKeys = Numerics.Random(n * a, 17);
-            double[] eDv = [.. dv.Select(x => (double)x)], eDq = [.. dq.Select(x => (double)x)], eDk = [.. dKeys.Select(x => (double)x)];
+            CanaryBuffer dv = Canary.From(Numerics.Random(a, 15)), dq = Canary.From(Numerics.Random(a, 16)), dKeys = Canary.From(Numerics.Random(n * a, 17));
+            double[] eDv = [.. dv.ToArray().Select(x => (double)x)], eDq = [.. dq.ToArray().Select(x => (double)x)], eDk = [.. dKeys.ToArray().Select(x => (double)x)];
             for (int j = 0; j < n; j++)
             {
                 for (int k = 0; k < a; k++)
@@ -118,6 +120,7 @@ public sealed class AdditiveScoresTests
             Numerics.AssertClose([.. eDv.Select(x => (float)x)], dv, 1e-5f, atol, $"dv A = {a}, n = {n}");
             Numerics.AssertClose([.. eDq.Select(x => (float)x)], dq, 1e-5f, atol, $"dq A = {a}, n = {n}");
             Numerics.AssertClose([.. eDk.Select(x => (float)x)], dKeys, 1e-5f, atol, $"dK A = {a}, n = {n}");
+            Canary.AssertIntact($"A = {a}, n = {n}", ("dv", dv), ("dq", dq), ("dKeys", dKeys));
         }
     }
 

@@ -31,10 +31,11 @@ public class GateKernelTests
     {
         float[] gx = Numerics.Random(3 * n, n), gh = Numerics.Random(3 * n, n + 1), bi = Numerics.Random(3 * n, n + 2, 0.3f), bh = Numerics.Random(3 * n, n + 3, 0.3f);
         float[] hp = Numerics.Random(n, n + 4), dh = Numerics.Random(n, n + 5);
-        float[] gates = (float[])gx.Clone(), h = new float[n], extra = new float[n];
+        CanaryBuffer gates = Canary.From(gx), h = Canary.Filled(n, float.NaN), extra = Canary.Filled(n, float.NaN);
         GruGates.Forward(n, gates, gh, bi, bh, hp, default, h, default, extra);
-        float[] dhIo = (float[])dh.Clone(), dG = new float[3 * n], dGh = new float[3 * n];
+        CanaryBuffer dhIo = Canary.From(dh), dG = Canary.Filled(3 * n, float.NaN), dGh = Canary.Filled(3 * n, float.NaN);
         GruGates.Backward(n, dhIo, default, gates, extra, hp, default, dG, dGh);
+        Canary.AssertIntact($"GRU H={n}", ("gates", gates), ("h", h), ("hn", extra), ("dh", dhIo), ("dGates", dG), ("dGatesHh", dGh));
 
         var eGates = new float[3 * n]; var eH = new float[n]; var eExtra = new float[n];
         var eDG = new float[3 * n]; var eDGh = new float[3 * n]; var eDh = new float[n];
@@ -66,10 +67,11 @@ public class GateKernelTests
     {
         float[] gx = Numerics.Random(4 * n, n), gh = Numerics.Random(4 * n, n + 1), bi = Numerics.Random(4 * n, n + 2, 0.3f), bh = Numerics.Random(4 * n, n + 3, 0.3f);
         float[] cp = Numerics.Random(n, n + 4), dh = Numerics.Random(n, n + 5), dc = Numerics.Random(n, n + 6);
-        float[] gates = (float[])gx.Clone(), h = new float[n], c = new float[n], extra = new float[n];
+        CanaryBuffer gates = Canary.From(gx), h = Canary.Filled(n, float.NaN), c = Canary.Filled(n, float.NaN), extra = Canary.Filled(n, float.NaN);
         LstmGates.Forward(n, gates, gh, bi, bh, default, cp, h, c, extra);
-        float[] dhIo = (float[])dh.Clone(), dcIo = (float[])dc.Clone(), dG = new float[4 * n];
+        CanaryBuffer dhIo = Canary.From(dh), dcIo = Canary.From(dc), dG = Canary.Filled(4 * n, float.NaN);
         LstmGates.Backward(n, dhIo, dcIo, gates, extra, default, cp, dG, default);
+        Canary.AssertIntact($"LSTM H={n}", ("gates", gates), ("h", h), ("c", c), ("tanh c", extra), ("dh", dhIo), ("dc", dcIo), ("dGates", dG));
 
         var eGates = new float[4 * n]; var eH = new float[n]; var eC = new float[n]; var eDG = new float[4 * n]; var eDc = new float[n];
         for (int j = 0; j < n; j++)
@@ -89,7 +91,7 @@ public class GateKernelTests
         Numerics.AssertClose(eH, h, Rtol, Atol, "h");
         Numerics.AssertClose(eDG, dG, Rtol, Atol, "dGates");
         Numerics.AssertClose(eDc, dcIo, Rtol, Atol, "dc prev");
-        Assert.All(dhIo, v => Assert.Equal(0f, v));
+        Assert.All(dhIo.ToArray(), v => Assert.Equal(0f, v));
     }
 
     [Theory]
@@ -98,10 +100,11 @@ public class GateKernelTests
     {
         float[] gx = Numerics.Random(n, n), gh = Numerics.Random(n, n + 1), bi = Numerics.Random(n, n + 2, 0.3f), bh = Numerics.Random(n, n + 3, 0.3f);
         float[] dh = Numerics.Random(n, n + 5);
-        float[] gates = (float[])gx.Clone(), h = new float[n];
+        CanaryBuffer gates = Canary.From(gx), h = Canary.Filled(n, float.NaN);
         RnnGates.Forward(n, gates, gh, bi, bh, default, default, h, default, default);
-        float[] dhIo = (float[])dh.Clone(), dG = new float[n];
+        CanaryBuffer dhIo = Canary.From(dh), dG = Canary.Filled(n, float.NaN);
         RnnGates.Backward(n, dhIo, default, gates, default, default, default, dG, default);
+        Canary.AssertIntact($"RNN H={n}", ("gates", gates), ("h", h), ("dh", dhIo), ("dGates", dG));
         var eH = new float[n]; var eDG = new float[n];
         for (int j = 0; j < n; j++)
         {
@@ -111,6 +114,6 @@ public class GateKernelTests
         }
         Numerics.AssertClose(eH, h, Rtol, Atol, "h");
         Numerics.AssertClose(eDG, dG, Rtol, Atol, "dGates");
-        Assert.All(dhIo, v => Assert.Equal(0f, v));
+        Assert.All(dhIo.ToArray(), v => Assert.Equal(0f, v));
     }
 }

@@ -88,16 +88,17 @@ public class GemmTests
     /// The fast and naive sums differ only in order: |error| &lt;= k·eps·Σ|a·b|, and Σ|a·b| ~ k/4 for
     /// uniform [-1, 1] entries, so an absolute tolerance growing with k plus a relative one.
     /// </summary>
-    internal static void AssertMatchesNaive(float[] expected, float[] actual, int k, string what) =>
+    internal static void AssertMatchesNaive(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, int k, string what) =>
         Numerics.AssertClose(expected, actual, rtol: 1e-4f, atol: 2e-6f * (k + 1), what);
 
     private static void CheckAgainstNaive(int m, int n, int k, Transpose ta, Transpose tb, bool accumulate, int pad, int seed)
     {
         var x = new Operands(m, n, k, ta, tb, pad, seed);
         float[] expected = x.Naive(accumulate);
-        float[] actual = x.InitialC(accumulate);
+        CanaryBuffer actual = Canary.From(x.InitialC(accumulate));
         Gemm.Multiply(m, n, k, x.A, x.Lda, ta, x.B, x.Ldb, tb, actual, x.Ldc, accumulate);
         AssertMatchesNaive(expected, actual, k, x.Describe(accumulate));
+        actual.AssertIntact(x.Describe(accumulate));
     }
 
     public static TheoryData<int, int> Transposes()

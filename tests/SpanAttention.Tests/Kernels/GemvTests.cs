@@ -24,7 +24,7 @@ public class GemvTests
 
     // Summation order differs from the naive twin (vector lanes, then a horizontal sum): with |w|, |x| < 1
     // each partial sum is off by at most ~cols ulps of a value ≤ cols, hence atol ∝ cols.
-    private static void AssertGemvClose(float[] expected, float[] actual, int k, string what) =>
+    private static void AssertGemvClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, int k, string what) =>
         Numerics.AssertClose(expected, actual, rtol: 1e-4f, atol: 1e-5f * (k + 1), what);
 
     [Theory]
@@ -41,10 +41,11 @@ public class GemvTests
                     float[] w = Numerics.Random(rows * ldw, seed: rows * 31 + cols);
                     float[] x = Numerics.Random(cols, seed: 7 + cols);
                     float[] expected = Numerics.Random(rows, seed: 11 + rows);
-                    float[] actual = (float[])expected.Clone();
+                    CanaryBuffer actual = Canary.From(expected);
                     Naive.Gemv(w, rows, cols, ldw, x, expected, accumulate);
                     Gemv.Multiply(w, rows, cols, ldw, x, actual, accumulate);
                     AssertGemvClose(expected, actual, cols, $"{rows}x{cols} ldw={ldw} acc={accumulate}");
+                    actual.AssertIntact($"{rows}x{cols} ldw={ldw} acc={accumulate}");
                 }
             }
         }
@@ -64,10 +65,11 @@ public class GemvTests
                     float[] w = Numerics.Random(rows * ldw, seed: rows * 37 + cols);
                     float[] x = Numerics.Random(rows, seed: 13 + rows);
                     float[] expected = Numerics.Random(cols, seed: 17 + cols);
-                    float[] actual = (float[])expected.Clone();
+                    CanaryBuffer actual = Canary.From(expected);
                     Naive.GemvTransposed(w, rows, cols, ldw, x, expected, accumulate);
                     Gemv.MultiplyTransposed(w, rows, cols, ldw, x, actual, accumulate);
                     AssertGemvClose(expected, actual, rows, $"T {rows}x{cols} ldw={ldw} acc={accumulate}");
+                    actual.AssertIntact($"T {rows}x{cols} ldw={ldw} acc={accumulate}");
                 }
             }
         }
@@ -87,10 +89,11 @@ public class GemvTests
             foreach (bool accumulate in new[] { false, true })
             {
                 float[] expected = Numerics.Random(rows, seed: 23 + rows);
-                float[] actual = (float[])expected.Clone();
+                CanaryBuffer actual = Canary.From(expected);
                 Naive.Gemv(w, rows, cols, ldw, x, expected, accumulate);
                 Gemv.Multiply(packed, x, actual, accumulate);
                 AssertGemvClose(expected, actual, cols, $"packed {rows}x{cols} acc={accumulate}");
+                actual.AssertIntact($"packed {rows}x{cols} acc={accumulate}");
             }
         }
     }
@@ -109,10 +112,11 @@ public class GemvTests
             foreach (bool accumulate in new[] { false, true })
             {
                 float[] expected = Numerics.Random(cols, seed: 31 + cols);
-                float[] actual = (float[])expected.Clone();
+                CanaryBuffer actual = Canary.From(expected);
                 Naive.GemvTransposed(w, rows, cols, ldw, x, expected, accumulate);
                 Gemv.MultiplyTransposed(packed, x, actual, accumulate);
                 AssertGemvClose(expected, actual, rows, $"packed T {rows}x{cols} acc={accumulate}");
+                actual.AssertIntact($"packed T {rows}x{cols} acc={accumulate}");
             }
         }
     }
@@ -173,14 +177,14 @@ public class GemvTests
         var y = new float[rows + 3];
         y.AsSpan(rows).Fill(-42f);
         Gemv.Multiply(w, rows, cols, ldw, x.AsSpan(0, cols), y, accumulate: false);
-        AssertGemvClose(expected, y[..rows], cols, "plain");
+        AssertGemvClose(expected, y.AsSpan(0, rows), cols, "plain");
         Assert.All(y[rows..], v => Assert.Equal(-42f, v));
 
         var packed = new PackedGemvMatrix(rows, cols);
         packed.Pack(w, rows, cols, ldw);
         y.AsSpan(0, rows).Clear();
         Gemv.Multiply(packed, x.AsSpan(0, cols), y, accumulate: false);
-        AssertGemvClose(expected, y[..rows], cols, "packed");
+        AssertGemvClose(expected, y.AsSpan(0, rows), cols, "packed");
         Assert.All(y[rows..], v => Assert.Equal(-42f, v));
 
         var expectedT = new float[cols];
@@ -188,14 +192,14 @@ public class GemvTests
         var yt = new float[cols + 3];
         yt.AsSpan(cols).Fill(-42f);
         Gemv.MultiplyTransposed(w, rows, cols, ldw, x.AsSpan(0, rows), yt, accumulate: false);
-        AssertGemvClose(expectedT, yt[..cols], rows, "transposed");
+        AssertGemvClose(expectedT, yt.AsSpan(0, cols), rows, "transposed");
         Assert.All(yt[cols..], v => Assert.Equal(-42f, v));
 
         // The packed Wᵀ·x reads x only up to rows (x's NaN tail is past it) and y only up to cols.
         float[] xt = [.. x.AsSpan(0, rows), float.NaN, float.NaN, float.NaN];
         yt.AsSpan(0, cols).Clear();
         Gemv.MultiplyTransposed(packed, xt.AsSpan(0, rows), yt.AsSpan(0, cols), accumulate: false);
-        AssertGemvClose(expectedT, yt[..cols], rows, "packed transposed");
+        AssertGemvClose(expectedT, yt.AsSpan(0, cols), rows, "packed transposed");
         Assert.All(yt[cols..], v => Assert.Equal(-42f, v));
     }
 

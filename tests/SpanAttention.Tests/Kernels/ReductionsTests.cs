@@ -12,8 +12,9 @@ public class ReductionsTests
     [MemberData(nameof(Sizes))]
     public void SumDotSquaredNorm_AnySize_MatchNaiveTwins(int n)
     {
-        float[] x = Numerics.Random(n, seed: n);
-        float[] y = Numerics.Random(n, seed: 50 + n);
+        // Inputs sit between canaries: a reduction that reads past either end picks up 13579.25 and fails.
+        CanaryBuffer x = Canary.From(Numerics.Random(n, seed: n));
+        CanaryBuffer y = Canary.From(Numerics.Random(n, seed: 50 + n));
         // Different summation orders: error bound ~ n·eps·Σ|terms|.
         float tol = 4 * (n + 1) * 1.2e-7f;
         Assert.Equal(Naive.Sum(x), Reductions.Sum(x), tol * (n + 1));
@@ -29,7 +30,7 @@ public class ReductionsTests
         {
             return;
         }
-        float[] x = Numerics.Random(n, seed: 900 + n, scale: 30f);
+        CanaryBuffer x = Canary.From(Numerics.Random(n, seed: 900 + n, scale: 30f));
         int expectedIndex = 0;
         for (int i = 1; i < n; i++)
         {
@@ -40,8 +41,9 @@ public class ReductionsTests
         }
         Assert.Equal(expectedIndex, Reductions.ArgMax(x));
         Assert.Equal(x[expectedIndex], Reductions.Max(x));
-        var scratch = new float[n];
+        CanaryBuffer scratch = Canary.Zeros(n);
         Assert.Equal(Naive.LogSumExp(x), Reductions.LogSumExp(x, scratch), 4);
+        Canary.AssertIntact($"n={n}", ("x", x), ("scratch", scratch));
     }
 
     [Fact]

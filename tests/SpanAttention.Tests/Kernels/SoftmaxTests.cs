@@ -14,12 +14,13 @@ public class SoftmaxTests
     [MemberData(nameof(Sizes))]
     public void Forward_AnySize_MatchesNaiveTwin(int n)
     {
-        float[] scores = Numerics.Random(n, seed: n, scale: 20f);
+        CanaryBuffer scores = Canary.From(Numerics.Random(n, seed: n, scale: 20f));
         var expected = new float[n];
-        var actual = new float[n];
+        CanaryBuffer actual = Canary.Filled(n, float.NaN);
         Naive.Softmax(scores, ReadOnlySpan<bool>.Empty, expected);
         Softmax.Forward(scores, actual);
         Numerics.AssertClose(expected, actual, rtol: 2e-5f, atol: 1e-7f, $"n={n}");
+        Canary.AssertIntact($"n={n}", ("scores", scores), ("weights", actual));
     }
 
     [Theory]
@@ -34,10 +35,11 @@ public class SoftmaxTests
             valid[j] = rng.Next(3) > 0;
         }
         var expected = new float[n];
-        var actual = new float[n];
+        CanaryBuffer actual = Canary.Filled(n, float.NaN);
         Naive.Softmax(scores, valid, expected);
         Softmax.Forward(scores, valid, actual);
         Numerics.AssertClose(expected, actual, rtol: 2e-5f, atol: 1e-7f, $"n={n}");
+        actual.AssertIntact($"n={n}");
         for (int j = 0; j < n; j++)
         {
             if (!valid[j])
@@ -55,14 +57,14 @@ public class SoftmaxTests
         int length = n / 2;
         var prefix = new float[length];
         Naive.Softmax(scores.AsSpan(0, length), ReadOnlySpan<bool>.Empty, prefix);
-        var actual = new float[n];
-        actual.AsSpan().Fill(float.NaN);
+        CanaryBuffer actual = Canary.Filled(n, float.NaN);
         Softmax.Forward(scores, length, actual);
-        Numerics.AssertClose(prefix, actual.AsSpan(0, length), rtol: 2e-5f, atol: 1e-7f);
+        Numerics.AssertClose(prefix, actual.Span.Slice(0, length), rtol: 2e-5f, atol: 1e-7f);
         for (int j = length; j < n; j++)
         {
             Assert.Equal(0f, actual[j]);
         }
+        actual.AssertIntact($"n={n}");
     }
 
     [Fact]
@@ -227,14 +229,15 @@ public class SoftmaxTests
     public void Backward_AnySize_MatchesNaiveTwin(int n)
     {
         float[] scores = Numerics.Random(n, seed: 3000 + n, scale: 3f);
-        float[] g = Numerics.Random(n, seed: 4000 + n);
-        var weights = new float[n];
+        CanaryBuffer g = Canary.From(Numerics.Random(n, seed: 4000 + n));
+        CanaryBuffer weights = Canary.Zeros(n);
         Softmax.Forward(scores, weights);
         float[] expected = Numerics.Random(n, seed: 5000 + n);
-        float[] actual = (float[])expected.Clone();
+        CanaryBuffer actual = Canary.From(expected);
         Naive.SoftmaxBackward(weights, g, expected);
         Softmax.Backward(weights, g, actual);
         Numerics.AssertClose(expected, actual, rtol: 1e-4f, atol: 1e-6f, $"n={n}");
+        Canary.AssertIntact($"n={n}", ("weights", weights), ("dWeights", g), ("dScores", actual));
     }
 
     [Fact]
@@ -243,8 +246,9 @@ public class SoftmaxTests
         const int rows = 5, cols = 23;
         float[] scores = Numerics.Random(rows * cols, seed: 9, scale: 4f);
         int[] lengths = [23, 0, 1, 17, 22];
-        var actual = new float[rows * cols];
+        CanaryBuffer actual = Canary.Filled(rows * cols, float.NaN);
         Softmax.ForwardRows(scores, rows, cols, lengths, actual);
+        actual.AssertIntact("weights");
         for (int r = 0; r < rows; r++)
         {
             var expected = new float[cols];
@@ -254,7 +258,7 @@ public class SoftmaxTests
                 valid[j] = true;
             }
             Naive.Softmax(scores.AsSpan(r * cols, cols), valid, expected);
-            Numerics.AssertClose(expected, actual.AsSpan(r * cols, cols), 2e-5f, 1e-7f, $"row {r}");
+            Numerics.AssertClose(expected, actual.Span.Slice(r * cols, cols), 2e-5f, 1e-7f, $"row {r}");
         }
     }
 
