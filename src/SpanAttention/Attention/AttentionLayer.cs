@@ -33,7 +33,7 @@ namespace SpanAttention.Attention;
 /// <see cref="EnsureCapacity"/> grows them. After that, every call is allocation-free. An instance is not
 /// thread-safe (its workspaces are shared by its calls); use one per thread.</para>
 /// </remarks>
-public sealed class AttentionLayer
+internal sealed class AttentionLayer
 {
     private readonly float _scale;              // 1/sqrt(Dk) for ScaledDot, else 1
     private readonly int _projectedWidth;       // P: width of the keys the scores are dotted with (Dk, Dq or A)

@@ -11,7 +11,7 @@ namespace SpanAttention.Attention;
 /// A layer is passed only for its dimensions, its scorer and its parameter slots. Both twins recompute
 /// every projection per query (the fast layer projects keys once per source batch). They allocate nothing.
 /// </remarks>
-public static class NaiveAttention
+internal static class NaiveAttention
 {
     /// <summary>Weights and context of one query.</summary>
     /// <param name="layer">Supplies the scorer, the dimensions and the parameter slots.</param>

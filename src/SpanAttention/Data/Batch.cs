@@ -4,7 +4,7 @@ namespace SpanAttention.Data;
 /// A padded mini-batch, row-major: row b holds pair <c>PairIndices[b]</c>; every position past a row's
 /// length is <see cref="Vocabulary.PadId"/> (0).
 /// </summary>
-public sealed class Batch
+internal sealed class Batch
 {
     internal Batch(int size, int sourceLength, int targetLength, int[] pairIndices)
     {

@@ -9,7 +9,7 @@ namespace SpanAttention.Data;
 /// lengths stay in random order), cut consecutive runs of <c>batchSize</c>, then shuffle the batch order.
 /// Every pair appears exactly once per epoch. Allocation happens here, not in the training step.
 /// </remarks>
-public sealed class Batcher
+internal sealed class Batcher
 {
     private readonly IReadOnlyList<EncodedPair> _pairs;
 

@@ -9,10 +9,10 @@ namespace SpanAttention.Data;
 /// <param name="Source">Source ids, (S).</param>
 /// <param name="TargetInput">Decoder inputs, (T).</param>
 /// <param name="TargetOutput">Decoder labels, (T).</param>
-public sealed record EncodedPair(int[] Source, int[] TargetInput, int[] TargetOutput);
+internal sealed record EncodedPair(int[] Source, int[] TargetInput, int[] TargetOutput);
 
 /// <summary>Turns text pairs into <see cref="EncodedPair"/>s with the special tokens a seq2seq needs.</summary>
-public static class PairEncoder
+internal static class PairEncoder
 {
     /// <summary>Encodes a source text: tokens, then &lt;eos&gt; when <paramref name="appendEos"/>.</summary>
     /// <param name="text">Source text (tokenised with the vocabulary's tokenization).</param>

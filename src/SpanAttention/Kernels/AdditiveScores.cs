@@ -18,7 +18,7 @@ namespace SpanAttention.Kernels;
 /// <para>Width cascade Vector512 / Vector256 / scalar, each with the same rational function; the A-remainder is
 /// scalar.</para>
 /// </remarks>
-public static class AdditiveScores
+internal static class AdditiveScores
 {
     // tanh(x) ≈ x (α1 + α3 x² + … + α13 x¹²) / (β0 + β2 x² + β4 x⁴ + β6 x⁶)
     private const float Clamp = 7.90531110763549805f;

@@ -9,7 +9,7 @@ namespace SpanAttention.Kernels;
 /// Implemented by small <c>readonly struct</c>s so that <see cref="Elementwise.Apply{TOperator}"/> is
 /// specialised per operator by the JIT: no dispatch cost, and a new operation is a few lines.
 /// </remarks>
-public interface ITernaryOperator
+internal interface ITernaryOperator
 {
     /// <summary>The scalar form, used for the remainder and when no SIMD is available.</summary>
     static abstract float Invoke(float a, float b, float c);
@@ -25,7 +25,7 @@ public interface ITernaryOperator
 /// The one loop behind every element-wise kernel: Vector512, then Vector256, then scalar, each gated on
 /// hardware support, with the scalar loop finishing whatever the vectors leave.
 /// </summary>
-public static class Elementwise
+internal static class Elementwise
 {
     /// <summary>destination[i] = TOperator(a[i], b[i], c[i]).</summary>
     /// <typeparam name="TOperator">The element-wise function.</typeparam>

@@ -10,7 +10,7 @@ namespace SpanAttention.Kernels;
 /// They accumulate in <see cref="float"/>, like the fast kernels, so differences come only from
 /// summation order.
 /// </remarks>
-public static class Naive
+internal static class Naive
 {
     /// <summary>
     /// C = op(A)·op(B), or C += op(A)·op(B) when <paramref name="accumulate"/> is true.

@@ -16,7 +16,7 @@ namespace SpanAttention.Recurrent;
 /// </code>
 /// Caches the activations r, z, n and hn = W_hn h + b_hn (the extra). See docs/derivations/gru.md.
 /// </summary>
-public readonly struct GruGates : IRecurrentGates
+internal readonly struct GruGates : IRecurrentGates
 {
     /// <inheritdoc/>
     public static int GateCount => 3;

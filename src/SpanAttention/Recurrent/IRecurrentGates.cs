@@ -12,7 +12,7 @@ namespace SpanAttention.Recurrent;
 /// gate order; the cell's extra cache is (<see cref="ExtraWidth"/>·H). Every method works on one batch row;
 /// the callers loop over rows so that padded rows can be skipped.
 /// </remarks>
-public interface IRecurrentGates
+internal interface IRecurrentGates
 {
     /// <summary>Number of packed gates G: 1 (RNN), 3 (GRU: r, z, n), 4 (LSTM: i, f, g, o).</summary>
     static abstract int GateCount { get; }

@@ -15,7 +15,7 @@ namespace SpanAttention.Recurrent;
 /// </code>
 /// Caches the activations i, f, g, o and tanh(c') (the extra). See docs/derivations/lstm.md.
 /// </summary>
-public readonly struct LstmGates : IRecurrentGates
+internal readonly struct LstmGates : IRecurrentGates
 {
     /// <inheritdoc/>
     public static int GateCount => 4;

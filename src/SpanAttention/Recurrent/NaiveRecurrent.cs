@@ -27,7 +27,7 @@ public enum RecurrentKind
 /// recomputes the step's gates from its inputs instead of caching them (simplest, and the fast code's
 /// caching is then checked against an independent path). These twins allocate their tapes per call.
 /// </remarks>
-public static class NaiveRecurrent
+internal static class NaiveRecurrent
 {
     /// <summary>Number of packed gates of a cell kind.</summary>
     /// <param name="kind">The cell.</param>

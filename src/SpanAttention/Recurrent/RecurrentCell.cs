@@ -15,7 +15,7 @@ namespace SpanAttention.Recurrent;
 /// (x·W_ihᵀ, h·W_hhᵀ), a GEMV at B = 1. The instance holds only backward scratch sized for maxBatch,
 /// so after the first call nothing is allocated; it is not thread-safe.
 /// </remarks>
-public sealed class RecurrentCell<TGates>
+internal sealed class RecurrentCell<TGates>
     where TGates : struct, IRecurrentGates
 {
     private readonly float[] _gh;        // (B, G·H) h·W_hhᵀ

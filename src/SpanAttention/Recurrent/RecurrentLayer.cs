@@ -26,7 +26,7 @@ namespace SpanAttention.Recurrent;
 /// after the first call, Forward and Backward allocate nothing. A larger shape throws; call
 /// <see cref="EnsureCapacity"/> to resize explicitly. An instance is not thread-safe (it owns the caches).</para>
 /// </remarks>
-public sealed class RecurrentLayer<TGates>
+internal sealed class RecurrentLayer<TGates>
     where TGates : struct, IRecurrentGates
 {
     private readonly RecurrentWeights[] _weights; // [layer·D + direction]

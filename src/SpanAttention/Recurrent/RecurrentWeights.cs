@@ -8,7 +8,7 @@ namespace SpanAttention.Recurrent;
 /// <c>weight_ih</c> (G·H, in), <c>weight_hh</c> (G·H, H), <c>bias_ih</c> (G·H), <c>bias_hh</c> (G·H),
 /// registered in that order (state_dict order).
 /// </summary>
-public sealed class RecurrentWeights
+internal sealed class RecurrentWeights
 {
     internal RecurrentWeights(ParameterLayout layout, string prefix, string suffix, int gates, int inputSize, int hiddenSize)
     {

@@ -10,7 +10,7 @@ namespace SpanAttention.Recurrent;
 /// Elman RNN with tanh (PyTorch <c>nn.RNN</c>, <c>nn.RNNCell</c>): h' = tanh(W_ih x + b_ih + W_hh h + b_hh).
 /// One gate; the gate cache is h' itself. See docs/derivations/rnn.md.
 /// </summary>
-public readonly struct RnnGates : IRecurrentGates
+internal readonly struct RnnGates : IRecurrentGates
 {
     /// <inheritdoc/>
     public static int GateCount => 1;

@@ -9,7 +9,7 @@ namespace SpanAttention.Seq2Seq;
 /// whose target is not ignored. Forward caches the softmax probabilities; backward is the fused
 /// softmax + NLL gradient (probs − onehot) / count.
 /// </summary>
-public static class CrossEntropy
+internal static class CrossEntropy
 {
     /// <summary>The loss, and the probabilities backward needs.</summary>
     /// <param name="logits">Unnormalised scores: (N, V).</param>

@@ -18,7 +18,7 @@ namespace SpanAttention.Seq2Seq;
 /// The mask stores the scale itself (0 or 1/(1−p)), so forward and backward are one multiply each. tools/pytorch/
 /// seq2seq_reference.py computes the same masks in Python for the golden files.
 /// </remarks>
-public static class Dropout
+internal static class Dropout
 {
     /// <summary>Tensor ids of the model's three dropout sites (part of the hash key).</summary>
     public const int SourceEmbedding = 0, TargetEmbedding = 1, DecoderOutput = 2;

@@ -12,7 +12,7 @@ namespace SpanAttention.Seq2Seq;
 /// under any optimizer without weight decay, exactly as in PyTorch. Forward still gathers it (a zero
 /// vector), so padded positions need no special case downstream.
 /// </remarks>
-public sealed class Embedding
+internal sealed class Embedding
 {
     /// <summary>Registers <c>{name}.weight</c> [numEmbeddings, dimension].</summary>
     /// <param name="layout">The model's layout, still being built.</param>

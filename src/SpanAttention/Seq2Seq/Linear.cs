@@ -8,7 +8,7 @@ namespace SpanAttention.Seq2Seq;
 /// Affine projection over rows, as <c>nn.Linear(in, out, bias)</c>: y = x Wᵀ + b for every row of x.
 /// Registers <c>{name}.weight</c> [out, in] and (optionally) <c>{name}.bias</c> [out] in the caller's layout.
 /// </summary>
-public sealed class Linear
+internal sealed class Linear
 {
     /// <summary>Registers the tensors.</summary>
     /// <param name="layout">The model's layout, still being built.</param>

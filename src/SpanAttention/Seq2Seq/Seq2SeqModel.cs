@@ -198,16 +198,16 @@ public sealed partial class Seq2SeqModel
     public bool Training { get; set; }
 
     /// <summary>Dropout masks: the seed of the hash (see <see cref="Dropout"/>). The trainer sets its own seed.</summary>
-    public ulong DropoutSeed { get; set; }
+    internal ulong DropoutSeed { get; set; }
 
     /// <summary>Dropout masks: the step of the hash; a new step gives new masks. The trainer sets its step number.</summary>
-    public long DropoutStep { get; set; }
+    internal long DropoutStep { get; set; }
 
     /// <summary>
     /// Dropout masks: the index of this batch's row 0 in the whole batch, so that a half batch run on another thread
     /// draws the masks the whole batch would have. Default 0.
     /// </summary>
-    public int DropoutRowOffset { get; set; }
+    internal int DropoutRowOffset { get; set; }
 
     /// <summary>Counted (non-padding) target tokens of the last <see cref="Forward"/>.</summary>
     public int LastTokenCount => _count;

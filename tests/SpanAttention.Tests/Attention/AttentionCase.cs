@@ -97,7 +97,7 @@ public sealed class AttentionCase
     public int A { get; }
     public MaskKind Mask { get; }
     public int Seed { get; }
-    public AttentionLayer Layer { get; }
+    internal AttentionLayer Layer { get; }
     public ParameterSet Parameters { get; }
     public float[] Queries { get; }
     public float[] Keys { get; }
