@@ -34,7 +34,8 @@ public sealed class TranslationModel : IDisposable
 
     /// <summary>Wraps a model and its vocabularies (e.g. right after training it in-process).</summary>
     /// <param name="model">The model; its <see cref="Seq2SeqModel.MaxBatch"/> becomes <see cref="MaxBatch"/>. It serves as
-    /// a template only: decoding runs on replicas sharing its parameter values.</param>
+    /// a template only: decoding runs on replicas sharing its parameter values, with a decoding layout of the weights
+    /// prepared here once (so after training the model further, wrap it again).</param>
     /// <param name="source">The source vocabulary (as many tokens as the configuration's source vocabulary).</param>
     /// <param name="target">The target vocabulary.</param>
     /// <exception cref="ArgumentException">The vocabularies do not fit the model.</exception>
