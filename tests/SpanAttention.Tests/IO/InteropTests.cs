@@ -121,6 +121,98 @@ public sealed class InteropTests
         }
     }
 
+    /// <summary>
+    /// docs/model-format.md's tensor table, restated: names, order and shapes for every cell, 1 to 3 layers, both
+    /// directions, every decoder and scorer, with A = H and A ≠ H. A layout change must change the document too.
+    /// </summary>
+    [Fact]
+    public void Layout_EveryArchitecture_IsTheDocumentedTensorTable()
+    {
+        int checkedConfigs = 0;
+        foreach (RecurrentKind cell in Enum.GetValues<RecurrentKind>())
+        {
+            foreach (int layers in new[] { 1, 2, 3 })
+            {
+                foreach (bool bidirectional in new[] { false, true })
+                {
+                    foreach (DecoderStyle decoder in Enum.GetValues<DecoderStyle>())
+                    {
+                        foreach (AttentionScorer scorer in Enum.GetValues<AttentionScorer>())
+                        {
+                            foreach (int attentionSize in new[] { 0, 5 })
+                            {
+                                if (bidirectional && decoder != DecoderStyle.None && scorer is AttentionScorer.Dot or AttentionScorer.ScaledDot)
+                                {
+                                    continue;
+                                }
+                                var config = new Seq2SeqConfig
+                                {
+                                    SourceVocabSize = 9, TargetVocabSize = 7, EmbeddingSize = 4, HiddenSize = 6, Cell = cell, EncoderLayers = layers,
+                                    Bidirectional = bidirectional, Decoder = decoder, Scorer = scorer, AttentionSize = attentionSize,
+                                };
+                                var model = new Seq2SeqModel(config, 1, 1, 1);
+                                Assert.Equal(DocumentedTensors(config), model.Layout.Slots.Select(s => (s.Name, string.Join(",", s.Shape))));
+                                checkedConfigs++;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Assert.Equal(3 * 3 * (2 * 3 * 4 + 2 * 3 * 4 - 2 * 2 * 2), checkedConfigs);   // cells × layers × (uni + bi less Dot/ScaledDot with attention)
+    }
+
+    private static List<(string Name, string Shape)> DocumentedTensors(Seq2SeqConfig c)
+    {
+        int e = c.EmbeddingSize, h = c.HiddenSize, nd = c.Bidirectional ? 2 : 1;
+        int g = c.Cell switch { RecurrentKind.Rnn => 1, RecurrentKind.Gru => 3, _ => 4 };
+        int a = c.AttentionSize > 0 ? c.AttentionSize : h, denc = nd * h;
+        int dc = c.Decoder == DecoderStyle.None ? h : denc;
+        int i = c.Decoder == DecoderStyle.Luong ? e + h : e + dc;
+        int o = c.Decoder == DecoderStyle.Luong ? h : h + dc;
+        var t = new List<(string, string)>();
+        void Add(string name, params int[] shape) => t.Add((name, string.Join(",", shape)));
+        Add("encoder.embedding.weight", c.SourceVocabSize, e);
+        for (int k = 0; k < c.EncoderLayers; k++)
+        {
+            foreach (string suffix in nd == 2 ? new[] { "", "_reverse" } : [""])
+            {
+                Add($"encoder.rnn.weight_ih_l{k}{suffix}", g * h, k == 0 ? e : nd * h);
+                Add($"encoder.rnn.weight_hh_l{k}{suffix}", g * h, h);
+                Add($"encoder.rnn.bias_ih_l{k}{suffix}", g * h);
+                Add($"encoder.rnn.bias_hh_l{k}{suffix}", g * h);
+            }
+        }
+        if (nd == 2)
+        {
+            Add("bridge.weight", h, 2 * h);
+            Add("bridge.bias", h);
+        }
+        Add("decoder.embedding.weight", c.TargetVocabSize, e);
+        if (c.Decoder != DecoderStyle.None && c.Scorer == AttentionScorer.General)
+        {
+            Add("decoder.attention.W.weight", h, denc);
+        }
+        if (c.Decoder != DecoderStyle.None && c.Scorer == AttentionScorer.Additive)
+        {
+            Add("decoder.attention.W_q.weight", a, h);
+            Add("decoder.attention.W_k.weight", a, denc);
+            Add("decoder.attention.W_k.bias", a);
+            Add("decoder.attention.v.weight", 1, a);
+        }
+        Add("decoder.cell.weight_ih", g * h, i);
+        Add("decoder.cell.weight_hh", g * h, h);
+        Add("decoder.cell.bias_ih", g * h);
+        Add("decoder.cell.bias_hh", g * h);
+        if (c.Decoder == DecoderStyle.Luong)
+        {
+            Add("decoder.combine.weight", h, dc + h);
+        }
+        Add("decoder.out.weight", c.TargetVocabSize, o);
+        Add("decoder.out.bias", c.TargetVocabSize);
+        return t;
+    }
+
     [Fact]
     public void Tokenize_PyTorchModuleCases_SameTokens()
     {
