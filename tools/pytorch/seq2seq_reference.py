@@ -2,6 +2,9 @@
 """Golden files for SpanAttention's Seq2SeqModel (tests/SpanAttention.Tests/Seq2Seq/Seq2SeqPyTorchTests.cs).
 
 Run with the Debian interpreter that has torch 1.13:  /usr/bin/python3 tools/pytorch/seq2seq_reference.py
+(SEQ2SEQ_REFERENCE_OUT=DIR writes the files to DIR instead, e.g. to check that they are reproduced byte for byte).
+The model class is also what tools/pytorch/spanattention_pytorch.py loads model files into and decodes with
+(Seq2Seq.encode / Seq2Seq.decode_step are the two halves of forward).
 The module below mirrors src/SpanAttention/Seq2Seq/Seq2SeqModel.cs exactly, with identical state_dict names
 (registration order = state_dict order = the C# layout order). For a tiny configuration of each decoder style it
 writes TestData/seq2seq_model/<style>.json: the configuration, one padded batch, the initial parameters (PyTorch
@@ -33,7 +36,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "SpanAttention.Tests", "TestData", "seq2seq_model")
+OUT = os.environ.get("SEQ2SEQ_REFERENCE_OUT") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "SpanAttention.Tests", "TestData", "seq2seq_model")
 PAD, BOS, EOS = 0, 1, 2
 
 
@@ -87,12 +90,15 @@ class Seq2Seq(nn.Module):
             self.decoder.combine = nn.Linear(dc + H, H, bias=False)
         self.decoder.out = nn.Linear(H if self.style == "Luong" else H + dc, c["TargetVocabSize"])
 
-    def forward(self, src, src_len, tin, tout, masks=None):
-        B, S = src.shape
-        T = tin.shape[1]
+    def encode(self, src, src_len, src_mask=None):
+        """Encoder, decoder initial state and attention mask of a padded batch: the state decode_step reads.
+
+        src (B, S) ids padded with PAD; src_len the B lengths (every source ends with its EOS); src_mask an optional
+        (B, S, E) dropout mask of the source embeddings."""
+        S = src.shape[1]
         x = self.encoder.embedding(src)
-        if masks is not None:
-            x = x * masks["src"]                                                 # dropout(embedding(src))
+        if src_mask is not None:
+            x = x * src_mask                                                     # dropout(embedding(src))
         packed = pack_padded_sequence(x, torch.tensor(src_len), batch_first=True, enforce_sorted=False)
         out, hn = self.encoder.rnn(packed)
         if self.lstm:
@@ -101,29 +107,45 @@ class Seq2Seq(nn.Module):
         h = torch.tanh(self.bridge(torch.cat([hn[-2], hn[-1]], dim=1))) if self.bi else hn[-1]
         c = torch.zeros_like(h)
         mask = torch.arange(S).unsqueeze(0) < torch.tensor(src_len).unsqueeze(1)
-        fixed, tilde = h, torch.zeros_like(h)
+        return {"enc": enc, "mask": mask, "h": h, "c": c, "fixed": h, "tilde": torch.zeros_like(h)}
+
+    def decode_step(self, state, y, tgt_mask=None, out_mask=None):
+        """One decoder step: feeds y (B,) ids; returns (logits (B, V), attention weights (B, S) or None, next state).
+
+        tgt_mask (B, E) and out_mask (B, O) are optional dropout masks of this step's embedding and output vector."""
+        h, c, enc, mask = state["h"], state["c"], state["enc"], state["mask"]
+        fixed, tilde = state["fixed"], state["tilde"]
+        a = None
+        e = self.decoder.embedding(y)
+        if tgt_mask is not None:
+            e = e * tgt_mask                                                     # dropout(embedding(y_t))
+        if self.style == "Bahdanau":
+            a, ctx = self.decoder.attention(h, enc, mask)
+            h, c = self.step(torch.cat([e, ctx], 1), h, c)
+            o = torch.cat([h, ctx], 1)
+        elif self.style == "Luong":
+            h, c = self.step(torch.cat([e, tilde], 1), h, c)
+            a, ctx = self.decoder.attention(h, enc, mask)
+            tilde = torch.tanh(self.decoder.combine(torch.cat([ctx, h], 1)))
+            if out_mask is not None:
+                tilde = tilde * out_mask                                         # dropout(h~_t): read by out, fed to t+1
+            o = tilde
+        else:
+            h, c = self.step(torch.cat([e, fixed], 1), h, c)
+            o = torch.cat([h, fixed], 1)
+        if out_mask is not None and self.style != "Luong":
+            o = o * out_mask                                                     # dropout(o)
+        return self.decoder.out(o), a, dict(state, h=h, c=c, tilde=tilde)
+
+    def forward(self, src, src_len, tin, tout, masks=None):
+        T = tin.shape[1]
+        state = self.encode(src, src_len, None if masks is None else masks["src"])
         logits = []
         for t in range(T):
-            e = self.decoder.embedding(tin[:, t])
-            if masks is not None:
-                e = e * masks["tgt"][:, t]                                       # dropout(embedding(y_t))
-            if self.style == "Bahdanau":
-                _, ctx = self.decoder.attention(h, enc, mask)
-                h, c = self.step(torch.cat([e, ctx], 1), h, c)
-                o = torch.cat([h, ctx], 1)
-            elif self.style == "Luong":
-                h, c = self.step(torch.cat([e, tilde], 1), h, c)
-                _, ctx = self.decoder.attention(h, enc, mask)
-                tilde = torch.tanh(self.decoder.combine(torch.cat([ctx, h], 1)))
-                if masks is not None:
-                    tilde = tilde * masks["out"][:, t]                           # dropout(h~_t): read by out, fed to t+1
-                o = tilde
-            else:
-                h, c = self.step(torch.cat([e, fixed], 1), h, c)
-                o = torch.cat([h, fixed], 1)
-            if masks is not None and self.style != "Luong":
-                o = o * masks["out"][:, t]                                       # dropout(o)
-            logits.append(self.decoder.out(o))
+            m_tgt = None if masks is None else masks["tgt"][:, t]
+            m_out = None if masks is None else masks["out"][:, t]
+            step_logits, _, state = self.decode_step(state, tin[:, t], m_tgt, m_out)
+            logits.append(step_logits)
         logits = torch.stack(logits, 1)                                          # (B, T, V)
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tout.reshape(-1), ignore_index=PAD)
 
