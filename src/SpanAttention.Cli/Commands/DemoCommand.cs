@@ -7,6 +7,7 @@ using SpanAttention.Data;
 using SpanAttention.Inference;
 using SpanAttention.Recurrent;
 using SpanAttention.Seq2Seq;
+using SpanAttention.Training;
 
 namespace SpanAttention.Cli.Commands;
 
@@ -19,7 +20,7 @@ namespace SpanAttention.Cli.Commands;
 internal static class DemoCommand
 {
     /// <summary>The demo's settings: 4800 training pairs, E=64, H=128, Adam 3e-3, batch 64.</summary>
-    internal static TrainSettings DefaultSettings(int epochs, int seed, int threads, string? output) => new()
+    internal static TrainingOptions DefaultSettings(int epochs, int seed, int threads, string? output) => new()
     {
         Config = new Seq2SeqConfig
         {
@@ -32,11 +33,11 @@ internal static class DemoCommand
         BatchSize = 64,
         Epochs = epochs,
         LearningRate = 3e-3f,
-        Clip = 5f,
+        ClipNorm = 5f,
         Seed = seed,
         Threads = threads,
-        StopAt = 0.995,
-        Output = output,
+        StopAtExactMatch = 0.995,
+        BestModelPath = output,
     };
 
     public static Command Create(CliContext context)
@@ -74,12 +75,12 @@ internal static class DemoCommand
         Dataset data = task.Build();
         o.WriteLine("spanattn demo: Hindi → English with a GRU encoder and additive (Bahdanau) attention");
         o.WriteLine();
-        TrainResult result = TrainingRun.Run(context, data, task, DefaultSettings(epochs, seed, threads, output), cancellationToken);
-        o.WriteLine(string.Create(culture, $"trained {result.EpochsRun} epochs in {ProgressReporter.Duration(result.Elapsed)}; best held-out exact match {result.BestAccuracy:P1} (epoch {result.BestEpoch}); saved {output}"));
+        TrainingResult result = TrainingRun.Run(context, data, task, DefaultSettings(epochs, seed, threads, output), cancellationToken);
+        o.WriteLine(string.Create(culture, $"trained {result.EpochsRun} epochs in {ProgressReporter.Duration(result.Elapsed)}; best held-out exact match {result.BestExactMatch:P1} (epoch {result.BestEpoch}); saved {output}"));
 
         // Held-out test split: exact match over every sentence.
         Seq2SeqModel model = result.Model;
-        (List<int[]> sources, List<int[]> targets) = TrainingRun.Encode(data.Test, result.Source, result.Target);
+        (List<int[]> sources, List<int[]> targets) = HeldOutEvaluation.Encode(data.Test, result.Source, result.Target);
         int maxLength = 0;
         foreach (int[] t in targets)
         {

@@ -81,7 +81,7 @@ internal static class TrainCommand
                 Dropout = parsed.GetValue(dropout),
             };
             string out_ = parsed.GetValue(output)!;
-            var settings = new TrainSettings
+            var settings = new TrainingOptions
             {
                 Config = config,
                 BatchSize = parsed.GetValue(batch),
@@ -90,14 +90,14 @@ internal static class TrainCommand
                 Momentum = parsed.GetValue(momentum),
                 LearningRate = parsed.GetValue(lr),
                 LearningRateDecay = parsed.GetValue(decay),
-                Clip = parsed.GetValue(clip),
-                TeacherForcing = parsed.GetValue(teacher),
+                ClipNorm = parsed.GetValue(clip),
+                TeacherForcingRatio = parsed.GetValue(teacher),
                 Seed = parsed.GetValue(seed),
                 Threads = parsed.GetValue(threads),
                 Patience = parsed.GetValue(patience),
-                Output = out_,
-                Checkpoint = parsed.GetValue(checkpoint) ?? CheckpointPath(out_),
-                Resume = parsed.GetValue(resume),
+                BestModelPath = out_,
+                CheckpointPath = parsed.GetValue(checkpoint) ?? CheckpointPath(out_),
+                ResumeFrom = parsed.GetValue(resume),
             };
             return Task.FromResult(Execute(context, spec, settings, cancellationToken));
         });
@@ -135,7 +135,7 @@ internal static class TrainCommand
         }
     }
 
-    internal static int Execute(CliContext context, TaskSpec spec, TrainSettings settings, CancellationToken cancellationToken)
+    internal static int Execute(CliContext context, TaskSpec spec, TrainingOptions settings, CancellationToken cancellationToken)
     {
         var culture = CultureInfo.InvariantCulture;
         Seq2SeqConfig c = settings.Config;
@@ -146,8 +146,8 @@ internal static class TrainCommand
         CheckRange(settings.Epochs, 1, 100_000, "--epochs");
         CheckRange(settings.LearningRate, 1e-9, 10, "--lr");
         CheckRange(settings.LearningRateDecay, 1e-3, 1, "--lr-decay");
-        CheckRange(settings.Clip, 0, 1e9, "--clip");
-        CheckRange(settings.TeacherForcing, 0, 1, "--teacher-forcing");
+        CheckRange(settings.ClipNorm, 0, 1e9, "--clip");
+        CheckRange(settings.TeacherForcingRatio, 0, 1, "--teacher-forcing");
         CheckBelowOne(c.Dropout, "--dropout");
         CheckBelowOne(settings.Momentum, "--momentum");
         CheckRange(settings.Threads, 1, 2, "--threads");
@@ -160,20 +160,20 @@ internal static class TrainCommand
             CheckRange(min, 1, 1000, "--min-length");
             CheckRange(max, min, 1000, "--max-length");
         }
-        string output = settings.Output!;
+        string output = settings.BestModelPath!;
         FileChecks.RequireOutputFolder(output, "model file");
         if (Directory.Exists(output))
         {
             throw new CliException($"cannot write model file '{output}': it is a folder.");
         }
-        if (settings.Checkpoint is string checkpoint)
+        if (settings.CheckpointPath is string checkpoint)
         {
             FileChecks.RequireOutputFolder(checkpoint, "checkpoint");
         }
 
         Dataset data = spec.Build();
         context.Error.WriteLine($"training on {spec.Describe()}");
-        TrainResult result = TrainingRun.Run(context, data, spec, settings, cancellationToken);
+        TrainingResult result = TrainingRun.Run(context, data, spec, settings, cancellationToken);
         if (result.BestEpoch == 0)
         {
             throw new CliException("no epoch was trained (the checkpoint had already reached --epochs).");
@@ -181,13 +181,13 @@ internal static class TrainCommand
 
         // The best model on the test split (or the validation split when there is no test split).
         IReadOnlyList<SentencePair> test = data.Test.Count > 0 ? data.Test : data.Validation;
-        (List<int[]> sources, List<int[]> targets) = TrainingRun.Encode(test, result.Source, result.Target);
+        (List<int[]> sources, List<int[]> targets) = HeldOutEvaluation.Encode(test, result.Source, result.Target);
         int maxLength = targets.Max(t => t.Length) + 10;
         result.Model.EnsureCapacity(result.Model.MaxBatch, sources.Max(s => s.Length), maxLength);
-        (double exact, double tokens) = TrainingRun.Score(result.Model, sources, targets, maxLength);
+        (double exact, double tokens) = HeldOutEvaluation.Score(result.Model, sources, targets, maxLength);
         context.Out.WriteLine(string.Create(culture,
-            $"best epoch {result.BestEpoch}: held-out exact match {result.BestAccuracy:P1} (token accuracy {result.BestTokenAccuracy:P1}); {(data.Test.Count > 0 ? "test" : "validation")} exact match {exact:P1}, token accuracy {tokens:P1} ({test.Count} pairs); {result.EpochsRun} epochs in {ProgressReporter.Duration(result.Elapsed)}"));
-        context.Out.WriteLine($"saved {output}" + (settings.Checkpoint is null ? "" : $" (checkpoint {settings.Checkpoint})"));
+            $"best epoch {result.BestEpoch}: held-out exact match {result.BestExactMatch:P1} (token accuracy {result.BestTokenAccuracy:P1}); {(data.Test.Count > 0 ? "test" : "validation")} exact match {exact:P1}, token accuracy {tokens:P1} ({test.Count} pairs); {result.EpochsRun} epochs in {ProgressReporter.Duration(result.Elapsed)}"));
+        context.Out.WriteLine($"saved {output}" + (settings.CheckpointPath is null ? "" : $" (checkpoint {settings.CheckpointPath})"));
         return ExitCodes.Success;
     }
 }

@@ -1,41 +1,8 @@
 using System.Globalization;
 using System.Text;
+using SpanAttention.Training;
 
 namespace SpanAttention.Cli.Rendering;
-
-/// <summary>Where training stands, as <c>demo</c> and <c>train</c> report it.</summary>
-/// <param name="Epoch">The current epoch, 1-based.</param>
-/// <param name="Epochs">The number of epochs planned.</param>
-/// <param name="Step">Batches done in this epoch.</param>
-/// <param name="StepsPerEpoch">Batches per epoch.</param>
-/// <param name="Loss">The running mean training loss (cross-entropy per target token) of this epoch.</param>
-/// <param name="HeldOutAccuracy">The last held-out exact match in [0, 1], or null before the first validation.</param>
-/// <param name="TokensPerSecond">Target tokens trained per second (recent average).</param>
-/// <param name="Elapsed">Wall time since training started.</param>
-internal readonly record struct TrainingProgress(
-    int Epoch, int Epochs, int Step, int StepsPerEpoch, double Loss, double? HeldOutAccuracy, double TokensPerSecond, TimeSpan Elapsed)
-{
-    /// <summary>The fraction of the whole run done, in [0, 1].</summary>
-    public double Fraction
-    {
-        get
-        {
-            long total = (long)Epochs * StepsPerEpoch;
-            long done = ((long)(Epoch - 1) * StepsPerEpoch) + Step;
-            return total <= 0 ? 0 : Math.Clamp((double)done / total, 0, 1);
-        }
-    }
-
-    /// <summary>The time left, extrapolated from the time taken so far; null before any step.</summary>
-    public TimeSpan? Remaining
-    {
-        get
-        {
-            double f = Fraction;
-            return f <= 0 ? null : TimeSpan.FromSeconds(Elapsed.TotalSeconds * (1 - f) / f);
-        }
-    }
-}
 
 /// <summary>
 /// The live progress line of training, on stderr. On a terminal it is one line redrawn in place
@@ -43,7 +10,7 @@ internal readonly record struct TrainingProgress(
 /// behind; redirected to a file or pipe, only the finished epochs are written, one line each, so logs stay
 /// readable.
 /// </summary>
-internal sealed class ProgressReporter
+internal sealed class ProgressReporter : IProgress<TrainingProgress>
 {
     private const int BarWidth = 24;
     private readonly TextWriter _writer;
@@ -61,6 +28,19 @@ internal sealed class ProgressReporter
         _writer = writer;
         _interactive = interactive;
         _minInterval = minInterval ?? TimeSpan.FromMilliseconds(100);
+    }
+
+    /// <summary>Reports a step (<see cref="Update"/>) or, when <see cref="TrainingProgress.Completed"/> is set, a finished epoch (<see cref="EpochDone"/>).</summary>
+    public void Report(TrainingProgress value)
+    {
+        if (value.Completed is null)
+        {
+            Update(value);
+        }
+        else
+        {
+            EpochDone(value);
+        }
     }
 
     /// <summary>Reports progress within an epoch (redrawn on a terminal, throttled; nothing otherwise).</summary>

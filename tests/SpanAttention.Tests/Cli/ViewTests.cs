@@ -2,6 +2,7 @@ using System.Xml.Linq;
 using SpanAttention.Cli;
 using SpanAttention.Cli.Rendering;
 using SpanAttention.Evaluation;
+using SpanAttention.Training;
 using SpanAttention.Visualization;
 using Xunit;
 
@@ -126,6 +127,19 @@ public class ViewTests
         Assert.Equal(3, text.Count(c => c == '\r'));
         Assert.Single(text.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.EndsWith("\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ProgressReporter_Report_StepsRedrawAndCompletedEpochsStay()
+    {
+        var e = new StringWriter { NewLine = "\n" };
+        var reporter = new ProgressReporter(e, interactive: false);
+        var epoch = new EpochReport(1, 10, 0.43125, 0.5, 0.5, 0.75, 12345.6, 3e-3, TimeSpan.FromSeconds(2), IsBest: true);
+
+        reporter.Report(At(1, 5, 1));
+        reporter.Report(At(1, 10, 2, 0.5) with { Completed = epoch });
+
+        Assert.Equal("epoch 1/4  25% loss 0.4313 held-out 50.0% 12,346 tok/s 0:02 elapsed, 0:06 left\n", e.ToString());
     }
 
     [Theory]

@@ -1,0 +1,309 @@
+using System.Diagnostics;
+using SpanAttention.Data;
+using SpanAttention.IO;
+using SpanAttention.Kernels;
+using SpanAttention.Seq2Seq;
+
+namespace SpanAttention.Training;
+
+/// <summary>
+/// Training with validation, best-model keeping and early stopping: vocabularies from the training split,
+/// length-bucketed batches, <see cref="Seq2SeqTrainer"/> epochs, and after every epoch the held-out greedy exact
+/// match, token accuracy and teacher-forced loss; the best parameters are kept (and saved), training stops early on
+/// a target score or after <see cref="TrainingOptions.Patience"/> epochs without improvement, a checkpoint is written
+/// every epoch and can be resumed.
+/// </summary>
+/// <remarks>
+/// <para>"Better" is a higher held-out exact match, or the same exact match with a higher token accuracy (long
+/// sequences sit at 0 % exact match for a while).</para>
+/// <para>The session writes nothing to the console: progress goes to the <see cref="IProgress{T}"/> given to
+/// <see cref="Run"/>, once per step and once more, with <see cref="TrainingProgress.Completed"/> set, per epoch.
+/// Reports are made synchronously on the training thread, so a slow handler slows training.</para>
+/// <para>Example:
+/// <code>
+/// var session = new TrainingSession(Reverse.Create(new ReverseOptions()), new TrainingOptions { Config = new Seq2SeqConfig(), Epochs = 5 });
+/// TrainingResult result = session.Run();
+/// </code></para>
+/// </remarks>
+public sealed class TrainingSession
+{
+    private readonly TrainingOptions _options;
+    private readonly Seq2SeqTrainer _trainer;
+    private readonly List<Seq2SeqBatch> _batches;
+    private readonly List<Seq2SeqBatch> _heldOutBatches;
+    private readonly List<int[]> _heldOutSources;
+    private readonly List<int[]> _heldOutTargets;
+    private readonly int _decodeLength;
+    private readonly string _sourceJson;
+    private readonly string _targetJson;
+    private readonly float[] _bestValues;
+    private readonly List<EpochReport> _history = [];
+    private double _best = -1;
+    private double _bestTokens = -1;
+    private int _sinceBest;
+    private bool _ran;
+
+    /// <summary>Builds the vocabularies, the batches, the model and its trainer, and restores the checkpoint to resume from.</summary>
+    /// <param name="data">The dataset: training pairs to learn, validation pairs to score.</param>
+    /// <param name="options">Settings.</param>
+    /// <exception cref="ArgumentException">The dataset has no training or no validation pairs, or the options or
+    /// the architecture are invalid; the message names what.</exception>
+    /// <exception cref="ModelFileException">The checkpoint to resume from is malformed or belongs to another
+    /// architecture, optimizer or vocabulary.</exception>
+    public TrainingSession(Dataset data, TrainingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(options);
+        if (data.Train.Count == 0)
+        {
+            throw new ArgumentException($"dataset {data.Name} has no training pairs.", nameof(data));
+        }
+        if (data.Validation.Count == 0)
+        {
+            throw new ArgumentException($"dataset {data.Name} has no validation pairs.", nameof(data));
+        }
+        if (options.Threads is not (0 or 1 or 2))
+        {
+            throw new ArgumentException($"Threads must be 0, 1 or 2, got {options.Threads}.", nameof(options));
+        }
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1, nameof(options.BatchSize));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.Patience, nameof(options.Patience));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.ValidationLimit, nameof(options.ValidationLimit));
+        _options = options;
+        Data = data;
+        Source = data.BuildSourceVocabulary();
+        Target = data.BuildTargetVocabulary();
+        Seq2SeqConfig config = options.Config with
+        {
+            SourceVocabSize = Source.Count,
+            TargetVocabSize = Target.Count,
+            PaddingId = Vocabulary.PadId,
+            BosId = Vocabulary.SosId,
+            EosId = Vocabulary.EosId,
+        };
+        config.Validate();
+
+        (List<int[]> trainSources, List<int[]> trainTargets) = HeldOutEvaluation.Encode(data.Train, Source, Target);
+        HeldOut = options.ValidationLimit > 0 && data.Validation.Count > options.ValidationLimit
+            ? data.Validation.Take(options.ValidationLimit).ToList()
+            : data.Validation;
+        (_heldOutSources, _heldOutTargets) = HeldOutEvaluation.Encode(HeldOut, Source, Target);
+        int maxSource = Longest(trainSources, _heldOutSources);
+        int maxTarget = Longest(trainTargets, _heldOutTargets) + 1;
+        _decodeLength = maxTarget + 10;
+
+        _batches = Seq2SeqBatch.Bucketed(trainSources, trainTargets, options.BatchSize, Vocabulary.PadId, Vocabulary.SosId, Vocabulary.EosId);
+        _heldOutBatches = Seq2SeqBatch.Bucketed(_heldOutSources, _heldOutTargets, options.BatchSize, Vocabulary.PadId, Vocabulary.SosId, Vocabulary.EosId);
+        Model = new Seq2SeqModel(config, options.BatchSize, maxSource, Math.Max(maxTarget, _decodeLength), options.Seed);
+        ILearningRateSchedule schedule = options.LearningRateDecay == 1f
+            ? new ConstantSchedule(options.LearningRate)
+            : new ExponentialDecaySchedule(options.LearningRate, options.LearningRateDecay);
+        _trainer = new Seq2SeqTrainer(Model, new Seq2SeqTrainerOptions
+        {
+            Optimizer = options.Optimizer,
+            Momentum = options.Momentum,
+            LearningRate = options.LearningRate,
+            Schedule = schedule,
+            ClipNorm = options.ClipNorm,
+            TeacherForcingRatio = options.TeacherForcingRatio,
+            Seed = (ulong)options.Seed,
+            Threads = options.Threads == 2 ? 2 : 1,
+        });
+        _sourceJson = Source.ToJson();
+        _targetJson = Target.ToJson();
+        if (options.ResumeFrom is string resume)
+        {
+            Resume(resume);
+        }
+        _bestValues = (float[])Model.Parameters.Values.Clone();
+    }
+
+    /// <summary>The dataset.</summary>
+    public Dataset Data { get; }
+
+    /// <summary>The model being trained (after <see cref="Run"/>: with the best epoch's parameters).</summary>
+    public Seq2SeqModel Model { get; }
+
+    /// <summary>The source vocabulary, built from the training split.</summary>
+    public Vocabulary Source { get; }
+
+    /// <summary>The target vocabulary, built from the training split.</summary>
+    public Vocabulary Target { get; }
+
+    /// <summary>The held-out pairs scored after each epoch (the validation split, or its first <see cref="TrainingOptions.ValidationLimit"/>).</summary>
+    public IReadOnlyList<SentencePair> HeldOut { get; }
+
+    /// <summary>Batches per epoch.</summary>
+    public int StepsPerEpoch => _batches.Count;
+
+    /// <summary>Epochs already trained before <see cref="Run"/>: those of the resumed checkpoint, else 0.</summary>
+    public int EpochsDone { get; private set; }
+
+    /// <summary>The best epoch so far (1-based), or 0 before any; readable while or after <see cref="Run"/> ends, e.g. on cancellation.</summary>
+    public int BestEpoch { get; private set; }
+
+    /// <summary>Every epoch so far, resumed ones included.</summary>
+    public IReadOnlyList<EpochReport> History => _history;
+
+    /// <summary>
+    /// Trains from the current epoch up to <see cref="TrainingOptions.Epochs"/> or an early stop, then restores the
+    /// best epoch's parameters into <see cref="Model"/>. Can be called once.
+    /// </summary>
+    /// <param name="progress">Receives a report after every step and at the end of every epoch; may be null.</param>
+    /// <param name="cancellationToken">Checked after every step.</param>
+    /// <returns>The result: the best epoch, its scores, the history.</returns>
+    /// <exception cref="OperationCanceledException">Cancelled; the best model so far is in <see cref="TrainingOptions.BestModelPath"/>
+    /// if one was saved (<see cref="BestEpoch"/> &gt; 0).</exception>
+    /// <exception cref="NonFiniteGradientException">The loss or a gradient became NaN or infinite.</exception>
+    public TrainingResult Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        if (_ran)
+        {
+            throw new InvalidOperationException("TrainingSession.Run can be called once.");
+        }
+        _ran = true;
+        int previousThreads = KernelThreads.Count;
+        if (_options.Threads != 0)
+        {
+            // The trainer's threads replace the kernels' own: each kernel runs on the thread that calls it.
+            KernelThreads.Count = 1;
+        }
+        try
+        {
+            return RunCore(progress, cancellationToken);
+        }
+        finally
+        {
+            KernelThreads.Count = previousThreads;
+        }
+    }
+
+    private TrainingResult RunCore(IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        int steps = _batches.Count;
+        int epochs = _options.Epochs;
+        int epochsRun = 0;
+        double? heldOutAccuracy = null;
+        long tokensDone = 0;
+        TimeSpan trainingTime = TimeSpan.Zero;
+        TimeSpan elapsedBefore = _history.Count > 0 ? _history[^1].Elapsed : TimeSpan.Zero;
+        TrainingStop stop = TrainingStop.EpochsDone;
+
+        while (_trainer.Epoch < epochs)
+        {
+            int epoch = _trainer.Epoch + 1;
+            int step = 0;
+            double lossSum = 0;
+            long epochTokens = 0;
+            TimeSpan epochStart = clock.Elapsed;
+            TrainingEpoch summary = _trainer.TrainEpoch(_batches, s =>
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                step++;
+                lossSum += (double)s.Loss * s.Tokens;
+                epochTokens += s.Tokens;
+                if (progress is not null)
+                {
+                    TimeSpan elapsed = clock.Elapsed;
+                    double seconds = (trainingTime + (elapsed - epochStart)).TotalSeconds;
+                    progress.Report(new TrainingProgress(epoch, epochs, step, steps, lossSum / Math.Max(1, epochTokens), heldOutAccuracy,
+                        seconds > 0 ? (tokensDone + epochTokens) / seconds : 0, elapsed));
+                }
+            });
+            TimeSpan epochTime = clock.Elapsed - epochStart;
+            trainingTime += epochTime;
+            tokensDone += epochTokens;
+            epochsRun++;
+
+            (double accuracy, double tokenAccuracy) = HeldOutEvaluation.Score(Model, _heldOutSources, _heldOutTargets, _decodeLength);
+            double heldOutLoss = HeldOutEvaluation.TeacherForcedLoss(Model, _heldOutBatches);
+            heldOutAccuracy = accuracy;
+            bool better = accuracy > _best || (accuracy == _best && tokenAccuracy > _bestTokens);
+            var report = new EpochReport(epoch, _trainer.Step, summary.MeanLoss, heldOutLoss, accuracy, tokenAccuracy,
+                epochTime.TotalSeconds > 0 ? epochTokens / epochTime.TotalSeconds : 0, summary.LearningRate, elapsedBefore + clock.Elapsed, better);
+            _history.Add(report);
+            progress?.Report(new TrainingProgress(epoch, epochs, steps, steps, summary.MeanLoss, accuracy,
+                trainingTime.TotalSeconds > 0 ? tokensDone / trainingTime.TotalSeconds : 0, clock.Elapsed, report));
+
+            if (better)
+            {
+                _best = accuracy;
+                _bestTokens = tokenAccuracy;
+                BestEpoch = epoch;
+                _sinceBest = 0;
+                Model.Parameters.Values.CopyTo(_bestValues, 0);
+                SaveBest();
+            }
+            else
+            {
+                _sinceBest++;
+            }
+            if (_options.CheckpointPath is string checkpoint)
+            {
+                _trainer.SaveCheckpoint(checkpoint, _sourceJson, _targetJson);
+            }
+            if (accuracy >= _options.StopAtExactMatch)
+            {
+                stop = TrainingStop.TargetReached;
+                break;
+            }
+            if (_options.Patience > 0 && _sinceBest >= _options.Patience)
+            {
+                stop = TrainingStop.NoImprovement;
+                break;
+            }
+        }
+        _bestValues.CopyTo(Model.Parameters.Values, 0);
+        return new TrainingResult(Model, Source, Target, Math.Max(0, _best), Math.Max(0, _bestTokens), BestEpoch, epochsRun, clock.Elapsed,
+            stop, [.. _history], null);
+    }
+
+    /// <summary>Saves <see cref="_bestValues"/> to the best model file, if there is one.</summary>
+    private void SaveBest()
+    {
+        if (_options.BestModelPath is not string path)
+        {
+            return;
+        }
+        Dictionary<string, string> metadata = Seq2SeqModel.BuildMetadata(Model.Config, _sourceJson, _targetJson);
+        if (_options.ModelMetadata is not null)
+        {
+            foreach ((string key, string value) in _options.ModelMetadata)
+            {
+                metadata[key] = value;
+            }
+        }
+        ModelFile.Save(path, Model.Layout, _bestValues, metadata);
+    }
+
+    /// <summary>Restores a checkpoint after checking that it belongs to this configuration and these vocabularies.</summary>
+    private void Resume(string path)
+    {
+        using (SafeTensorsReader reader = SafeTensorsReader.Open(path))
+        {
+            reader.Metadata.TryGetValue(Seq2SeqModel.SourceVocabKey, out string? source);
+            reader.Metadata.TryGetValue(Seq2SeqModel.TargetVocabKey, out string? target);
+            if (source != _sourceJson || target != _targetJson)
+            {
+                throw new ModelFileException($"{path}: the checkpoint was trained with other vocabularies than this data gives (resume it with the same data and seed).");
+            }
+        }
+        _trainer.LoadCheckpoint(path);
+        EpochsDone = _trainer.Epoch;
+    }
+
+    private static int Longest(List<int[]> a, List<int[]> b)
+    {
+        int n = 1;
+        foreach (int[] x in a)
+        {
+            n = Math.Max(n, x.Length);
+        }
+        foreach (int[] x in b)
+        {
+            n = Math.Max(n, x.Length);
+        }
+        return n;
+    }
+}
