@@ -1,5 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
+using FsCheck.Xunit;
 using SpanAttention.Attention;
 using SpanAttention.Tests.Support;
 using Xunit;
@@ -15,36 +16,27 @@ public class AttentionGradientTests
 {
     private const int Cases = 6;
 
-    public static TheoryData<AttentionScorer, MaskKind> ScorersAndMasks()
-    {
-        var data = new TheoryData<AttentionScorer, MaskKind>();
-        foreach (AttentionScorer scorer in Enum.GetValues<AttentionScorer>())
-        {
-            foreach (MaskKind mask in Enum.GetValues<MaskKind>())
-            {
-                data.Add(scorer, mask);
-            }
-        }
-        return data;
-    }
+    /// <summary>Every (scorer, mask) pair.</summary>
+    public static readonly (AttentionScorer Scorer, MaskKind Mask)[] Combinations =
+        Enum.GetValues<AttentionScorer>().SelectMany(scorer => Enum.GetValues<MaskKind>().Select(mask => (scorer, mask))).ToArray();
 
-    [Theory]
-    [MemberData(nameof(ScorersAndMasks))]
-    public void BackwardSteps_RandomShapes_MatchesFiniteDifferences(AttentionScorer scorer, MaskKind mask) =>
-        Properties.Check(Prop.ForAll(AttentionCase.Generator(scorer, mask, maxSteps: 3, maxSource: 7, maxDim: 6).ToArbitrary(), c =>
+    /// <summary><see cref="Cases"/> random cases for each (scorer, mask) pair.</summary>
+    [Property(MaxTest = Cases)]
+    public Property BackwardSteps_RandomShapes_MatchesFiniteDifferences() =>
+        Properties.ForEach(Combinations, sm => Prop.ForAll(AttentionCase.Generator(sm.Scorer, sm.Mask, maxSteps: 3, maxSource: 7, maxDim: 6).ToArbitrary(), c =>
         {
             string? failure = GradientCheck.Compare(c, c.Backward(stepByStep: false));
             return failure is null ? true : throw new XunitException(failure);
-        }), Cases);
+        }));
 
-    [Theory]
-    [MemberData(nameof(ScorersAndMasks))]
-    public void Backward_StepByStep_MatchesFiniteDifferences(AttentionScorer scorer, MaskKind mask) =>
-        Properties.Check(Prop.ForAll(AttentionCase.Generator(scorer, mask, maxSteps: 2, maxSource: 7, maxDim: 6).ToArbitrary(), c =>
+    /// <summary><see cref="Cases"/> random cases for each (scorer, mask) pair.</summary>
+    [Property(MaxTest = Cases)]
+    public Property Backward_StepByStep_MatchesFiniteDifferences() =>
+        Properties.ForEach(Combinations, sm => Prop.ForAll(AttentionCase.Generator(sm.Scorer, sm.Mask, maxSteps: 2, maxSource: 7, maxDim: 6).ToArbitrary(), c =>
         {
             string? failure = GradientCheck.Compare(c, c.Backward(stepByStep: true));
             return failure is null ? true : throw new XunitException(failure);
-        }), Cases);
+        }));
 
     [Theory]
     [InlineData(AttentionScorer.Dot)]
@@ -55,14 +47,14 @@ public class AttentionGradientTests
         Assert.Null(GradientCheck.Compare(c, c.Backward(withDWeights: false), withDWeights: false));
     }
 
-    [Theory]
-    [MemberData(nameof(ScorersAndMasks))]
-    public void NaiveBackward_RandomShapes_MatchesFiniteDifferences(AttentionScorer scorer, MaskKind mask) =>
-        Properties.Check(Prop.ForAll(AttentionCase.Generator(scorer, mask, maxSteps: 2, maxSource: 6, maxDim: 5).ToArbitrary(), c =>
+    /// <summary>3 random cases for each (scorer, mask) pair.</summary>
+    [Property(MaxTest = 3)]
+    public Property NaiveBackward_RandomShapes_MatchesFiniteDifferences() =>
+        Properties.ForEach(Combinations, sm => Prop.ForAll(AttentionCase.Generator(sm.Scorer, sm.Mask, maxSteps: 2, maxSource: 6, maxDim: 5).ToArbitrary(), c =>
         {
             string? failure = GradientCheck.Compare(c, c.Naive().Grads);
             return failure is null ? true : throw new XunitException(failure);
-        }), 3);
+        }));
 
     [Theory]
     [InlineData(WrongBackward.Fault.SoftmaxCentering, AttentionScorer.Dot)]

@@ -1,5 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
+using FsCheck.Xunit;
 using SpanAttention.Attention;
 using SpanAttention.Tests.Support;
 using Xunit;
@@ -7,22 +8,15 @@ using Xunit.Sdk;
 
 namespace SpanAttention.Tests.Attention;
 
-/// <summary>Properties every scorer's attention must have, over random shapes (not multiples of 16) and random masks.</summary>
+/// <summary>
+/// Properties every scorer's attention must have, over random shapes (not multiples of 16) and random masks:
+/// each property runs <see cref="Cases"/> random cases for every (scorer, mask) pair.
+/// </summary>
 public class AttentionPropertyTests
 {
     private const int Cases = 25;
 
-    public static TheoryData<AttentionScorer, MaskKind> ScorersAndMasks() => AttentionGradientTests.ScorersAndMasks();
-
-    public static TheoryData<AttentionScorer> Scorers()
-    {
-        var data = new TheoryData<AttentionScorer>();
-        foreach (AttentionScorer scorer in Enum.GetValues<AttentionScorer>())
-        {
-            data.Add(scorer);
-        }
-        return data;
-    }
+    private static readonly (AttentionScorer Scorer, MaskKind Mask)[] Combinations = AttentionGradientTests.Combinations;
 
     private static Gen<AttentionCase> Shapes(AttentionScorer scorer, MaskKind mask, float inputScale = 1f, float parameterScale = 0f, int minDim = 1, int minSource = 1) =>
         from b in Gen.Choose(1, 4)
@@ -73,27 +67,25 @@ public class AttentionPropertyTests
         }
     }
 
-    [Theory]
-    [MemberData(nameof(ScorersAndMasks))]
-    public void Forward_AnyInputs_WeightsAreMaskedDistributions(AttentionScorer scorer, MaskKind mask) =>
-        Properties.Check(Prop.ForAll(Shapes(scorer, mask).ToArbitrary(), c =>
+    [Property(MaxTest = Cases)]
+    public Property Forward_AnyInputs_WeightsAreMaskedDistributions() =>
+        Properties.ForEach(Combinations, sm => Prop.ForAll(Shapes(sm.Scorer, sm.Mask).ToArbitrary(), c =>
         {
             (float[] weights, float[] context) = c.Forward(stepByStep: c.Seed % 2 == 0);
             AssertWeightsAreDistributions(c, weights, context);
-        }), Cases);
+        }));
 
     /// <summary>Raw scores around 1e4 and beyond (unscaled dot products of large vectors, large v): still finite, still distributions.</summary>
-    [Theory]
-    [MemberData(nameof(ScorersAndMasks))]
-    public void Forward_HugeRawScores_WeightsStayFiniteDistributions(AttentionScorer scorer, MaskKind mask) =>
-        Properties.Check(Prop.ForAll(Shapes(scorer, mask, inputScale: 150f, parameterScale: scorer == AttentionScorer.Additive ? 5000f : 30f, minDim: 8, minSource: 8).ToArbitrary(), c =>
+    [Property(MaxTest = Cases)]
+    public Property Forward_HugeRawScores_WeightsStayFiniteDistributions() =>
+        Properties.ForEach(Combinations, sm => Prop.ForAll(Shapes(sm.Scorer, sm.Mask, inputScale: 150f, parameterScale: sm.Scorer == AttentionScorer.Additive ? 5000f : 30f, minDim: 8, minSource: 8).ToArbitrary(), c =>
         {
             (float[] weights, float[] context) = c.Forward(stepByStep: c.Seed % 2 == 0);
             AssertWeightsAreDistributions(c, weights, context);
             // the raw scores really are huge (typically 1e4..1e6; with S, D, A ≥ 8 the largest is below 1e3 with probability < 1e-8)
             float max = MaxAbsRawScore(c);
             return max >= 1e3f ? true : throw new XunitException($"{c}: largest raw score only {max}");
-        }), Cases);
+        }));
 
     [Fact]
     public void Forward_ScoresOfPlusMinus1e4_GivesExactSoftmaxNoNaN()
@@ -167,10 +159,9 @@ public class AttentionPropertyTests
     }
 
     /// <summary>Permuting the (key, value, mask) rows of every source permutes the weights the same way and leaves the context unchanged.</summary>
-    [Theory]
-    [MemberData(nameof(Scorers))]
-    public void Forward_PermutedSourceRows_PermutesWeightsKeepsContext(AttentionScorer scorer) =>
-        Properties.Check(Prop.ForAll(Shapes(scorer, MaskKind.Bool).ToArbitrary(), c =>
+    [Property(MaxTest = Cases)]
+    public Property Forward_PermutedSourceRows_PermutesWeightsKeepsContext() =>
+        Properties.ForEach(Enum.GetValues<AttentionScorer>(), scorer => Prop.ForAll(Shapes(scorer, MaskKind.Bool).ToArbitrary(), c =>
         {
             (float[] weights, float[] context) = c.Forward(stepByStep: c.Seed % 2 == 0);
             var rng = new Random(c.Seed);
@@ -198,13 +189,12 @@ public class AttentionPropertyTests
             // the score of each key is computed the same way wherever the key sits; only summation order changes
             Numerics.AssertClose(expected, pWeights, 1e-5f, 1e-7f, $"{c} weights");
             Numerics.AssertClose(context, pContext, 1e-5f, 4 * c.S * 1.2e-7f, $"{c} context"); // |v| ≤ 1: reordered sum of S terms
-        }), Cases);
+        }));
 
     /// <summary>Each context coordinate lies between the min and max of that value coordinate over the valid keys.</summary>
-    [Theory]
-    [MemberData(nameof(ScorersAndMasks))]
-    public void Forward_AnyInputs_ContextInConvexHullOfValues(AttentionScorer scorer, MaskKind mask) =>
-        Properties.Check(Prop.ForAll(Shapes(scorer, mask).ToArbitrary(), c =>
+    [Property(MaxTest = Cases)]
+    public Property Forward_AnyInputs_ContextInConvexHullOfValues() =>
+        Properties.ForEach(Combinations, sm => Prop.ForAll(Shapes(sm.Scorer, sm.Mask).ToArbitrary(), c =>
         {
             (_, float[] context) = c.Forward(stepByStep: c.Seed % 2 == 0);
             for (int t = 0; t < c.T; t++)
@@ -233,13 +223,12 @@ public class AttentionPropertyTests
                     }
                 }
             }
-        }), Cases);
+        }));
 
     /// <summary>The fast layer (single step and T steps) agrees with the naive twin: forward and every gradient.</summary>
-    [Theory]
-    [MemberData(nameof(ScorersAndMasks))]
-    public void ForwardBackward_RandomShapes_MatchesNaiveTwin(AttentionScorer scorer, MaskKind mask) =>
-        Properties.Check(Prop.ForAll(Shapes(scorer, mask).ToArbitrary(), c =>
+    [Property(MaxTest = Cases)]
+    public Property ForwardBackward_RandomShapes_MatchesNaiveTwin() =>
+        Properties.ForEach(Combinations, sm => Prop.ForAll(Shapes(sm.Scorer, sm.Mask).ToArbitrary(), c =>
         {
             bool stepByStep = c.Seed % 2 == 0;
             (float[] weights, float[] context) = c.Forward(stepByStep);
@@ -251,5 +240,5 @@ public class AttentionPropertyTests
             Numerics.AssertClose(ng.DKeys, g.DKeys, 1e-3f, 1e-4f, $"{c} dKeys");
             Numerics.AssertClose(ng.DValues, g.DValues, 1e-3f, 1e-4f, $"{c} dValues");
             Numerics.AssertClose(ng.DParameters, g.DParameters, 1e-3f, 1e-4f, $"{c} dParameters");
-        }), Cases);
+        }));
 }

@@ -1,5 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
+using FsCheck.Xunit;
 using SpanAttention.Data;
 using SpanAttention.Tests.Support;
 using Xunit;
@@ -8,8 +9,8 @@ namespace SpanAttention.Tests.Data;
 
 public class ReverseTests
 {
-    [Fact]
-    public void Generate_AnyOptions_TargetIsReversedSourceWithinLengthAndAlphabet()
+    [Property(MaxTest = 50)]
+    public Property Generate_AnyOptions_TargetIsReversedSourceWithinLengthAndAlphabet()
     {
         Gen<ReverseOptions> options =
             from min in Gen.Choose(3, 12)
@@ -18,7 +19,7 @@ public class ReverseTests
             from count in Gen.Choose(1, 30)
             from seed in Gen.Choose(0, 1_000_000)
             select new ReverseOptions { MinLength = min, MaxLength = min + extra, Symbols = symbols, Count = count, Seed = seed };
-        Properties.Check(Prop.ForAll(options.ToArbitrary(), o =>
+        return Prop.ForAll(options.ToArbitrary(), o =>
         {
             IReadOnlyList<SentencePair> pairs = Reverse.Generate(o);
             return pairs.Count == o.Count
@@ -31,7 +32,7 @@ public class ReverseTests
                         && s.Reverse().SequenceEqual(t)
                         && s.All(x => x.Length == 1 && x[0] >= 'a' && x[0] < 'a' + o.Symbols);
                 });
-        }), maxTest: 50);
+        });
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
+using FsCheck.Xunit;
 using SpanAttention.Data;
 using SpanAttention.Tests.Support;
 using Xunit;
@@ -86,15 +87,15 @@ public class VocabularyTests
         Assert.Throws<VocabularyFormatException>(() => Vocabulary.FromTokens(["a", "b", "a"], Tokenization.Word));
     }
 
-    [Fact]
-    public void EncodeDecode_InVocabularyTokens_RoundTrip()
+    [Property(MaxTest = 100)]
+    public Property EncodeDecode_InVocabularyTokens_RoundTrip()
     {
         Gen<(string[] Vocab, int[] Picks)> cases =
             from size in Gen.Choose(1, 40)
             from n in Gen.Choose(0, 30)
             from picks in Gen.ArrayOf(Gen.Choose(0, size - 1), n)
             select (Enumerable.Range(0, size).Select(i => "t" + (i * 7919 % 1000)).Distinct().ToArray(), picks);
-        Properties.Check(Prop.ForAll(cases.ToArbitrary(), c =>
+        return Prop.ForAll(cases.ToArbitrary(), c =>
         {
             Vocabulary v = Vocabulary.FromTokens(c.Vocab, Tokenization.Word);
             string[] tokens = c.Picks.Where(p => p < c.Vocab.Length).Select(p => c.Vocab[p]).ToArray();
@@ -104,6 +105,6 @@ public class VocabularyTests
                 && ids.All(id => id >= Vocabulary.SpecialCount && id < v.Count)
                 && v.Decode(ids).SequenceEqual(tokens)
                 && Vocabulary.FromJson(v.ToJson()).Encode(tokens).SequenceEqual(ids);
-        }));
+        });
     }
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
+using FsCheck.Xunit;
 using SpanAttention.IO;
 using SpanAttention.Parameters;
 using SpanAttention.Tests.Support;
@@ -36,8 +37,8 @@ public class SafeTensorsFuzzTests
         }
     }
 
-    [Fact]
-    public void Open_RandomlyCorruptedFile_LoadsOrThrowsModelFileException()
+    [Property(MaxTest = 2000)]
+    public Property Open_RandomlyCorruptedFile_LoadsOrThrowsModelFileException()
     {
         (ParameterLayout layout, byte[] valid) = Valid();
         int headerEnd = 8 + (int)BitConverter.ToInt64(valid, 0);
@@ -46,7 +47,7 @@ public class SafeTensorsFuzzTests
             from value in Gen.Elements<byte>((byte)'0', (byte)'9', (byte)'-', (byte)'"', (byte)'{', (byte)'}', (byte)'[', (byte)',', (byte)'\\', (byte)'u', 0x80, 0xFF, 0x00, (byte)' ', (byte)'.', (byte)'e')
             from truncate in Gen.Choose(0, 20)
             select (position, value, truncate), 1);
-        Properties.Check(Prop.ForAll(Gen.Choose(1, 4).SelectMany(n => Gen.ArrayOf(edits.Select(e => e[0]), n)).ToArbitrary(), changes =>
+        return Prop.ForAll(Gen.Choose(1, 4).SelectMany(n => Gen.ArrayOf(edits.Select(e => e[0]), n)).ToArbitrary(), changes =>
         {
             byte[] file = (byte[])valid.Clone();
             foreach ((int position, byte value, _) in changes)
@@ -56,7 +57,7 @@ public class SafeTensorsFuzzTests
             bool ok = LoadsOrThrowsModelFileException(layout, file);
             int cut = changes[0].Truncate == 0 ? file.Length : Math.Max(0, file.Length - changes[0].Truncate * 7);
             return ok && LoadsOrThrowsModelFileException(layout, file.AsSpan(0, cut).ToArray());
-        }), maxTest: 2000);
+        });
     }
 
     [Theory]

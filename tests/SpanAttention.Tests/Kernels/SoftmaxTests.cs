@@ -1,5 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
+using FsCheck.Xunit;
 using SpanAttention.Kernels;
 using SpanAttention.Tests.Support;
 using Xunit;
@@ -99,11 +100,11 @@ public class SoftmaxTests
         Assert.Throws<ArgumentException>(() => Softmax.Forward(new float[3], new bool[2], new float[3]));
     }
 
-    [Fact]
-    public void Forward_AnyFiniteLogits_WeightsInUnitIntervalSummingToOne()
+    [Property(MaxTest = 300)]
+    public Property Forward_AnyFiniteLogits_WeightsInUnitIntervalSummingToOne()
     {
         Gen<float[]> logits = Properties.Arrays(Properties.FiniteFloats(1e30f), 1, 300);
-        Properties.Check(Prop.ForAll(logits.ToArbitrary(), scores =>
+        return Prop.ForAll(logits.ToArbitrary(), scores =>
         {
             var weights = new float[scores.Length];
             Softmax.Forward(scores, weights);
@@ -118,17 +119,17 @@ public class SoftmaxTests
             }
             // Each weight is rounded once after the division: the sum is off by at most ~n ulps of 1.
             return Math.Abs(sum - 1.0) <= 4 * scores.Length * 1.2e-7;
-        }), maxTest: 300);
+        });
     }
 
-    [Fact]
-    public void Forward_ShiftedLogits_GiveTheSameWeights()
+    [Property(MaxTest = 200)]
+    public Property Forward_ShiftedLogits_GiveTheSameWeights()
     {
         Gen<(float[] Scores, float Shift)> cases =
             from scores in Properties.Arrays(Gen.Choose(-50_000, 50_000).Select(i => i / 1000f), 1, 100)
             from shift in Gen.Choose(-100_000, 100_000).Select(i => i / 1000f)
             select (scores, shift);
-        Properties.Check(Prop.ForAll(cases.ToArbitrary(), c =>
+        return Prop.ForAll(cases.ToArbitrary(), c =>
         {
             var shifted = new float[c.Scores.Length];
             for (int j = 0; j < shifted.Length; j++)
@@ -149,17 +150,17 @@ public class SoftmaxTests
                 }
             }
             return true;
-        }), maxTest: 200);
+        });
     }
 
-    [Fact]
-    public void Forward_AnyMask_MaskedPositionsExactlyZero()
+    [Property(MaxTest = 300)]
+    public Property Forward_AnyMask_MaskedPositionsExactlyZero()
     {
         Gen<(float[] Scores, bool[] Valid)> cases =
             from scores in Properties.Arrays(Properties.FiniteFloats(1e30f), 0, 100)
             from valid in Gen.ArrayOf(ArbMap.Default.GeneratorFor<bool>(), scores.Length)
             select (scores, valid);
-        Properties.Check(Prop.ForAll(cases.ToArbitrary(), c =>
+        return Prop.ForAll(cases.ToArbitrary(), c =>
         {
             var weights = new float[c.Scores.Length];
             Softmax.Forward(c.Scores, c.Valid, weights);
@@ -175,18 +176,18 @@ public class SoftmaxTests
                 sum += weights[j];
             }
             return anyValid ? Math.Abs(sum - 1.0) <= 4 * weights.Length * 1.2e-7 : sum == 0.0;
-        }), maxTest: 300);
+        });
     }
 
-    [Fact]
-    public void Backward_MatchesCentralFiniteDifferences()
+    [Property(MaxTest = 100)]
+    public Property Backward_MatchesCentralFiniteDifferences()
     {
         // Loss L = Σ_j g_j · softmax(s)_j for a random g; dL/ds from Backward vs (L(s+h) - L(s-h)) / 2h in double.
         Gen<(float[] Scores, int Seed)> cases =
             from scores in Properties.Arrays(Gen.Choose(-3000, 3000).Select(i => i / 1000f), 1, 70)
             from seed in Gen.Choose(0, int.MaxValue - 1)
             select (scores, seed);
-        Properties.Check(Prop.ForAll(cases.ToArbitrary(), c =>
+        return Prop.ForAll(cases.ToArbitrary(), c =>
         {
             int n = c.Scores.Length;
             float[] g = Numerics.Random(n, c.Seed);
@@ -204,7 +205,7 @@ public class SoftmaxTests
                 }
             }
             return true;
-        }), maxTest: 100);
+        });
     }
 
     [Fact]
