@@ -2,6 +2,7 @@ using System.Text.Json;
 using SpanAttention.Attention;
 using SpanAttention.Data;
 using SpanAttention.Inference;
+using SpanAttention.IO;
 using SpanAttention.Recurrent;
 using SpanAttention.Seq2Seq;
 using SpanAttention.Tests.Cli;
@@ -52,7 +53,7 @@ public sealed class InteropTests
     public void Load_CommittedFile_ConfigurationAndVocabulariesAsRecorded(string name)
     {
         Case c = Load(name);
-        Seq2SeqModel.Loaded loaded = Seq2SeqModel.Load(c.ModelPath, maxBatch: 32);
+        Seq2SeqModelFileContents loaded = Seq2SeqModelFile.Load(c.ModelPath, maxBatch: 32);
         Assert.Equal(c.Config, loaded.Model.Config);
         Vocabulary source = Vocabulary.FromJson(loaded.SourceVocabJson!);
         Vocabulary target = Vocabulary.FromJson(loaded.TargetVocabJson!);
@@ -66,7 +67,7 @@ public sealed class InteropTests
     public void Greedy_CommittedFile_SameTokensScoresAndLossAsPyTorch(string name)
     {
         Case c = Load(name);
-        Seq2SeqModel.Loaded loaded = Seq2SeqModel.Load(c.ModelPath, maxBatch: 32);
+        Seq2SeqModelFileContents loaded = Seq2SeqModelFile.Load(c.ModelPath, maxBatch: 32);
         Seq2SeqModel model = loaded.Model;
         Vocabulary source = Vocabulary.FromJson(loaded.SourceVocabJson!);
         Vocabulary target = Vocabulary.FromJson(loaded.TargetVocabJson!);
