@@ -102,7 +102,7 @@ internal static class Program
         {
             root.Subcommands.Add(create(context));
         }
-        // No command: the demo (issue 6), when it is registered; otherwise the overview on stdout.
+        // No command: the demo when it is registered; otherwise the overview on stdout.
         Command? demo = root.Subcommands.FirstOrDefault(c => c.Name == "demo");
         root.SetAction(_ =>
         {

@@ -6,7 +6,7 @@ using SpanAttention.Recurrent;
 
 namespace SpanAttention.Seq2Seq;
 
-/// <summary>How the decoder uses the encoder (issue 5: bahdanau, luong, none).</summary>
+/// <summary>How the decoder uses the encoder: bahdanau (attention before the cell), luong (attention after the cell) or none (a fixed context).</summary>
 public enum DecoderStyle
 {
     /// <summary>Query = previous decoder state; cell input = [embedding(prev token); context]; logits from [h; context].</summary>

@@ -208,6 +208,16 @@ public sealed class AttentionBufferContractTests
         }
     }
 
+    /// <summary>A fresh problem, gradients starting at <paramref name="startScale"/>, zeroed (T, B, S) weights and
+    /// (T, B, Dv) context buffers, and the keys already prepared.</summary>
+    private static (Problem P, Grads G, float[] Weights, float[] Context) KeysPrepared(AttentionScorer scorer, float startScale)
+    {
+        var p = new Problem(scorer);
+        Grads g = Grads.Start(p, startScale);
+        p.Layer.PrepareKeys(p.Parameters.Values, p.Keys, B, S);
+        return (p, g, new float[T * B * S], new float[T * B * Dv]);
+    }
+
     [Theory]
     [MemberData(nameof(Scorers))]
     public void Backward_StepByStep_AccumulatesIntoEveryGradient(AttentionScorer scorer)
@@ -216,11 +226,7 @@ public sealed class AttentionBufferContractTests
         {
             Grads Run(float startScale)
             {
-                var p = new Problem(scorer);
-                Grads g = Grads.Start(p, startScale);
-                var weights = new float[T * B * S];
-                var context = new float[T * B * Dv];
-                p.Layer.PrepareKeys(p.Parameters.Values, p.Keys, B, S);
+                (Problem p, Grads g, float[] weights, float[] context) = KeysPrepared(scorer, startScale);
                 for (int t = 0; t < T; t++)
                 {
                     p.Layer.Forward(p.Parameters.Values, p.Query(t), p.Keys, p.Values, Lengths, weights.AsSpan(t * B * S, B * S), context.AsSpan(t * B * Dv, B * Dv));
@@ -249,11 +255,7 @@ public sealed class AttentionBufferContractTests
         {
             Grads Run(float startScale)
             {
-                var p = new Problem(scorer);
-                Grads g = Grads.Start(p, startScale);
-                var weights = new float[T * B * S];
-                var context = new float[T * B * Dv];
-                p.Layer.PrepareKeys(p.Parameters.Values, p.Keys, B, S);
+                (Problem p, Grads g, float[] weights, float[] context) = KeysPrepared(scorer, startScale);
                 if (useMask)
                 {
                     p.Layer.ForwardSteps(p.Parameters.Values, p.Queries, T, p.Keys, p.Values, p.Mask, weights, context);
