@@ -72,6 +72,7 @@ public class OptimizerArgumentTests
         float[] g = [3f, 4f];
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => GradientClipping.ClipByGlobalNorm(g, maxNorm));
         Assert.Equal("maxNorm", e.ParamName);
+        Assert.Contains("must be positive and finite", e.Message, StringComparison.Ordinal);
         Assert.Equal([3f, 4f], g);
     }
 
