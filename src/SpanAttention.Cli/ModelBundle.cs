@@ -131,6 +131,21 @@ internal sealed record TaskSpec(string? Task, string? Data, string Tokens, int S
         ? $"{Data} ({Tokens} tokens)"
         : Task == Reverse.Name && MinLength > 0 ? $"{Task} (lengths {MinLength}-{MaxLength}, seed {Seed})" : $"{Task} (seed {Seed})";
 
+    /// <summary>The rules for the options that describe a task (<c>--count</c>, <c>--min-length</c>, <c>--max-length</c>), one set for train and eval.</summary>
+    /// <exception cref="UsageException">A value is out of range.</exception>
+    public void CheckOptions()
+    {
+        Commands.TrainCommand.CheckRange(Count, 0, 10_000_000, "--count");
+        if (Task == Reverse.Name)
+        {
+            int min = MinLength > 0 ? MinLength : new ReverseOptions().MinLength;
+            int max = MaxLength > 0 ? MaxLength : new ReverseOptions().MaxLength;
+            Commands.TrainCommand.CheckRange(MinLength, 0, 1000, "--min-length");
+            Commands.TrainCommand.CheckRange(MaxLength, 0, 1000, "--max-length");
+            Commands.TrainCommand.CheckRange(max, min, 1000, "--max-length");
+        }
+    }
+
     /// <summary>Builds the dataset. Throws <see cref="CliException"/> for bad settings; file problems surface as their own exceptions.</summary>
     public Dataset Build()
     {

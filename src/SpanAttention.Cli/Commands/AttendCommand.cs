@@ -24,10 +24,7 @@ internal static class AttendCommand
     internal static int Execute(CliContext context, string modelPath, string text, string? svg, int maxLength)
     {
         TrainCommand.CheckRange(maxLength, 0, 10_000, "--max-length");
-        if (svg is not null)
-        {
-            FileChecks.RequireOutputFolder(svg, "heatmap file");
-        }
+        FileChecks.CheckOutputs([(modelPath, "model file")], [(svg, "heatmap file")]);
         ModelBundle bundle = ModelBundle.Load(modelPath, maxBatch: 1);
         string line = InputLines.Read([text], context.In)[0];
         var unknown = new UnknownTokens();

@@ -66,8 +66,7 @@ internal static class DemoCommand
         TrainCommand.CheckRange(epochs, 1, 1000, "--epochs");
         TrainCommand.CheckRange(threads, 1, 2, "--threads");
         TrainCommand.CheckRange(count, 100, 1_000_000, "--count");
-        FileChecks.RequireOutputFolder(output, "model file");
-        FileChecks.RequireOutputFolder(svg, "heatmap file");
+        FileChecks.CheckOutputs([], [(output, "model file"), (svg, "heatmap file")]);
         var clock = Stopwatch.StartNew();
         TextWriter o = context.Out;
 

@@ -68,6 +68,7 @@ internal static class EvalCommand
             bool same = recorded?.Task == name;
             var spec = new TaskSpec(name, null, "word", seed ?? (same ? recorded!.Seed : 1), count ?? (same ? recorded!.Count : 0),
                 minLength ?? (same ? recorded!.MinLength : 0), maxLength ?? (same ? recorded!.MaxLength : 0));
+            spec.CheckOptions();
             pairs = spec.Build().Test;
             what = $"{spec.Describe()} test split ({pairs.Count} pairs)";
         }

@@ -152,24 +152,19 @@ internal static class TrainCommand
         CheckBelowOne(settings.Momentum, "--momentum");
         CheckRange(settings.Threads, 1, 2, "--threads");
         CheckRange(settings.Patience, 0, 100_000, "--patience");
-        CheckRange(spec.Count, 0, 10_000_000, "--count");
-        if (spec.Task == Reverse.Name)
-        {
-            int min = spec.MinLength > 0 ? spec.MinLength : new ReverseOptions().MinLength;
-            int max = spec.MaxLength > 0 ? spec.MaxLength : new ReverseOptions().MaxLength;
-            CheckRange(min, 1, 1000, "--min-length");
-            CheckRange(max, min, 1000, "--max-length");
-        }
+        spec.CheckOptions();
         string output = settings.BestModelPath!;
-        FileChecks.RequireOutputFolder(output, "model file");
         if (Directory.Exists(output))
         {
             throw new CliException($"cannot write model file '{output}': it is a folder.");
         }
-        if (settings.CheckpointPath is string checkpoint)
-        {
-            FileChecks.RequireOutputFolder(checkpoint, "checkpoint");
-        }
+        // Resuming from the checkpoint that this run goes on writing is the normal case; any other overlap is refused.
+        string? resume = settings.ResumeFrom;
+        bool resumesOwnCheckpoint = resume is not null && settings.CheckpointPath is not null
+            && FileChecks.RealPath(resume) == FileChecks.RealPath(settings.CheckpointPath);
+        FileChecks.CheckOutputs(
+            [(spec.Data, "data file"), (resumesOwnCheckpoint ? null : resume, "checkpoint to resume")],
+            [(output, "model file"), (settings.CheckpointPath, "checkpoint")]);
 
         Dataset data = spec.Build();
         context.Error.WriteLine($"training on {spec.Describe()}");

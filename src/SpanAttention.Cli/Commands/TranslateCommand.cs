@@ -30,10 +30,7 @@ internal static class TranslateCommand
         TrainCommand.CheckRange(beam, 1, 64, "--beam");
         TrainCommand.CheckRange(nbest, 1, beam, "--nbest");
         TrainCommand.CheckRange(maxLength, 0, 10_000, "--max-length");
-        if (attention is not null)
-        {
-            FileChecks.RequireOutputFolder(attention, "heatmap file");
-        }
+        FileChecks.CheckOutputs([(modelPath, "model file")], [(attention, "heatmap file")]);
         ModelBundle bundle = ModelBundle.Load(modelPath, maxBatch: Math.Max(32, beam));
         IReadOnlyList<string> lines = InputLines.Read(text, context.In);
         var unknown = new UnknownTokens();

@@ -112,42 +112,7 @@ public static class AttentionHeatmap
     }
 
     /// <summary>Writes bytes to <paramref name="path"/> through a temporary file in the same folder and a rename.</summary>
-    internal static void WriteAtomically(string path, byte[] bytes)
-    {
-        string full = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(full) ?? throw new IOException($"'{path}' has no folder.");
-        string temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(temporary);
-            throw;
-        }
-    }
-
-    private static void TryDelete(string file)
-    {
-        try
-        {
-            File.Delete(file);
-        }
-        catch (IOException)
-        {
-            // Best effort: the original error matters more.
-        }
-        catch (UnauthorizedAccessException)
-        {
-            // Best effort.
-        }
-    }
+    internal static void WriteAtomically(string path, byte[] bytes) => IO.AtomicFile.WriteAllBytes(path, bytes);
 
     internal static byte[] ToSvgBytes(IReadOnlyList<string> sourceTokens, IReadOnlyList<string> targetTokens, ReadOnlySpan<float> weights, string? title)
     {
