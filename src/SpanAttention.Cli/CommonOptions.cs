@@ -23,4 +23,14 @@ internal static class CommonOptions
     /// <summary>The colour mode a command should draw with, given its <c>--color</c> value.</summary>
     public static ColorMode ResolveColor(CliContext context, string? choice) =>
         Terminal.Resolve(choice ?? "auto", context.Color);
+
+    /// <summary><c>--max-source-length N</c>: the longest input line accepted, in tokens (default <see cref="Inference.DecodeLimits.DefaultMaxSourceLength"/>).</summary>
+    public static Option<int> MaxSourceLength() => new("--max-source-length")
+    {
+        Description = $"Longest input accepted, in tokens (default {Inference.DecodeLimits.DefaultMaxSourceLength}; decoding memory grows with its square).",
+        DefaultValueFactory = _ => Inference.DecodeLimits.DefaultMaxSourceLength,
+    };
+
+    /// <summary>The range <c>--max-source-length</c> accepts.</summary>
+    public static void CheckMaxSourceLength(int value) => Commands.TrainCommand.CheckRange(value, 1, 100_000, "--max-source-length");
 }

@@ -123,6 +123,7 @@ internal static class Program
     internal static string? Describe(Exception e) => e switch
     {
         CliException => OneLine(e.Message),
+        InputTooLongException t => $"input {t.Index + 1} has {t.Length} tokens, more than the limit of {t.Limit}: split it, or raise the limit with --max-source-length.",
         ModelFileException => "model file: " + OneLine(e.Message),
         FileNotFoundException f => f.FileName is null ? OneLine(f.Message) : $"file not found: '{f.FileName}'",
         DirectoryNotFoundException => OneLine(e.Message),

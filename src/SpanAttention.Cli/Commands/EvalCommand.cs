@@ -24,9 +24,10 @@ internal static class EvalCommand
         var maxLength = new Option<int?>("--max-length") { Description = "reverse: longest sequence (default: the model's)." };
         var limit = new Option<int>("--limit") { Description = "Score at most this many pairs (0: all)." };
         Option<TableFormat> format = CommonOptions.Format();
+        Option<int> maxSource = CommonOptions.MaxSourceLength();
         var command = new Command("eval", "Score models on held-out data: exact match, token accuracy, BLEU-4, by source length.")
         {
-            models, task, data, seed, count, minLength, maxLength, limit, format,
+            models, task, data, seed, count, minLength, maxLength, limit, format, maxSource,
         };
         command.SetAction(parsed =>
         {
@@ -35,13 +36,15 @@ internal static class EvalCommand
                 throw new UsageException("give either --task or --data, not both.");
             }
             return Execute(context, parsed.GetValue(models) ?? [], parsed.GetValue(task), parsed.GetValue(data), parsed.GetValue(seed), parsed.GetValue(count),
-                parsed.GetValue(minLength), parsed.GetValue(maxLength), parsed.GetValue(limit), parsed.GetValue(format));
+                parsed.GetValue(minLength), parsed.GetValue(maxLength), parsed.GetValue(limit), parsed.GetValue(format), parsed.GetValue(maxSource));
         });
         return command;
     }
 
-    internal static int Execute(CliContext context, string[] modelPaths, string? task, string? data, int? seed, int? count, int? minLength, int? maxLength, int limit, TableFormat format)
+    internal static int Execute(CliContext context, string[] modelPaths, string? task, string? data, int? seed, int? count, int? minLength, int? maxLength, int limit, TableFormat format,
+        int maxSourceLength = Inference.DecodeLimits.DefaultMaxSourceLength)
     {
+        CommonOptions.CheckMaxSourceLength(maxSourceLength);
         TrainCommand.CheckRange(limit, 0, int.MaxValue, "--limit");
         if (modelPaths.Length == 0)
         {
@@ -83,7 +86,7 @@ internal static class EvalCommand
         var reports = new List<(string, EvaluationReport)>();
         foreach (ModelBundle bundle in bundles)
         {
-            reports.Add((Path.GetFileName(bundle.Path), Score(context, bundle, pairs)));
+            reports.Add((Path.GetFileName(bundle.Path), Score(context, bundle, pairs, maxSourceLength)));
         }
         context.Out.WriteLine($"evaluated on {what}");
         context.Out.WriteLine();
@@ -91,7 +94,7 @@ internal static class EvalCommand
         return ExitCodes.Success;
     }
 
-    private static EvaluationReport Score(CliContext context, ModelBundle bundle, IReadOnlyList<SentencePair> pairs)
+    private static EvaluationReport Score(CliContext context, ModelBundle bundle, IReadOnlyList<SentencePair> pairs, int maxSourceLength)
     {
         var unknown = new UnknownTokens();
         var sources = new string[pairs.Count];
@@ -111,7 +114,7 @@ internal static class EvalCommand
         {
             context.Warn($"{Path.GetFileName(bundle.Path)}: {message}");
         }
-        Translation[] translations = bundle.Model.Decode(sources, new DecodingOptions { MaxLength = references.Max(r => r.Count) + 10 });
+        Translation[] translations = bundle.Model.Decode(sources, new DecodingOptions { MaxSourceLength = maxSourceLength });
         var outputs = new List<IReadOnlyList<string>>(translations.Length);
         foreach (Translation t in translations)
         {

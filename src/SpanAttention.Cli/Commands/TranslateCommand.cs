@@ -19,14 +19,17 @@ internal static class TranslateCommand
         var nbest = new Option<int>("--nbest") { Description = "Print the N best hypotheses of the beam with their scores.", DefaultValueFactory = _ => 1 };
         var attention = new Option<string?>("--attention") { Description = "Write the first sentence's attention heatmap to this SVG file." };
         var maxLength = new Option<int>("--max-length") { Description = "Maximum output tokens (0: twice the source length plus 10)." };
-        var command = new Command("translate", "Translate sentences with a trained model.") { model, text, beam, nbest, attention, maxLength };
+        Option<int> maxSource = CommonOptions.MaxSourceLength();
+        var command = new Command("translate", "Translate sentences with a trained model.") { model, text, beam, nbest, attention, maxLength, maxSource };
         command.SetAction(parsed => Execute(context, parsed.GetRequiredValue(model), parsed.GetValue(text) ?? [], parsed.GetValue(beam),
-            parsed.GetValue(nbest), parsed.GetValue(attention), parsed.GetValue(maxLength)));
+            parsed.GetValue(nbest), parsed.GetValue(attention), parsed.GetValue(maxLength), parsed.GetValue(maxSource)));
         return command;
     }
 
-    internal static int Execute(CliContext context, string modelPath, string[] text, int beam, int nbest, string? attention, int maxLength)
+    internal static int Execute(CliContext context, string modelPath, string[] text, int beam, int nbest, string? attention, int maxLength,
+        int maxSourceLength = Inference.DecodeLimits.DefaultMaxSourceLength)
     {
+        CommonOptions.CheckMaxSourceLength(maxSourceLength);
         TrainCommand.CheckRange(beam, 1, 64, "--beam");
         TrainCommand.CheckRange(nbest, 1, beam, "--nbest");
         TrainCommand.CheckRange(maxLength, 0, 10_000, "--max-length");
@@ -36,7 +39,7 @@ internal static class TranslateCommand
         var unknown = new UnknownTokens();
         bundle.CheckInputs(lines, unknown);
         unknown.WarnIfAny(context);
-        var options = new DecodingOptions { BeamWidth = beam, MaxLength = maxLength };
+        var options = new DecodingOptions { BeamWidth = beam, MaxLength = maxLength, MaxSourceLength = maxSourceLength };
 
         Translation? first = null;
         if (beam == 1)
