@@ -154,15 +154,7 @@ public sealed class TranslationModel : IDisposable
             Hypothesis[] hypotheses = translator.Greedy(sources, options.MaxLengthFor(longest));
             for (int i = 0; i < inputs.Length; i++)
             {
-                // The batch ran to the longest input's limit; an output that ran past its own input's limit is decoded
-                // again alone, so each input gets the output it gets alone, whatever else is in the batch.
-                int limit = options.MaxLengthFor(sources[i].Length);
-                Hypothesis h = hypotheses[i];
-                if (h.Tokens.Length + (h.Finished ? 1 : 0) > limit)
-                {
-                    h = translator.Greedy([sources[i]], limit)[0];
-                }
-                result[i] = ToTranslation(inputs[i], h);
+                result[i] = ToTranslation(inputs[i], hypotheses[i]);
             }
             return result;
         }

@@ -131,7 +131,7 @@ internal static class EvalCommand
         return test;
     }
 
-    private static EvaluationReport Score(CliContext context, ModelBundle bundle, IReadOnlyList<SentencePair> pairs, int maxSourceLength)
+    internal static EvaluationReport Score(CliContext context, ModelBundle bundle, IReadOnlyList<SentencePair> pairs, int maxSourceLength)
     {
         var unknown = new UnknownTokens();
         var sources = new string[pairs.Count];

@@ -124,31 +124,38 @@ public class CliDefectTests : IClassFixture<TinyModels>
         AssertOneErrorLine(error, "changed since");
     }
 
-    // 3. One output-length rule: each input gets its own limit, also inside a greedy batch.
+    // 3. One output-length rule, DecodeLimits.MaxOutputLength, in translate and eval.
 
     /// <summary>The attention model with &lt;eos&gt; made impossible, so every output runs to its length limit.</summary>
-    private TranslationModel NeverEnding()
+    private (TranslationModel Model, string Path) NeverEnding(TempFolder folder)
     {
         Seq2SeqModelFileContents file = Seq2SeqModelFile.Load(_models.Attention, maxBatch: 32);
         (Vocabulary source, Vocabulary target) = file.ReadVocabularies();
         Span<float> bias = file.Model.Layout["decoder.out.bias"].Of(file.Model.Parameters.Values.AsSpan());
         bias[Vocabulary.EosId] = -1e4f;
-        return new TranslationModel(file.Model, source, target);
+        string path = folder.File("never.safetensors");
+        Seq2SeqModelFile.Save(path, file.Model, source, target);
+        return (new TranslationModel(file.Model, source, target), path);
     }
 
     [Fact]
-    public void Decode_GreedyBatch_EachInputGetsItsOwnLengthLimit()
+    public void TranslateAndEval_NeverEndingModel_SameOutputLimit()
     {
-        using TranslationModel model = NeverEnding();
+        using var folder = new TempFolder();
+        (TranslationModel model, string path) = NeverEnding(folder);
+        using TranslationModel disposeModel = model;
+        Assert.Equal(DecodeLimits.MaxOutputLength(2), model.Decode("a").Tokens.Count); // "a" + <eos>: 2 ids
 
-        Translation[] together = model.Decode(["a", "a b c d e f"]);
-        Translation shortAlone = model.Decode("a");
-        Translation longAlone = model.Decode("a b c d e f");
+        // A 30-token reference beside a 1-token source: eval's outputs are as long as translate's (the source's
+        // limit), not the reference's length plus 10.
+        SentencePair[] pairs = [new("a", string.Join(' ', Enumerable.Repeat("a", 30)))];
+        EvaluationReport report = SpanAttention.Cli.Commands.EvalCommand.Score(new CliContext(TextWriter.Null, TextWriter.Null, ColorMode.Plain),
+            ModelBundle.Load(path), pairs, DecodeLimits.DefaultMaxSourceLength);
+        (int code, string translated, _) = CliRunner.Run("translate", path, "a");
 
-        Assert.Equal(DecodeLimits.MaxOutputLength(2), shortAlone.Tokens.Count); // "a" + <eos>, never finished
-        Assert.Equal(shortAlone.Tokens, together[0].Tokens);
-        Assert.Equal(longAlone.Tokens, together[1].Tokens);
-        Assert.False(together[0].Finished);
+        Assert.Equal(0, code);
+        Assert.Equal(DecodeLimits.MaxOutputLength(2), translated.Trim().Split(' ').Length);
+        Assert.Equal(DecodeLimits.MaxOutputLength(2), report.Overall.Bleu.HypothesisLength);
     }
 
     // 4. BLEU-4 of 0 beside exact matches is explained.
