@@ -31,7 +31,10 @@ internal static class AttendCommand
         ModelBundle bundle = ModelBundle.Load(modelPath, maxBatch: 1);
         string line = InputLines.Read([text], context.In)[0];
         var unknown = new UnknownTokens();
-        bundle.CheckInputs([line], unknown);
+        if (bundle.CheckInputs([line], unknown)[0] == 0)
+        {
+            throw new CliException("the text has no tokens.");
+        }
         unknown.WarnIfAny(context);
         Translation translation = bundle.Model.Decode(line, new DecodingOptions { MaxLength = maxLength, MaxSourceLength = maxSourceLength });
         context.Out.WriteLine($"{line} → {translation.Text}");

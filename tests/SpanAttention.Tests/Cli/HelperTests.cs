@@ -13,9 +13,9 @@ public class HelperTests
     }
 
     [Fact]
-    public void InputLines_NoArguments_NonBlankStdinLines()
+    public void InputLines_NoArguments_EveryStdinLineTrimmedBlankOnesKept()
     {
-        Assert.Equal(["a b", "c"], InputLines.Read([], new StringReader("a b\n\n  \r\nc\n")));
+        Assert.Equal(["a b", "", "", "c"], InputLines.Read([], new StringReader("a b\n\n  \r\nc\n")));
     }
 
     [Fact]
