@@ -11,7 +11,7 @@ namespace SpanAttention.IO;
 /// <remarks>
 /// The model knows nothing of files: this class builds it from the configuration in the metadata, checks every
 /// tensor's presence, dtype and shape, and checks the vocabularies against the configuration. A training checkpoint
-/// (<see cref="Training.Seq2SeqTrainer.SaveCheckpoint"/>) is such a file plus optimizer tensors, so it loads too.
+/// (<see cref="Training.Seq2SeqTrainer.SaveCheckpoint(string, string?, string?)"/>) is such a file plus optimizer tensors, so it loads too.
 /// </remarks>
 public static class Seq2SeqModelFile
 {
