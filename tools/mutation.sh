@@ -34,11 +34,16 @@ for file in "$@"; do
   [ -f "$file" ] || { echo "mutation.sh: $file: no such file" >&2; exit 2; }
   rel=${file#src/SpanAttention/}
   folder=$(dirname "$rel")
+  # The tests of the file's folder, plus extra test classes named for it in tools/mutation/filters.tsv
+  # (e.g. the gate kernels' tests live in Kernels/ while the gates live in Recurrent/).
   if [ "$folder" = "." ]; then
-    filter=${MUTATION_FILTER:-FullyQualifiedName~SpanAttention.Tests}
+    filter=FullyQualifiedName~SpanAttention.Tests
   else
-    filter=${MUTATION_FILTER:-FullyQualifiedName~SpanAttention.Tests.${folder//\//.}.}
+    filter=FullyQualifiedName~SpanAttention.Tests.${folder//\//.}.
   fi
+  extra=$(awk -F '\t' -v f="$rel" '$1 == f { print $2 }' "$root/tools/mutation/filters.tsv")
+  [ -n "$extra" ] && filter="$filter|$extra"
+  filter=${MUTATION_FILTER:-$filter}
   name=${rel//\//_}
   name=${name%.cs}
   out="$root/.mutation/$name${MUTATION_AVX512:+-avx512-$MUTATION_AVX512}"
