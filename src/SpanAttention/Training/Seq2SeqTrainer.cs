@@ -477,6 +477,10 @@ public sealed class Seq2SeqTrainer
         reader.EnsureNoOtherTensors(Model.Layout, "", ExpAvgPrefix, ExpAvgSqPrefix, MomentumBufferPrefix);
         long step = ReadLong(reader.Metadata, "spanattention.trainer.step", path);
         long epoch = ReadLong(reader.Metadata, "spanattention.trainer.epoch", path);
+        if (epoch > int.MaxValue)
+        {
+            throw new ModelFileException($"{path}: checkpoint metadata 'spanattention.trainer.epoch' is {epoch}, more than {int.MaxValue}.");
+        }
         long optimizerStep = ReadLong(reader.Metadata, $"spanattention.trainer.{kind}_step", path);
         if (!reader.Metadata.TryGetValue("spanattention.trainer.rng", out string? rngText)
             || !ulong.TryParse(rngText, NumberStyles.None, CultureInfo.InvariantCulture, out ulong rng))
@@ -500,6 +504,15 @@ public sealed class Seq2SeqTrainer
                 reader.ReadInto(Model.Layout, first, MomentumBufferPrefix);
                 break;
         }
+        Seq2SeqModelFile.RequireFinite(Model.Layout, values, "", path);
+        if (first.Length > 0)
+        {
+            Seq2SeqModelFile.RequireFinite(Model.Layout, first, Optimizer is Sgd ? MomentumBufferPrefix : ExpAvgPrefix, path);
+        }
+        if (second.Length > 0)
+        {
+            Seq2SeqModelFile.RequireFinite(Model.Layout, second, ExpAvgSqPrefix, path);
+        }
         values.CopyTo(Model.Parameters.Values, 0);
         switch (Optimizer)
         {
@@ -512,7 +525,7 @@ public sealed class Seq2SeqTrainer
                 break;
         }
         Step = step;
-        Epoch = checked((int)epoch);
+        Epoch = (int)epoch;
         Optimizer.StepCount = optimizerStep;
         Random.State = rng;
     }
