@@ -11,7 +11,7 @@ namespace SpanAttention.IO;
 /// <remarks>
 /// The model knows nothing of files: this class builds it from the configuration in the metadata, checks every
 /// tensor's presence, dtype and shape, and checks the vocabularies against the configuration. A training checkpoint
-/// (<see cref="Training.Seq2SeqTrainer.SaveCheckpoint"/>) is such a file plus optimizer tensors, so it loads too.
+/// (<see cref="Training.Seq2SeqTrainer.SaveCheckpoint(string, string?, string?)"/>) is such a file plus optimizer tensors, so it loads too.
 /// </remarks>
 public static class Seq2SeqModelFile
 {
@@ -28,8 +28,9 @@ public static class Seq2SeqModelFile
     /// opaque to the library).</summary>
     public const string TaskKey = "spanattention.task";
 
-    // Tensor prefixes of the optimizer state a training checkpoint adds (Seq2SeqTrainer.SaveCheckpoint).
-    private static readonly string[] CheckpointPrefixes = ["", "optimizer.exp_avg.", "optimizer.exp_avg_sq.", "optimizer.momentum_buffer."];
+    // Tensor prefixes of the optimizer state and best-so-far parameters a training checkpoint adds (Seq2SeqTrainer.SaveCheckpoint).
+    private static readonly string[] CheckpointPrefixes =
+        ["", "optimizer.exp_avg.", "optimizer.exp_avg_sq.", "optimizer.momentum_buffer.", Training.Seq2SeqTrainer.SessionTensorPrefix];
 
     /// <summary>Saves a model with its vocabularies, atomically.</summary>
     /// <param name="path">Destination; replaced only once the new file is complete on disk.</param>
