@@ -39,7 +39,7 @@ internal readonly struct GruGates : IRecurrentGates
         // 1. r, z = σ((W_i x + b_i) + (W_h h + b_h)) over the first 2H rows.
         Span<float> rz = gates.Slice(0, 2 * n);                          // (2H)
         GateMath.Sum4(rz, biasIh.Slice(0, 2 * n), gh.Slice(0, 2 * n), biasHh.Slice(0, 2 * n), rz);
-        TensorPrimitives.Sigmoid(rz, rz);
+        Activations.Sigmoid(rz, rz);
         // 2. hn = W_hn h + b_hn (cached); n = tanh(W_in x + b_in + r ⊙ hn).
         Candidate(n, gates, gh.Slice(2 * n, n), biasIh.Slice(2 * n, n), biasHh.Slice(2 * n, n), extra.Slice(0, n));
         Span<float> nGate = gates.Slice(2 * n, n);                       // (H)

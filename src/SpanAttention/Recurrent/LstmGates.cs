@@ -37,9 +37,9 @@ internal readonly struct LstmGates : IRecurrentGates
         int n = hiddenSize;
         Span<float> a = gates.Slice(0, 4 * n);                          // (4H) pre-activations, then activations
         GateMath.Sum4(a, biasIh, gh, biasHh, a);                        // 1. a = (W_ih x + b_ih) + (W_hh h + b_hh)
-        TensorPrimitives.Sigmoid(a.Slice(0, 2 * n), a.Slice(0, 2 * n)); // 2. i, f = σ(a_i), σ(a_f)
+        Activations.Sigmoid(a.Slice(0, 2 * n), a.Slice(0, 2 * n)); // 2. i, f = σ(a_i), σ(a_f)
         TensorPrimitives.Tanh(a.Slice(2 * n, n), a.Slice(2 * n, n));   //    g = tanh(a_g)
-        TensorPrimitives.Sigmoid(a.Slice(3 * n, n), a.Slice(3 * n, n)); //    o = σ(a_o)
+        Activations.Sigmoid(a.Slice(3 * n, n), a.Slice(3 * n, n)); //    o = σ(a_o)
         CellUpdate(n, a, cPrev, c);                                     // 3. c' = f ⊙ c + i ⊙ g
         Span<float> tc = extra.Slice(0, n);
         TensorPrimitives.Tanh(c.Slice(0, n), tc);                       // 4. tanh(c') (cached)

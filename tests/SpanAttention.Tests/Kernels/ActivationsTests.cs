@@ -100,4 +100,27 @@ public class ActivationsTests
         Activations.Tanh(x, y);
         Assert.Equal(new[] { -1f, -1f, 1f, 1f }, y);
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(8)]
+    [InlineData(16)]
+    [InlineData(37)]
+    public void Sigmoid_NonFiniteInputs_NaNStaysNaNAndInfinitiesSaturate(int n)
+    {
+        // Every lane position of every vector width sees each special value once.
+        float[] specials = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, -88.5f, 88.5f];
+        float[] x = new float[n * specials.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = specials[(i / n + i) % specials.Length];
+        }
+        var y = new float[x.Length];
+        Activations.Sigmoid(x, y);
+        for (int i = 0; i < x.Length; i++)
+        {
+            float expected = float.IsNaN(x[i]) ? float.NaN : x[i] > 0 ? 1f : 0f;
+            Assert.True(expected.Equals(y[i]) || (x[i] == -88.5f && y[i] < 1e-38f), $"x[{i}] = {x[i]}: {y[i]}");
+        }
+    }
 }
