@@ -14,13 +14,42 @@ internal static class CommonOptions
     }.AcceptOnlyFromAmong("auto", "always", "never");
 
     /// <summary><c>--format text|markdown</c> for tables (default text).</summary>
-    public static Option<TableFormat> Format() => new("--format")
+    public static Option<string> Format() => new Option<string>("--format")
     {
         Description = "Table style: text or markdown.",
-        DefaultValueFactory = _ => TableFormat.Text,
+        DefaultValueFactory = _ => "text",
+    }.AcceptOnlyFromAmong("text", "markdown");
+
+    /// <summary>The table format of a <see cref="Format"/> value.</summary>
+    public static TableFormat ParseFormat(string? value) => value == "markdown" ? TableFormat.Markdown : TableFormat.Text;
+
+    /// <summary>The default of <c>--threads</c>: two training threads when the machine has two processors or more.</summary>
+    public static int DefaultThreads => Math.Min(2, Environment.ProcessorCount);
+
+    /// <summary><c>--threads N</c> of <c>train</c> and <c>demo</c>: 1 up to the machine's processor count.</summary>
+    public static Option<int> Threads() => new("--threads")
+    {
+        Description = $"Training threads, 1 to the processor count ({Environment.ProcessorCount} here); 2 or more split each batch in two halves trained concurrently (the trainer runs at most 2). Default: {DefaultThreads}.",
+        DefaultValueFactory = _ => DefaultThreads,
     };
+
+    /// <summary>Checks a <see cref="Threads"/> value against the machine.</summary>
+    public static void CheckThreads(int value) => Commands.TrainCommand.CheckRange(value, 1, Environment.ProcessorCount, "--threads");
+
+    /// <summary>The library trainer's thread count for a <see cref="Threads"/> value: it runs 1 or 2 (two half-batches).</summary>
+    public static int TrainerThreads(int value) => Math.Min(2, value);
 
     /// <summary>The colour mode a command should draw with, given its <c>--color</c> value.</summary>
     public static ColorMode ResolveColor(CliContext context, string? choice) =>
         Terminal.Resolve(choice ?? "auto", context.Color);
+
+    /// <summary><c>--max-source-length N</c>: the longest input line accepted, in tokens (default <see cref="Inference.DecodeLimits.DefaultMaxSourceLength"/>).</summary>
+    public static Option<int> MaxSourceLength() => new("--max-source-length")
+    {
+        Description = $"Longest input accepted, in tokens (default {Inference.DecodeLimits.DefaultMaxSourceLength}; decoding memory grows with its square).",
+        DefaultValueFactory = _ => Inference.DecodeLimits.DefaultMaxSourceLength,
+    };
+
+    /// <summary>The range <c>--max-source-length</c> accepts.</summary>
+    public static void CheckMaxSourceLength(int value) => Commands.TrainCommand.CheckRange(value, 1, 100_000, "--max-source-length");
 }

@@ -29,14 +29,13 @@ internal static class InputLines
             return lines;
         }
         string? line;
+        bool any = false;
         while ((line = stdin.ReadLine()) is not null)
         {
-            if (!string.IsNullOrWhiteSpace(line))
-            {
-                lines.Add(line.Trim());
-            }
+            lines.Add(line.Trim());
+            any |= lines[^1].Length > 0;
         }
-        if (lines.Count == 0)
+        if (!any)
         {
             throw new CliException("No input: give the text as arguments or one sentence per line on standard input.");
         }

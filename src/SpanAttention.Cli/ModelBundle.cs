@@ -64,7 +64,7 @@ internal sealed class ModelBundle
     }
 
     /// <summary>
-    /// Checks every input before anything is decoded: a line without tokens is an error; tokens missing from the
+    /// Checks every input before anything is decoded: a line without tokens counts 0 (the caller decides); tokens missing from the
     /// source vocabulary (they will be fed as &lt;unk&gt;) go to <paramref name="unknown"/>.
     /// </summary>
     /// <returns>The number of tokens of each line (without &lt;eos&gt;).</returns>
@@ -74,10 +74,6 @@ internal sealed class ModelBundle
         for (int i = 0; i < counts.Length; i++)
         {
             counts[i] = Tokenizer.Tokenize(lines[i], Model.SourceVocabulary.Tokenization).Length;
-            if (counts[i] == 0)
-            {
-                throw new CliException("An input sentence has no tokens.");
-            }
             foreach (string token in Model.FindUnknownTokens(lines[i]))
             {
                 unknown.Add(token);
@@ -95,8 +91,24 @@ internal sealed class ModelBundle
 /// <param name="Count">Number of generated pairs (0: the dataset's default).</param>
 /// <param name="MinLength">Reverse: shortest sequence (0: default).</param>
 /// <param name="MaxLength">Reverse: longest sequence (0: default).</param>
+/// <remarks>A TSV file is split 80/10/10 by source sentence with <see cref="Seed"/> (<see cref="TsvDataset.Load"/>); its
+/// SHA-256 and the number of test pairs are recorded too, so <c>eval</c> rebuilds exactly the held-out pairs the model
+/// never saw and refuses a file that changed since.</remarks>
 internal sealed record TaskSpec(string? Task, string? Data, string Tokens, int Seed, int Count, int MinLength, int MaxLength)
 {
+    /// <summary>SHA-256 of the TSV file as it was trained on (lowercase hex), or null.</summary>
+    public string? DataSha256 { get; init; }
+
+    /// <summary>The number of test pairs the split of the TSV file held out, or 0 when not recorded.</summary>
+    public int TestPairs { get; init; }
+
+    /// <summary>The lowercase hex SHA-256 of a file's bytes.</summary>
+    public static string Sha256(string path)
+    {
+        using FileStream stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
+    }
+
     /// <summary>As JSON text.</summary>
     public string ToJson() => JsonSerializer.Serialize(new Dictionary<string, object?>
     {
@@ -107,6 +119,9 @@ internal sealed record TaskSpec(string? Task, string? Data, string Tokens, int S
         ["count"] = Count,
         ["min_length"] = MinLength,
         ["max_length"] = MaxLength,
+        ["data_sha256"] = DataSha256,
+        ["split"] = Data is null ? null : $"train/validation/test 80/10/10 by source sentence, seed {Seed}",
+        ["test_pairs"] = Data is null ? null : TestPairs,
     });
 
     /// <summary>Parses <see cref="ToJson"/>; null when the text is not such a description.</summary>
@@ -118,7 +133,11 @@ internal sealed record TaskSpec(string? Task, string? Data, string Tokens, int S
             JsonElement r = d.RootElement;
             string? Str(string name) => r.TryGetProperty(name, out JsonElement e) && e.ValueKind == JsonValueKind.String ? e.GetString() : null;
             int Int(string name) => r.TryGetProperty(name, out JsonElement e) && e.ValueKind == JsonValueKind.Number ? e.GetInt32() : 0;
-            return new TaskSpec(Str("task"), Str("data"), Str("tokens") ?? "word", Int("seed"), Int("count"), Int("min_length"), Int("max_length"));
+            return new TaskSpec(Str("task"), Str("data"), Str("tokens") ?? "word", Int("seed"), Int("count"), Int("min_length"), Int("max_length"))
+            {
+                DataSha256 = Str("data_sha256"),
+                TestPairs = Int("test_pairs"),
+            };
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {
@@ -130,6 +149,21 @@ internal sealed record TaskSpec(string? Task, string? Data, string Tokens, int S
     public string Describe() => Task is null
         ? $"{Data} ({Tokens} tokens)"
         : Task == Reverse.Name && MinLength > 0 ? $"{Task} (lengths {MinLength}-{MaxLength}, seed {Seed})" : $"{Task} (seed {Seed})";
+
+    /// <summary>The rules for the options that describe a task (<c>--count</c>, <c>--min-length</c>, <c>--max-length</c>), one set for train and eval.</summary>
+    /// <exception cref="UsageException">A value is out of range.</exception>
+    public void CheckOptions()
+    {
+        Commands.TrainCommand.CheckRange(Count, 0, 10_000_000, "--count");
+        if (Task == Reverse.Name)
+        {
+            int min = MinLength > 0 ? MinLength : new ReverseOptions().MinLength;
+            int max = MaxLength > 0 ? MaxLength : new ReverseOptions().MaxLength;
+            Commands.TrainCommand.CheckRange(MinLength, 0, 1000, "--min-length");
+            Commands.TrainCommand.CheckRange(MaxLength, 0, 1000, "--max-length");
+            Commands.TrainCommand.CheckRange(max, min, 1000, "--max-length");
+        }
+    }
 
     /// <summary>Builds the dataset. Throws <see cref="CliException"/> for bad settings; file problems surface as their own exceptions.</summary>
     public Dataset Build()

@@ -62,7 +62,11 @@ internal static class Program
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            return ReportParseErrors(parsed, stdout, stderr);
+            return ReportParseError(parsed, parsed.Errors[0].Message, stderr);
+        }
+        if (FindUnknownOption(parsed) is string unknown)
+        {
+            return ReportParseError(parsed, $"unknown option '{unknown}' (text that starts with '-' goes after '--', e.g. -- {unknown})", stderr);
         }
         var invocation = new InvocationConfiguration
         {
@@ -119,6 +123,7 @@ internal static class Program
     internal static string? Describe(Exception e) => e switch
     {
         CliException => OneLine(e.Message),
+        InputTooLongException t => $"input {t.Index + 1} has {t.Length} tokens, more than the limit of {t.Limit}: split it, or raise the limit with --max-source-length.",
         ModelFileException => "model file: " + OneLine(e.Message),
         FileNotFoundException f => f.FileName is null ? OneLine(f.Message) : $"file not found: '{f.FileName}'",
         DirectoryNotFoundException => OneLine(e.Message),
@@ -132,25 +137,65 @@ internal static class Program
         _ => null,
     };
 
-    /// <summary>Parse errors: one line each on stderr, then the usage of the command that failed; exit code 2.</summary>
-    private static int ReportParseErrors(ParseResult parsed, TextWriter stdout, TextWriter stderr)
+    /// <summary>A parse error: one line on stderr naming the error and the help to read; exit code 2.</summary>
+    private static int ReportParseError(ParseResult parsed, string message, TextWriter stderr)
     {
-        foreach (System.CommandLine.Parsing.ParseError error in parsed.Errors)
-        {
-            stderr.WriteLine($"{ToolName}: error: {OneLine(error.Message)}");
-        }
-        // The help of the innermost command that parsed, sent to stderr (stdout stays clean for pipes).
-        var path = new List<string>();
+        var path = new List<string> { ToolName };
         for (System.CommandLine.Parsing.SymbolResult? r = parsed.CommandResult; r is System.CommandLine.Parsing.CommandResult c && c.Command is not RootCommand; r = r.Parent)
         {
-            path.Insert(0, c.Command.Name);
+            path.Insert(1, c.Command.Name);
         }
-        stderr.WriteLine();
-        path.Add("--help");
-        parsed.RootCommandResult.Command.Parse(path.ToArray()).Invoke(new InvocationConfiguration { Output = stderr, Error = stderr });
-        _ = stdout;
+        stderr.WriteLine($"{ToolName}: error: {OneLine(message)} (see '{string.Join(' ', path)} --help')");
         return ExitCodes.Usage;
     }
 
-    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+    /// <summary>
+    /// A command-line word that looks like an option (<c>-x</c>, <c>--name</c>) but was taken as a command's text
+    /// argument (translate's sentences, say) because no option has that name; null when there is none. Words
+    /// after <c>--</c> are text, whatever they look like; negative numbers are values.
+    /// </summary>
+    internal static string? FindUnknownOption(ParseResult parsed)
+    {
+        IReadOnlyList<System.CommandLine.Parsing.Token> tokens = parsed.Tokens;
+        int end = tokens.Count;
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            if (tokens[i].Type == System.CommandLine.Parsing.TokenType.DoubleDash)
+            {
+                end = i;
+                break;
+            }
+        }
+        foreach (System.CommandLine.Parsing.SymbolResult child in parsed.CommandResult.Children)
+        {
+            if (child is not System.CommandLine.Parsing.ArgumentResult argument)
+            {
+                continue;
+            }
+            foreach (System.CommandLine.Parsing.Token token in argument.Tokens)
+            {
+                string v = token.Value;
+                bool looksLikeOption = v.Length > 1 && v[0] == '-' && (char.IsLetter(v[1]) || v[1] == '-');
+                if (looksLikeOption && IndexOf(tokens, token) is int at && at >= 0 && at < end)
+                {
+                    return v;
+                }
+            }
+        }
+        return null;
+    }
+
+    private static int IndexOf(IReadOnlyList<System.CommandLine.Parsing.Token> tokens, System.CommandLine.Parsing.Token token)
+    {
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            if (ReferenceEquals(tokens[i], token))
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Replace('\t', ' ').Trim();
 }

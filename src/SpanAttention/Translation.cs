@@ -104,10 +104,16 @@ public sealed record DecodingOptions
     public int BeamWidth { get; init; } = 1;
 
     /// <summary>
-    /// Most decoder steps per output, the <c>&lt;eos&gt;</c> step included; 0 (the default) allows 2·S + 10 for an input
-    /// of S tokens plus its <c>&lt;eos&gt;</c> (in a greedy batch, S of the longest input).
+    /// Most decoder steps per output, the <c>&lt;eos&gt;</c> step included; 0 (the default) applies
+    /// <see cref="Inference.DecodeLimits.MaxOutputLength"/>: 2·S + 10 for an input of S tokens plus its
+    /// <c>&lt;eos&gt;</c> (in one <see cref="TranslationModel.Decode(IReadOnlyList{string}, DecodingOptions?)"/> call
+    /// of several greedy inputs, S of the longest, so that the batch shares one step count).
     /// </summary>
     public int MaxLength { get; init; }
+
+    /// <summary>The longest input accepted, in tokens (<c>&lt;eos&gt;</c> not counted); a longer one is an
+    /// <see cref="InputTooLongException"/>. Default <see cref="Inference.DecodeLimits.DefaultMaxSourceLength"/>.</summary>
+    public int MaxSourceLength { get; init; } = Inference.DecodeLimits.DefaultMaxSourceLength;
 
     /// <summary>α of the beam's length normalisation (<see cref="Translation.NormalizedScore"/>); 0 ranks by raw
     /// log-probability. Default 1.</summary>
@@ -123,11 +129,15 @@ public sealed record DecodingOptions
         {
             throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "The maximum length must be 0 (automatic) or positive.");
         }
+        if (MaxSourceLength < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxSourceLength), MaxSourceLength, "The maximum source length must be at least 1.");
+        }
         if (!float.IsFinite(LengthPenalty) || LengthPenalty < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(LengthPenalty), LengthPenalty, "The length penalty must be finite and not negative.");
         }
     }
 
-    internal int MaxLengthFor(int sourceLength) => MaxLength > 0 ? MaxLength : 2 * sourceLength + 10;
+    internal int MaxLengthFor(int sourceIds) => MaxLength > 0 ? MaxLength : Inference.DecodeLimits.MaxOutputLength(sourceIds);
 }

@@ -140,7 +140,7 @@ public sealed class TranslationModel : IDisposable
         int longest = 0;
         for (int i = 0; i < inputs.Length; i++)
         {
-            inputs[i] = Encode(texts[i], texts.Count == 1 ? "text" : $"texts[{i}]");
+            inputs[i] = Encode(texts[i], i, options.MaxSourceLength, texts.Count == 1 ? "text" : $"texts[{i}]");
             longest = Math.Max(longest, inputs[i].Ids.Length);
         }
         var result = new Translation[inputs.Length];
@@ -185,7 +185,7 @@ public sealed class TranslationModel : IDisposable
         Translator translator = GetTranslator();
         int beam = Math.Max(count, options.BeamWidth);
         CheckBeam(beam);
-        EncodedInput input = Encode(text, nameof(text));
+        EncodedInput input = Encode(text, 0, options.MaxSourceLength, nameof(text));
         Hypothesis[] hypotheses = translator.Beam(input.Ids, beam, options.MaxLengthFor(input.Ids.Length), options.LengthPenalty, count);
         var result = new Translation[hypotheses.Length];
         for (int i = 0; i < result.Length; i++)
@@ -235,7 +235,7 @@ public sealed class TranslationModel : IDisposable
         }
     }
 
-    private EncodedInput Encode(string text, string name)
+    private EncodedInput Encode(string text, int index, int maxSourceLength, string name)
     {
         if (text is null)
         {
@@ -245,6 +245,10 @@ public sealed class TranslationModel : IDisposable
         if (tokens.Length == 0)
         {
             throw new ArgumentException($"The input '{text}' has no tokens.", name);
+        }
+        if (tokens.Length > maxSourceLength)
+        {
+            throw new InputTooLongException(index, tokens.Length, maxSourceLength, name);
         }
         var unknown = new List<string>();
         int[] ids = [.. SourceVocabulary.Encode(tokens, unknown), Vocabulary.EosId];

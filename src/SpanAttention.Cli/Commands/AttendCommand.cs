@@ -15,25 +15,28 @@ internal static class AttendCommand
         var svg = new Option<string?>("--svg") { Description = "Also write the heatmap to this SVG file." };
         var maxLength = new Option<int>("--max-length") { Description = "Maximum output tokens (0: twice the source length plus 10)." };
         Option<string> color = CommonOptions.Color();
-        var command = new Command("attend", "Show the attention heatmap of one translated sentence.") { model, text, svg, maxLength, color };
+        Option<int> maxSource = CommonOptions.MaxSourceLength();
+        var command = new Command("attend", "Show the attention heatmap of one translated sentence.") { model, text, svg, maxLength, color, maxSource };
         command.SetAction(parsed => Execute(context with { Color = CommonOptions.ResolveColor(context, parsed.GetValue(color)) },
-            parsed.GetRequiredValue(model), parsed.GetRequiredValue(text), parsed.GetValue(svg), parsed.GetValue(maxLength)));
+            parsed.GetRequiredValue(model), parsed.GetRequiredValue(text), parsed.GetValue(svg), parsed.GetValue(maxLength), parsed.GetValue(maxSource)));
         return command;
     }
 
-    internal static int Execute(CliContext context, string modelPath, string text, string? svg, int maxLength)
+    internal static int Execute(CliContext context, string modelPath, string text, string? svg, int maxLength,
+        int maxSourceLength = Inference.DecodeLimits.DefaultMaxSourceLength)
     {
+        CommonOptions.CheckMaxSourceLength(maxSourceLength);
         TrainCommand.CheckRange(maxLength, 0, 10_000, "--max-length");
-        if (svg is not null)
-        {
-            FileChecks.RequireOutputFolder(svg, "heatmap file");
-        }
+        FileChecks.CheckOutputs([(modelPath, "model file")], [(svg, "heatmap file")]);
         ModelBundle bundle = ModelBundle.Load(modelPath, maxBatch: 1);
         string line = InputLines.Read([text], context.In)[0];
         var unknown = new UnknownTokens();
-        bundle.CheckInputs([line], unknown);
+        if (bundle.CheckInputs([line], unknown)[0] == 0)
+        {
+            throw new CliException("the text has no tokens.");
+        }
         unknown.WarnIfAny(context);
-        Translation translation = bundle.Model.Decode(line, new DecodingOptions { MaxLength = maxLength });
+        Translation translation = bundle.Model.Decode(line, new DecodingOptions { MaxLength = maxLength, MaxSourceLength = maxSourceLength });
         context.Out.WriteLine($"{line} → {translation.Text}");
         TranslateCommand.WriteHeatmap(context, bundle, line, translation, svg, draw: true);
         return ExitCodes.Success;

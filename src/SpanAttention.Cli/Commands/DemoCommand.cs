@@ -44,7 +44,7 @@ internal static class DemoCommand
     {
         var epochs = new Option<int>("--epochs") { Description = "Training epochs (at most; stops once held-out exact match reaches 99.5%).", DefaultValueFactory = _ => 8 };
         var seed = new Option<int>("--seed") { Description = "Seed of the data, the initialisation and the batch order.", DefaultValueFactory = _ => 1 };
-        var threads = new Option<int>("--threads") { Description = "Training threads: 1, or 2 (each batch split in two halves trained concurrently).", DefaultValueFactory = _ => 2 };
+        Option<int> threads = CommonOptions.Threads();
         var output = new Option<string>("--output", "-o") { Description = "Where to save the trained model.", DefaultValueFactory = _ => "demo.safetensors" };
         var svg = new Option<string>("--svg") { Description = "Where to write the showcase sentence's attention heatmap.", DefaultValueFactory = _ => "attention.svg" };
         var count = new Option<int>("--count") { Description = "Generated hi-en pairs (80% train, 10% validation, 10% test).", DefaultValueFactory = _ => 6000 };
@@ -64,10 +64,10 @@ internal static class DemoCommand
     {
         var culture = CultureInfo.InvariantCulture;
         TrainCommand.CheckRange(epochs, 1, 1000, "--epochs");
-        TrainCommand.CheckRange(threads, 1, 2, "--threads");
+        CommonOptions.CheckThreads(threads);
+        threads = CommonOptions.TrainerThreads(threads);
         TrainCommand.CheckRange(count, 100, 1_000_000, "--count");
-        FileChecks.RequireOutputFolder(output, "model file");
-        FileChecks.RequireOutputFolder(svg, "heatmap file");
+        FileChecks.CheckOutputs([], [(output, "model file"), (svg, "heatmap file")]);
         var clock = Stopwatch.StartNew();
         TextWriter o = context.Out;
 

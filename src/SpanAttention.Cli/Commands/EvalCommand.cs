@@ -17,16 +17,18 @@ internal static class EvalCommand
         var models = new Argument<string[]>("models") { Description = "One or more model files.", Arity = ArgumentArity.OneOrMore };
         var task = new Option<string?>("--task") { Description = "Built-in dataset whose test split is scored (default: the task the first model was trained on)." };
         task.AcceptOnlyFromAmong([.. BuiltInDatasets.Names]);
-        var data = new Option<string?>("--data") { Description = "A TSV file of source<TAB>target lines; every line is scored." };
+        var data = new Option<string?>("--data") { Description = "A TSV file of source<TAB>target lines: every line is scored, or only its held-out test pairs when the first model was trained on this very file." };
+        var allLines = new Option<bool>("--all-lines") { Description = "With --data: score every line, even of the file the model was trained on (its training pairs included)." };
         var seed = new Option<int?>("--seed") { Description = "Seed of the built-in task (default: the model's)." };
         var count = new Option<int?>("--count") { Description = "Pairs generated for the built-in task (default: the model's)." };
         var minLength = new Option<int?>("--min-length") { Description = "reverse: shortest sequence (default: the model's)." };
         var maxLength = new Option<int?>("--max-length") { Description = "reverse: longest sequence (default: the model's)." };
         var limit = new Option<int>("--limit") { Description = "Score at most this many pairs (0: all)." };
-        Option<TableFormat> format = CommonOptions.Format();
+        Option<string> format = CommonOptions.Format();
+        Option<int> maxSource = CommonOptions.MaxSourceLength();
         var command = new Command("eval", "Score models on held-out data: exact match, token accuracy, BLEU-4, by source length.")
         {
-            models, task, data, seed, count, minLength, maxLength, limit, format,
+            models, task, data, allLines, seed, count, minLength, maxLength, limit, format, maxSource,
         };
         command.SetAction(parsed =>
         {
@@ -35,13 +37,19 @@ internal static class EvalCommand
                 throw new UsageException("give either --task or --data, not both.");
             }
             return Execute(context, parsed.GetValue(models) ?? [], parsed.GetValue(task), parsed.GetValue(data), parsed.GetValue(seed), parsed.GetValue(count),
-                parsed.GetValue(minLength), parsed.GetValue(maxLength), parsed.GetValue(limit), parsed.GetValue(format));
+                parsed.GetValue(minLength), parsed.GetValue(maxLength), parsed.GetValue(limit), CommonOptions.ParseFormat(parsed.GetValue(format)), parsed.GetValue(maxSource), parsed.GetValue(allLines));
         });
         return command;
     }
 
-    internal static int Execute(CliContext context, string[] modelPaths, string? task, string? data, int? seed, int? count, int? minLength, int? maxLength, int limit, TableFormat format)
+    internal static int Execute(CliContext context, string[] modelPaths, string? task, string? data, int? seed, int? count, int? minLength, int? maxLength, int limit, TableFormat format,
+        int maxSourceLength = Inference.DecodeLimits.DefaultMaxSourceLength, bool allLines = false)
     {
+        if (allLines && data is null)
+        {
+            throw new UsageException("--all-lines applies to --data only.");
+        }
+        CommonOptions.CheckMaxSourceLength(maxSourceLength);
         TrainCommand.CheckRange(limit, 0, int.MaxValue, "--limit");
         if (modelPaths.Length == 0)
         {
@@ -58,8 +66,29 @@ internal static class EvalCommand
         if (data is not null)
         {
             FileChecks.RequireReadableFile(data, "data file");
-            pairs = TsvDataset.Read(data);
-            what = $"{data} (all {pairs.Count} lines)";
+            if (!allLines && bundles[0].Task is { Data: not null, DataSha256: string sha } trained && sha == TaskSpec.Sha256(data))
+            {
+                pairs = HeldOutPairs(trained with { Data = data }, bundles[0].Path);
+                what = $"{data}: the {pairs.Count} test pairs held out when '{Path.GetFileName(bundles[0].Path)}' was trained on this file (--all-lines scores every line)";
+            }
+            else
+            {
+                pairs = TsvDataset.Read(data);
+                what = $"{data} (all {pairs.Count} lines)";
+            }
+        }
+        else if (task is null && bundles[0].Task is { Task: null, Data: string trainedOn } fromFile)
+        {
+            if (!File.Exists(trainedOn))
+            {
+                throw new CliException($"model '{bundles[0].Path}' was trained on '{trainedOn}', which is not there any more: give --data FILE or --task.");
+            }
+            if (fromFile.DataSha256 is string sha && sha != TaskSpec.Sha256(trainedOn))
+            {
+                throw new CliException($"'{trainedOn}' changed since model '{bundles[0].Path}' was trained on it (its SHA-256 differs), so its held-out pairs cannot be rebuilt: give --data FILE --all-lines to score every line.");
+            }
+            pairs = HeldOutPairs(fromFile, bundles[0].Path);
+            what = $"{trainedOn}: the {pairs.Count} test pairs held out in training";
         }
         else
         {
@@ -68,6 +97,7 @@ internal static class EvalCommand
             bool same = recorded?.Task == name;
             var spec = new TaskSpec(name, null, "word", seed ?? (same ? recorded!.Seed : 1), count ?? (same ? recorded!.Count : 0),
                 minLength ?? (same ? recorded!.MinLength : 0), maxLength ?? (same ? recorded!.MaxLength : 0));
+            spec.CheckOptions();
             pairs = spec.Build().Test;
             what = $"{spec.Describe()} test split ({pairs.Count} pairs)";
         }
@@ -82,7 +112,7 @@ internal static class EvalCommand
         var reports = new List<(string, EvaluationReport)>();
         foreach (ModelBundle bundle in bundles)
         {
-            reports.Add((Path.GetFileName(bundle.Path), Score(context, bundle, pairs)));
+            reports.Add((Path.GetFileName(bundle.Path), Score(context, bundle, pairs, maxSourceLength)));
         }
         context.Out.WriteLine($"evaluated on {what}");
         context.Out.WriteLine();
@@ -90,7 +120,18 @@ internal static class EvalCommand
         return ExitCodes.Success;
     }
 
-    private static EvaluationReport Score(CliContext context, ModelBundle bundle, IReadOnlyList<SentencePair> pairs)
+    /// <summary>The test split of the TSV file a model was trained on, rebuilt from its recorded seed and tokenisation.</summary>
+    private static IReadOnlyList<SentencePair> HeldOutPairs(TaskSpec trained, string modelPath)
+    {
+        IReadOnlyList<SentencePair> test = trained.Build().Test;
+        if (trained.TestPairs > 0 && test.Count != trained.TestPairs)
+        {
+            throw new CliException($"the split of '{trained.Data}' gives {test.Count} test pairs, but model '{modelPath}' recorded {trained.TestPairs}: give --data FILE --all-lines to score every line.");
+        }
+        return test;
+    }
+
+    internal static EvaluationReport Score(CliContext context, ModelBundle bundle, IReadOnlyList<SentencePair> pairs, int maxSourceLength)
     {
         var unknown = new UnknownTokens();
         var sources = new string[pairs.Count];
@@ -101,6 +142,10 @@ internal static class EvalCommand
             references.Add(Tokenizer.Tokenize(pairs[i].Target, bundle.Model.TargetVocabulary.Tokenization));
         }
         int[] lengths = bundle.CheckInputs(sources, unknown);
+        if (Array.IndexOf(lengths, 0) is int empty and >= 0)
+        {
+            throw new CliException($"pair {empty + 1} has a source without tokens.");
+        }
         int total = lengths.Sum();
         if (unknown.Occurrences * 2 > total)
         {
@@ -110,7 +155,7 @@ internal static class EvalCommand
         {
             context.Warn($"{Path.GetFileName(bundle.Path)}: {message}");
         }
-        Translation[] translations = bundle.Model.Decode(sources, new DecodingOptions { MaxLength = references.Max(r => r.Count) + 10 });
+        Translation[] translations = bundle.Model.Decode(sources, new DecodingOptions { MaxSourceLength = maxSourceLength });
         var outputs = new List<IReadOnlyList<string>>(translations.Length);
         foreach (Translation t in translations)
         {

@@ -17,9 +17,9 @@ internal static class InfoCommand
     public static Command Create(CliContext context)
     {
         var model = new Argument<string>("model") { Description = "The model file (.safetensors)." };
-        Option<TableFormat> format = CommonOptions.Format();
+        Option<string> format = CommonOptions.Format();
         var command = new Command("info", "Show the tensors, parameter counts and metadata of a model file.") { model, format };
-        command.SetAction(parsed => Execute(context, parsed.GetRequiredValue(model), parsed.GetValue(format)));
+        command.SetAction(parsed => Execute(context, parsed.GetRequiredValue(model), CommonOptions.ParseFormat(parsed.GetValue(format))));
         return command;
     }
 
@@ -96,6 +96,44 @@ internal static class InfoCommand
         }
     }
 
+    /// <summary>The most tokens of a vocabulary <c>info</c> lists.</summary>
+    internal const int ShownTokens = 200;
+
+    private static readonly JsonSerializerOptions Quoting = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static bool IsStringArray(JsonElement array)
+    {
+        foreach (JsonElement item in array.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>A list of tokens as text, e.g. <c>87 tokens: &lt;pad&gt; &lt;sos&gt; the in a</c>: each token as it is
+    /// (Devanagari stays Devanagari), one space between; a token that is empty or holds white space or a control
+    /// character is shown JSON-quoted so the list stays readable.</summary>
+    private static string Tokens(JsonElement array)
+    {
+        int count = array.GetArrayLength();
+        var shown = new List<string>(Math.Min(count, ShownTokens));
+        foreach (JsonElement item in array.EnumerateArray())
+        {
+            if (shown.Count == ShownTokens)
+            {
+                break;
+            }
+            string token = item.GetString()!;
+            bool plain = token.Length > 0 && !token.Any(c => char.IsWhiteSpace(c) || char.IsControl(c));
+            shown.Add(plain ? token : JsonSerializer.Serialize(token, Quoting));
+        }
+        string more = count > ShownTokens ? $" ... and {count - ShownTokens} more" : "";
+        return $"{count} {(count == 1 ? "token" : "tokens")}: {string.Join(' ', shown)}{more}";
+    }
+
     /// <summary>One entry; a value holding a JSON object is listed field by field as <c>key.field: value</c>.</summary>
     private static void WriteMetadata(TextWriter o, string key, string value)
     {
@@ -108,7 +146,12 @@ internal static class InfoCommand
                 {
                     foreach (JsonProperty field in document.RootElement.EnumerateObject())
                     {
-                        string text = field.Value.ValueKind == JsonValueKind.String ? field.Value.GetString()! : field.Value.GetRawText();
+                        string text = field.Value.ValueKind switch
+                        {
+                            JsonValueKind.String => field.Value.GetString()!,
+                            JsonValueKind.Array when IsStringArray(field.Value) => Tokens(field.Value),
+                            _ => field.Value.GetRawText(),
+                        };
                         o.WriteLine($"  {key}.{field.Name}: {text}");
                     }
                     return;

@@ -47,7 +47,7 @@ internal static class TrainCommand
         var dropout = new Option<float>("--dropout") { Description = "Dropout probability in [0, 1) on the embeddings and the decoder output (training only).", DefaultValueFactory = _ => 0f };
         var teacher = new Option<float>("--teacher-forcing") { Description = "Teacher-forcing ratio in [0, 1].", DefaultValueFactory = _ => 1f };
         var seed = new Option<int>("--seed") { Description = "Seed of the data split, the initialisation and the batch order.", DefaultValueFactory = _ => 1 };
-        var threads = new Option<int>("--threads") { Description = "Training threads: 1, or 2 (each batch split in two halves trained concurrently).", DefaultValueFactory = _ => 2 };
+        Option<int> threads = CommonOptions.Threads();
         var patience = new Option<int>("--patience") { Description = "Stop after this many epochs without a better held-out exact match (0: never).", DefaultValueFactory = _ => 3 };
         var output = new Option<string>("--output", "-o") { Description = "The best model file.", DefaultValueFactory = _ => "model.safetensors" };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Training checkpoint written every epoch (default: OUTPUT with .ckpt before the extension)." };
@@ -150,28 +150,34 @@ internal static class TrainCommand
         CheckRange(settings.TeacherForcingRatio, 0, 1, "--teacher-forcing");
         CheckBelowOne(c.Dropout, "--dropout");
         CheckBelowOne(settings.Momentum, "--momentum");
-        CheckRange(settings.Threads, 1, 2, "--threads");
+        CommonOptions.CheckThreads(settings.Threads);
+        settings = settings with { Threads = CommonOptions.TrainerThreads(settings.Threads) };
         CheckRange(settings.Patience, 0, 100_000, "--patience");
-        CheckRange(spec.Count, 0, 10_000_000, "--count");
-        if (spec.Task == Reverse.Name)
-        {
-            int min = spec.MinLength > 0 ? spec.MinLength : new ReverseOptions().MinLength;
-            int max = spec.MaxLength > 0 ? spec.MaxLength : new ReverseOptions().MaxLength;
-            CheckRange(min, 1, 1000, "--min-length");
-            CheckRange(max, min, 1000, "--max-length");
-        }
+        spec.CheckOptions();
         string output = settings.BestModelPath!;
-        FileChecks.RequireOutputFolder(output, "model file");
         if (Directory.Exists(output))
         {
             throw new CliException($"cannot write model file '{output}': it is a folder.");
         }
-        if (settings.CheckpointPath is string checkpoint)
-        {
-            FileChecks.RequireOutputFolder(checkpoint, "checkpoint");
-        }
+        // Resuming from the checkpoint that this run goes on writing is the normal case; any other overlap is refused.
+        string? resume = settings.ResumeFrom;
+        bool resumesOwnCheckpoint = resume is not null && settings.CheckpointPath is not null
+            && FileChecks.RealPath(resume) == FileChecks.RealPath(settings.CheckpointPath);
+        FileChecks.CheckOutputs(
+            [(spec.Data, "data file"), (resumesOwnCheckpoint ? null : resume, "checkpoint to resume")],
+            [(output, "model file"), (settings.CheckpointPath, "checkpoint")]);
 
+        if (spec.Data is not null)
+        {
+            // Recorded in the model, so eval can rebuild the held-out pairs and see that the file is unchanged.
+            FileChecks.RequireReadableFile(spec.Data, "data file");
+            spec = spec with { Data = Path.GetFullPath(spec.Data), DataSha256 = TaskSpec.Sha256(spec.Data) };
+        }
         Dataset data = spec.Build();
+        if (spec.Data is not null)
+        {
+            spec = spec with { TestPairs = data.Test.Count };
+        }
         context.Error.WriteLine($"training on {spec.Describe()}");
         TrainingResult result = TrainingRun.Run(context, data, spec, settings, cancellationToken);
         if (result.BestEpoch == 0)

@@ -16,39 +16,61 @@ internal static class TranslateCommand
         var model = new Argument<string>("model") { Description = "The model file (.safetensors)." };
         var text = new Argument<string[]>("text") { Description = "Sentences to translate (default: one per line on stdin).", Arity = ArgumentArity.ZeroOrMore };
         var beam = new Option<int>("--beam") { Description = "Beam width (1: greedy).", DefaultValueFactory = _ => 1 };
-        var nbest = new Option<int>("--nbest") { Description = "Print the N best hypotheses of the beam with their scores.", DefaultValueFactory = _ => 1 };
+        var nbest = new Option<int>("--nbest") { Description = "Print the N best hypotheses of the beam search (needs --beam K with K >= N), each as: input number, length-normalised score (log-probability / output length), text.", DefaultValueFactory = _ => 1 };
         var attention = new Option<string?>("--attention") { Description = "Write the first sentence's attention heatmap to this SVG file." };
         var maxLength = new Option<int>("--max-length") { Description = "Maximum output tokens (0: twice the source length plus 10)." };
-        var command = new Command("translate", "Translate sentences with a trained model.") { model, text, beam, nbest, attention, maxLength };
+        Option<int> maxSource = CommonOptions.MaxSourceLength();
+        var command = new Command("translate", "Translate sentences with a trained model: one output line per input line (a blank line gives a blank line).") { model, text, beam, nbest, attention, maxLength, maxSource };
         command.SetAction(parsed => Execute(context, parsed.GetRequiredValue(model), parsed.GetValue(text) ?? [], parsed.GetValue(beam),
-            parsed.GetValue(nbest), parsed.GetValue(attention), parsed.GetValue(maxLength)));
+            parsed.GetValue(nbest), parsed.GetValue(attention), parsed.GetValue(maxLength), parsed.GetValue(maxSource)));
         return command;
     }
 
-    internal static int Execute(CliContext context, string modelPath, string[] text, int beam, int nbest, string? attention, int maxLength)
+    internal static int Execute(CliContext context, string modelPath, string[] text, int beam, int nbest, string? attention, int maxLength,
+        int maxSourceLength = Inference.DecodeLimits.DefaultMaxSourceLength)
     {
+        CommonOptions.CheckMaxSourceLength(maxSourceLength);
         TrainCommand.CheckRange(beam, 1, 64, "--beam");
+        if (nbest > 1 && beam == 1)
+        {
+            throw new UsageException($"--nbest {nbest} needs beam search: add --beam K with K >= {nbest} (n-best scores are length-normalised log-probabilities).");
+        }
+        if (nbest > beam)
+        {
+            throw new UsageException($"--nbest {nbest} is more than --beam {beam}: the beam keeps at most {beam} hypotheses.");
+        }
         TrainCommand.CheckRange(nbest, 1, beam, "--nbest");
         TrainCommand.CheckRange(maxLength, 0, 10_000, "--max-length");
-        if (attention is not null)
-        {
-            FileChecks.RequireOutputFolder(attention, "heatmap file");
-        }
+        FileChecks.CheckOutputs([(modelPath, "model file")], [(attention, "heatmap file")]);
         ModelBundle bundle = ModelBundle.Load(modelPath, maxBatch: Math.Max(32, beam));
         IReadOnlyList<string> lines = InputLines.Read(text, context.In);
         var unknown = new UnknownTokens();
-        bundle.CheckInputs(lines, unknown);
+        int[] counts = bundle.CheckInputs(lines, unknown);
         unknown.WarnIfAny(context);
-        var options = new DecodingOptions { BeamWidth = beam, MaxLength = maxLength };
+        var options = new DecodingOptions { BeamWidth = beam, MaxLength = maxLength, MaxSourceLength = maxSourceLength };
 
+        // Lines without tokens (blank stdin lines) are not decoded: each gives an empty output line.
+        var decoded = new List<string>(lines.Count);
+        for (int i = 0; i < lines.Count; i++)
+        {
+            if (counts[i] > 0)
+            {
+                decoded.Add(lines[i]);
+            }
+        }
+        if (decoded.Count == 0)
+        {
+            throw new CliException("No input: no line has a token.");
+        }
+        int firstLine = Array.FindIndex(counts, c => c > 0);
         Translation? first = null;
         if (beam == 1)
         {
-            Translation[] all = bundle.Model.Decode(lines, options);
+            Translation[] all = bundle.Model.Decode(decoded, options);
             first = all[0];
-            foreach (Translation t in all)
+            for (int i = 0, next = 0; i < lines.Count; i++)
             {
-                context.Out.WriteLine(t.Text);
+                context.Out.WriteLine(counts[i] > 0 ? all[next++].Text : "");
             }
         }
         else
@@ -56,6 +78,11 @@ internal static class TranslateCommand
             var culture = CultureInfo.InvariantCulture;
             for (int i = 0; i < lines.Count; i++)
             {
+                if (counts[i] == 0)
+                {
+                    context.Out.WriteLine(nbest == 1 ? "" : string.Create(culture, $"{i + 1}\t\t"));
+                    continue;
+                }
                 Translation[] best = bundle.Model.NBest(lines[i], nbest, options);
                 first ??= best[0];
                 if (nbest == 1)
@@ -71,7 +98,7 @@ internal static class TranslateCommand
         }
         if (attention is not null && first is not null)
         {
-            WriteHeatmap(context, bundle, lines[0], first, attention, draw: false);
+            WriteHeatmap(context, bundle, lines[firstLine], first, attention, draw: false);
         }
         return ExitCodes.Success;
     }

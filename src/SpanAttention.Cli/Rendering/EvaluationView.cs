@@ -26,6 +26,36 @@ internal static class EvaluationView
             context.Out.WriteLine();
             Write(context.Out, ComparisonTable.ByBucket(models, metric), format);
         }
+        if (HasZeroBleuBesideMatches(models))
+        {
+            context.Out.WriteLine();
+            context.Out.WriteLine(ZeroBleuNote);
+        }
+    }
+
+    /// <summary>Printed under the tables when a BLEU-4 of 0 stands beside a nonzero exact match.</summary>
+    internal const string ZeroBleuNote =
+        "note: BLEU-4 is 0 wherever no output has a 4-gram matching its reference (always when the targets have fewer than 4 tokens), "
+        + "even at 100% exact match: it is unsmoothed corpus BLEU, as sacreBLEU with smooth_method='none'; read exact match and token accuracy there.";
+
+    /// <summary>Whether some set (overall or a bucket) of some model has BLEU-4 0 and exact match above 0.</summary>
+    internal static bool HasZeroBleuBesideMatches(IReadOnlyList<(string Model, EvaluationReport Report)> models)
+    {
+        foreach ((_, EvaluationReport report) in models)
+        {
+            if (report.Overall.Bleu.Score == 0 && report.Overall.ExactMatch > 0)
+            {
+                return true;
+            }
+            foreach (BucketMetrics bucket in report.Buckets)
+            {
+                if (bucket.Metrics.Bleu.Score == 0 && bucket.Metrics.ExactMatch > 0)
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static void Write(TextWriter o, ComparisonTable table, TableFormat format)

@@ -68,6 +68,10 @@ internal sealed class ProgressReporter : IProgress<TrainingProgress>
         {
             _writer.WriteLine(line);
         }
+        if (progress.Divergence is string divergence)
+        {
+            _writer.WriteLine($"warning: training looks divergent: {divergence}.");
+        }
         _writer.Flush();
     }
 

@@ -18,9 +18,9 @@ public sealed record BleuScore(
     long ReferenceLength);
 
 /// <summary>
-/// Corpus BLEU-4 (Papineni, Roukos, Ward and Zhu, 2002), the definition that NLTK's
-/// <c>corpus_bleu</c> (default weights) and sacreBLEU (<c>smooth_method='none'</c>, pre-tokenised input)
-/// compute.
+/// Corpus BLEU-4 (Papineni, Roukos, Ward and Zhu, 2002) as sacreBLEU computes it with
+/// <c>smooth_method='none'</c> on pre-tokenised input (<c>tokenize='none'</c>): on the hi-en test split the two agree
+/// to 0.03 BLEU. NLTK's <c>corpus_bleu</c> is not claimed: on the same split it gave 88.20 where this gives 89.03.
 /// </summary>
 /// <remarks>
 /// <para>For n = 1..4: every hypothesis n-gram count is clipped to the largest count of that n-gram in
@@ -29,8 +29,9 @@ public sealed record BleuScore(
 /// <para>c is the total hypothesis length; r sums, per sentence, the reference length closest to the
 /// hypothesis length (the shorter one on a tie). BP = 1 when c &gt; r, else exp(1 − r/c).</para>
 /// <para>BLEU = BP · exp(Σₙ ¼ log pₙ): uniform weights, no smoothing. So if some order has no match at
-/// all (or the hypotheses have no n-gram of that order), BLEU is 0, as NLTK returns without smoothing
-/// and sacreBLEU with <c>smooth_method='none'</c>. Tokens are compared as given: no lower-casing or
+/// all (or the hypotheses have no n-gram of that order), BLEU is 0, as sacreBLEU gives with
+/// <c>smooth_method='none'</c>: a corpus whose sentences all have fewer than 4 tokens scores 0 even when every
+/// output is exact. Tokens are compared as given: no lower-casing or
 /// re-tokenisation.</para>
 /// </remarks>
 public static class Bleu

@@ -68,38 +68,6 @@ public static class ModelFile
     /// <param name="path">The destination.</param>
     /// <param name="write">Writes the content.</param>
     /// <param name="wrap">Test hook: wraps the file stream (e.g. to fail mid-write).</param>
-    internal static void SaveAtomic(string path, Action<Stream> write, Func<Stream, Stream>? wrap = null)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        ArgumentNullException.ThrowIfNull(write);
-        string full = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(full) ?? ".";
-        string temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-            {
-                Stream target = wrap is null ? file : wrap(file);
-                write(target);
-                target.Flush();
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try
-            {
-                File.Delete(temp);
-            }
-            catch (IOException)
-            {
-                // Best effort: the original error matters more than a leftover temporary file.
-            }
-            catch (UnauthorizedAccessException)
-            {
-            }
-            throw;
-        }
-    }
+    internal static void SaveAtomic(string path, Action<Stream> write, Func<Stream, Stream>? wrap = null) =>
+        AtomicFile.Write(path, write, wrap);
 }

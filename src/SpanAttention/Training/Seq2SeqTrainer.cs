@@ -65,7 +65,7 @@ public readonly record struct TrainingEpoch(int Epoch, double MeanLoss, double T
 /// Mini-batch training of a <see cref="Seq2SeqModel"/>: per step zero gradients, forward (teacher forcing with
 /// the configured ratio), backward, global-norm clipping, Adam. Epochs visit pre-built (bucketed) batches in an
 /// order shuffled by the trainer's own <see cref="SplitMix64"/>, so a run is deterministic for a seed, and a
-/// checkpoint (<see cref="SaveCheckpoint"/>) holds everything needed to continue it exactly.
+/// checkpoint (<see cref="SaveCheckpoint(string, string?, string?)"/>) holds everything needed to continue it exactly.
 /// </summary>
 public sealed class Seq2SeqTrainer
 {
@@ -434,9 +434,26 @@ public sealed class Seq2SeqTrainer
     /// <param name="path">Destination.</param>
     /// <param name="sourceVocabJson">Opaque source vocabulary JSON (or null).</param>
     /// <param name="targetVocabJson">Opaque target vocabulary JSON (or null).</param>
-    public void SaveCheckpoint(string path, string? sourceVocabJson = null, string? targetVocabJson = null)
+    public void SaveCheckpoint(string path, string? sourceVocabJson = null, string? targetVocabJson = null) =>
+        SaveCheckpoint(path, sourceVocabJson, targetVocabJson, null, null);
+
+    /// <summary>The same, with further metadata and further tensors (a training session's own state) in the file.</summary>
+    /// <param name="path">Destination.</param>
+    /// <param name="sourceVocabJson">Opaque source vocabulary JSON (or null).</param>
+    /// <param name="targetVocabJson">Opaque target vocabulary JSON (or null).</param>
+    /// <param name="extraMetadata">Further <c>__metadata__</c> entries (keys must not clash with the trainer's).</param>
+    /// <param name="extraTensors">Further tensors, named with <see cref="SessionTensorPrefix"/>.</param>
+    internal void SaveCheckpoint(string path, string? sourceVocabJson, string? targetVocabJson,
+        IReadOnlyDictionary<string, string>? extraMetadata, IReadOnlyList<SafeTensor>? extraTensors)
     {
         var metadata = Seq2SeqModelFile.BuildMetadata(Model.Config, sourceVocabJson, targetVocabJson);
+        if (extraMetadata is not null)
+        {
+            foreach ((string key, string value) in extraMetadata)
+            {
+                metadata[key] = value;
+            }
+        }
         metadata["spanattention.trainer.step"] = Step.ToString(CultureInfo.InvariantCulture);
         metadata["spanattention.trainer.epoch"] = Epoch.ToString(CultureInfo.InvariantCulture);
         metadata["spanattention.trainer.rng"] = Random.State.ToString(CultureInfo.InvariantCulture);
@@ -458,13 +475,27 @@ public sealed class Seq2SeqTrainer
                 }
                 break;
         }
+        if (extraTensors is not null)
+        {
+            extra.AddRange(extraTensors);
+        }
         ModelFile.Save(path, Model.Layout, Model.Parameters.Values, metadata, extra);
     }
 
-    /// <summary>Restores parameters, optimizer state, step, epoch and RNG state from <see cref="SaveCheckpoint"/> output.</summary>
+    /// <summary>The name prefix of a training session's own tensors in a checkpoint (e.g. its best parameters so far).</summary>
+    internal const string SessionTensorPrefix = "session.best.";
+
+    /// <summary>Restores parameters, optimizer state, step, epoch and RNG state from <see cref="SaveCheckpoint(string, string?, string?)"/> output.</summary>
     /// <param name="path">The checkpoint.</param>
     /// <exception cref="ModelFileException">Malformed file, another configuration or optimizer, or missing trainer state.</exception>
-    public void LoadCheckpoint(string path)
+    public void LoadCheckpoint(string path) => LoadCheckpoint(path, null);
+
+    /// <summary>
+    /// The same, also reading the session's best parameters (tensors named <see cref="SessionTensorPrefix"/> + slot) into
+    /// <paramref name="sessionBest"/> when the file has them; returns the file's metadata, or null when those tensors
+    /// are absent (a checkpoint written without them).
+    /// </summary>
+    internal IReadOnlyDictionary<string, string>? LoadCheckpoint(string path, float[]? sessionBest)
     {
         using SafeTensorsReader reader = SafeTensorsReader.Open(path);
         Seq2SeqModelFile.CheckConfig(reader.Metadata, Model.Config, path);
@@ -474,9 +505,13 @@ public sealed class Seq2SeqTrainer
         {
             throw new ModelFileException($"{path}: the checkpoint's optimizer is '{kind}', the trainer's is '{expected}'.");
         }
-        reader.EnsureNoOtherTensors(Model.Layout, "", ExpAvgPrefix, ExpAvgSqPrefix, MomentumBufferPrefix);
+        reader.EnsureNoOtherTensors(Model.Layout, "", ExpAvgPrefix, ExpAvgSqPrefix, MomentumBufferPrefix, SessionTensorPrefix);
         long step = ReadLong(reader.Metadata, "spanattention.trainer.step", path);
         long epoch = ReadLong(reader.Metadata, "spanattention.trainer.epoch", path);
+        if (epoch > int.MaxValue)
+        {
+            throw new ModelFileException($"{path}: checkpoint metadata 'spanattention.trainer.epoch' is {epoch}, more than {int.MaxValue}.");
+        }
         long optimizerStep = ReadLong(reader.Metadata, $"spanattention.trainer.{kind}_step", path);
         if (!reader.Metadata.TryGetValue("spanattention.trainer.rng", out string? rngText)
             || !ulong.TryParse(rngText, NumberStyles.None, CultureInfo.InvariantCulture, out ulong rng))
@@ -500,7 +535,28 @@ public sealed class Seq2SeqTrainer
                 reader.ReadInto(Model.Layout, first, MomentumBufferPrefix);
                 break;
         }
+        Seq2SeqModelFile.RequireFinite(Model.Layout, values, "", path);
+        if (first.Length > 0)
+        {
+            Seq2SeqModelFile.RequireFinite(Model.Layout, first, Optimizer is Sgd ? MomentumBufferPrefix : ExpAvgPrefix, path);
+        }
+        if (second.Length > 0)
+        {
+            Seq2SeqModelFile.RequireFinite(Model.Layout, second, ExpAvgSqPrefix, path);
+        }
+        bool hasSession = sessionBest is not null && reader.Contains(SessionTensorPrefix + Model.Layout.Slots[0].Name);
+        float[] best = [];
+        if (hasSession)
+        {
+            best = new float[Model.Layout.Count];
+            reader.ReadInto(Model.Layout, best, SessionTensorPrefix);
+            Seq2SeqModelFile.RequireFinite(Model.Layout, best, SessionTensorPrefix, path);
+        }
         values.CopyTo(Model.Parameters.Values, 0);
+        if (hasSession)
+        {
+            best.CopyTo(sessionBest!, 0);
+        }
         switch (Optimizer)
         {
             case Adam adam:
@@ -512,9 +568,10 @@ public sealed class Seq2SeqTrainer
                 break;
         }
         Step = step;
-        Epoch = checked((int)epoch);
+        Epoch = (int)epoch;
         Optimizer.StepCount = optimizerStep;
         Random.State = rng;
+        return hasSession ? reader.Metadata : null;
     }
 
     private static long ReadLong(IReadOnlyDictionary<string, string> metadata, string key, string path) =>

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.Json;
 using System.Diagnostics;
 using SpanAttention.Data;
 using SpanAttention.IO;
@@ -41,6 +43,8 @@ public sealed class TrainingSession
     private double _best = -1;
     private double _bestTokens = -1;
     private int _sinceBest;
+    private double _firstStepLoss = double.NaN;   // the run's first training step, the divergence reference
+    private string? _divergence;
     private bool _ran;
 
     /// <summary>Builds the vocabularies, the batches, the model and its trainer, and restores the checkpoint to resume from.</summary>
@@ -111,11 +115,15 @@ public sealed class TrainingSession
         });
         _sourceJson = Source.ToJson();
         _targetJson = Target.ToJson();
+        _bestValues = new float[Model.Parameters.Values.Length];
         if (options.ResumeFrom is string resume)
         {
             Resume(resume);
         }
-        _bestValues = (float[])Model.Parameters.Values.Clone();
+        else
+        {
+            Model.Parameters.Values.CopyTo(_bestValues, 0);
+        }
     }
 
     /// <summary>The dataset.</summary>
@@ -200,6 +208,10 @@ public sealed class TrainingSession
             TrainingEpoch summary = _trainer.TrainEpoch(_batches, s =>
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                if (double.IsNaN(_firstStepLoss))
+                {
+                    _firstStepLoss = s.Loss;
+                }
                 step++;
                 lossSum += (double)s.Loss * s.Tokens;
                 epochTokens += s.Tokens;
@@ -223,8 +235,10 @@ public sealed class TrainingSession
             var report = new EpochReport(epoch, _trainer.Step, summary.MeanLoss, heldOutLoss, accuracy, tokenAccuracy,
                 epochTime.TotalSeconds > 0 ? epochTokens / epochTime.TotalSeconds : 0, summary.LearningRate, elapsedBefore + clock.Elapsed, better);
             _history.Add(report);
+            string? divergence = CheckDivergence();
+            _divergence ??= divergence;
             progress?.Report(new TrainingProgress(epoch, epochs, steps, steps, summary.MeanLoss, accuracy,
-                trainingTime.TotalSeconds > 0 ? tokensDone / trainingTime.TotalSeconds : 0, clock.Elapsed, report));
+                trainingTime.TotalSeconds > 0 ? tokensDone / trainingTime.TotalSeconds : 0, clock.Elapsed, report, divergence));
 
             if (better)
             {
@@ -241,7 +255,8 @@ public sealed class TrainingSession
             }
             if (_options.CheckpointPath is string checkpoint)
             {
-                _trainer.SaveCheckpoint(checkpoint, _sourceJson, _targetJson);
+                _trainer.SaveCheckpoint(checkpoint, _sourceJson, _targetJson, SessionState(),
+                    SafeTensor.FromLayout(Model.Layout, _bestValues, Seq2SeqTrainer.SessionTensorPrefix));
             }
             if (accuracy >= _options.StopAtExactMatch)
             {
@@ -256,7 +271,35 @@ public sealed class TrainingSession
         }
         _bestValues.CopyTo(Model.Parameters.Values, 0);
         return new TrainingResult(Model, Source, Target, Math.Max(0, _best), Math.Max(0, _bestTokens), BestEpoch, epochsRun, clock.Elapsed,
-            stop, [.. _history], null);
+            stop, [.. _history], _divergence);
+    }
+
+    /// <summary>
+    /// Whether the last epoch's training loss looks divergent: above <see cref="TrainingOptions.DivergenceFactor"/> times
+    /// the run's first step loss (an explosion; the first step's loss is about the uniform guess, ln V), or higher than
+    /// the epoch before for <see cref="TrainingOptions.DivergenceRisingEpochs"/> epochs in a row. Null when neither.
+    /// </summary>
+    private string? CheckDivergence()
+    {
+        var c = CultureInfo.InvariantCulture;
+        EpochReport last = _history[^1];
+        if (_options.DivergenceFactor > 0 && !double.IsNaN(_firstStepLoss) && last.TrainLoss > _options.DivergenceFactor * _firstStepLoss)
+        {
+            return string.Create(c, $"epoch {last.Epoch}: the training loss {last.TrainLoss:G4} is more than {_options.DivergenceFactor:G4} x the first step's {_firstStepLoss:G4} (the learning rate may be too high)");
+        }
+        int n = _options.DivergenceRisingEpochs;
+        if (n > 0 && _history.Count > n)
+        {
+            for (int i = _history.Count - n; i < _history.Count; i++)
+            {
+                if (!(_history[i].TrainLoss > _history[i - 1].TrainLoss))
+                {
+                    return null;
+                }
+            }
+            return string.Create(c, $"epoch {last.Epoch}: the training loss rose for {n} epochs in a row, from {_history[^(n + 1)].TrainLoss:G4} to {last.TrainLoss:G4} (the learning rate may be too high)");
+        }
+        return null;
     }
 
     /// <summary>Saves <see cref="_bestValues"/> to the best model file, if there is one.</summary>
@@ -289,8 +332,118 @@ public sealed class TrainingSession
                 throw new ModelFileException($"{path}: the checkpoint was trained with other vocabularies than this data gives (resume it with the same data and seed).");
             }
         }
-        _trainer.LoadCheckpoint(path);
+        IReadOnlyDictionary<string, string>? state = _trainer.LoadCheckpoint(path, _bestValues);
         EpochsDone = _trainer.Epoch;
+        if (state is null)
+        {
+            // A checkpoint written without the session's state: its own parameters stand in for the best so far,
+            // and the best score starts over (the first resumed epoch becomes the best).
+            Model.Parameters.Values.CopyTo(_bestValues, 0);
+            return;
+        }
+        RestoreSessionState(state, path);
+    }
+
+    private const string BestEpochKey = "spanattention.session.best_epoch";
+    private const string BestExactMatchKey = "spanattention.session.best_exact_match";
+    private const string BestTokenAccuracyKey = "spanattention.session.best_token_accuracy";
+    private const string SinceBestKey = "spanattention.session.epochs_since_best";
+    private const string HistoryKey = "spanattention.session.history";
+    private const string FirstStepLossKey = "spanattention.session.first_step_loss";
+
+    /// <summary>What early stopping and best-model keeping need to continue exactly: the best score, its epoch,
+    /// the epochs since, and the history; saved in every checkpoint beside the best parameters.</summary>
+    private Dictionary<string, string> SessionState()
+    {
+        var c = CultureInfo.InvariantCulture;
+        return new Dictionary<string, string>
+        {
+            [BestEpochKey] = BestEpoch.ToString(c),
+            [BestExactMatchKey] = _best.ToString("R", c),
+            [BestTokenAccuracyKey] = _bestTokens.ToString("R", c),
+            [SinceBestKey] = _sinceBest.ToString(c),
+            [FirstStepLossKey] = _firstStepLoss.ToString("R", c),
+            [HistoryKey] = HistoryJson(),
+        };
+    }
+
+    /// <summary>The history as a JSON array of rows: epoch, step, train loss, held-out loss, exact match, token
+    /// accuracy, tokens/s, learning rate, elapsed seconds, best (0 or 1).</summary>
+    private string HistoryJson()
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (EpochReport e in _history)
+            {
+                json.WriteStartArray();
+                foreach (double v in (ReadOnlySpan<double>)[e.Epoch, e.Step, e.TrainLoss, e.HeldOutLoss, e.ExactMatch, e.TokenAccuracy,
+                    e.TokensPerSecond, e.LearningRate, e.Elapsed.TotalSeconds, e.IsBest ? 1 : 0])
+                {
+                    if (double.IsFinite(v))
+                    {
+                        json.WriteNumberValue(v);
+                    }
+                    else
+                    {
+                        json.WriteStringValue(v.ToString(CultureInfo.InvariantCulture));   // NaN, Infinity
+                    }
+                }
+                json.WriteEndArray();
+            }
+            json.WriteEndArray();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private void RestoreSessionState(IReadOnlyDictionary<string, string> state, string path)
+    {
+        var c = CultureInfo.InvariantCulture;
+        string Get(string key) => state.TryGetValue(key, out string? v) ? v
+            : throw new ModelFileException($"{path}: checkpoint metadata '{key}' is missing (the file has the session's best parameters but not its scores).");
+        double Score(string key) => double.TryParse(Get(key), NumberStyles.Float, c, out double v) && (v == -1 || (v >= 0 && v <= 1)) ? v
+            : throw new ModelFileException($"{path}: checkpoint metadata '{key}' is not a score in [0, 1].");
+        int Count(string key, int max) => int.TryParse(Get(key), NumberStyles.None, c, out int v) && v <= max ? v
+            : throw new ModelFileException($"{path}: checkpoint metadata '{key}' is not an integer in [0, {max}].");
+        int bestEpoch = Count(BestEpochKey, EpochsDone);
+        double best = Score(BestExactMatchKey), bestTokens = Score(BestTokenAccuracyKey);
+        int sinceBest = Count(SinceBestKey, EpochsDone);
+        var history = new List<EpochReport>();
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(Get(HistoryKey));
+            foreach (JsonElement row in document.RootElement.EnumerateArray())
+            {
+                var r = new double[10];
+                int n = 0;
+                foreach (JsonElement v in row.EnumerateArray())
+                {
+                    if (n == r.Length)
+                    {
+                        throw new JsonException("a history row has more than 10 numbers");
+                    }
+                    r[n++] = v.ValueKind == JsonValueKind.String
+                        ? double.Parse(v.GetString()!, NumberStyles.Float, c)
+                        : v.GetDouble();
+                }
+                if (n != r.Length || !(r[0] >= 1 && r[0] <= EpochsDone) || !(r[1] >= 0 && r[1] <= long.MaxValue / 2) || !(r[8] >= 0 && r[8] < 1e9))
+                {
+                    throw new JsonException("a history row is not 10 numbers with a valid epoch, step and time");
+                }
+                history.Add(new EpochReport((int)r[0], (long)r[1], r[2], r[3], r[4], r[5], r[6], r[7], TimeSpan.FromSeconds(r[8]), r[9] != 0));
+            }
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or OverflowException or ArgumentException)
+        {
+            throw new ModelFileException($"{path}: checkpoint metadata '{HistoryKey}' is not a training history ({e.Message}).");
+        }
+        _firstStepLoss = state.TryGetValue(FirstStepLossKey, out string? first) && double.TryParse(first, NumberStyles.Float, c, out double f) ? f : double.NaN;
+        BestEpoch = bestEpoch;
+        _best = best;
+        _bestTokens = bestTokens;
+        _sinceBest = sinceBest;
+        _history.AddRange(history);
     }
 
     private static int Longest(List<int[]> a, List<int[]> b)

@@ -31,7 +31,8 @@ public static class AttentionHeatmap
     private const double LabelGap = 6;      // between a label and the grid, px
     private const double LegendGap = 24;    // between the grid and the legend bar, px
     private const double LegendWidth = 14;  // width of the legend bar, px
-    private const string FontFamily = "'Noto Sans', 'Noto Sans Devanagari', 'DejaVu Sans', sans-serif";
+    // Devanagari labels need a font that has it: Debian/Ubuntu fonts-noto-core (Noto Sans Devanagari) or fonts-lohit-deva.
+    private const string FontFamily = "'Noto Sans', 'Noto Sans Devanagari', 'Lohit Devanagari', 'DejaVu Sans', sans-serif";
 
     /// <summary>Checks that the tokens and weights describe a heatmap.</summary>
     /// <param name="sourceTokens">The S source tokens (the columns); S ≥ 1, none null.</param>
@@ -112,42 +113,7 @@ public static class AttentionHeatmap
     }
 
     /// <summary>Writes bytes to <paramref name="path"/> through a temporary file in the same folder and a rename.</summary>
-    internal static void WriteAtomically(string path, byte[] bytes)
-    {
-        string full = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(full) ?? throw new IOException($"'{path}' has no folder.");
-        string temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(temporary);
-            throw;
-        }
-    }
-
-    private static void TryDelete(string file)
-    {
-        try
-        {
-            File.Delete(file);
-        }
-        catch (IOException)
-        {
-            // Best effort: the original error matters more.
-        }
-        catch (UnauthorizedAccessException)
-        {
-            // Best effort.
-        }
-    }
+    internal static void WriteAtomically(string path, byte[] bytes) => IO.AtomicFile.WriteAllBytes(path, bytes);
 
     internal static byte[] ToSvgBytes(IReadOnlyList<string> sourceTokens, IReadOnlyList<string> targetTokens, ReadOnlySpan<float> weights, string? title)
     {
@@ -157,9 +123,14 @@ public static class AttentionHeatmap
         string[] target = Sanitize(targetTokens);
         string? caption = title is null ? null : Sanitize(title);
 
-        // Layout (px). Source labels are rotated -45°, so they need height and some width to the right.
+        // Layout (px). Source labels are rotated -45°, so they need height and some width to the right. Labels with
+        // combining marks (Devanagari vowel signs, a candrabindu) are drawn upright instead: renderers that place
+        // such marks correctly on a horizontal line misplace them on a rotated one (librsvg 2.54 draws a rotated
+        // हूँ as separate glyphs), so those columns get horizontal labels, staggered over two rows when wide.
         double sourceLabel = MaxLabelWidth(source), targetLabel = MaxLabelWidth(target);
-        double diagonal = sourceLabel * Math.Sqrt(0.5);
+        bool upright = HasCombiningMarks(source);
+        int uprightRows = Math.Clamp((int)Math.Ceiling((sourceLabel + 4) / Cell), 1, 4); // adjacent labels in one row are rows·Cell apart
+        double diagonal = upright ? (uprightRows * (FontSize + LabelGap)) - FontSize : sourceLabel * Math.Sqrt(0.5);
         double captionHeight = caption is null ? 0 : FontSize * 2;
         double gridX = Margin + targetLabel + LabelGap;
         double gridY = Margin + captionHeight + diagonal + FontSize;
@@ -167,7 +138,8 @@ public static class AttentionHeatmap
         double legendX = gridX + gridWidth + LegendGap;
         double legendHeight = Math.Max(gridHeight, 4 * Cell);
         double captionWidth = caption is null ? 0 : Margin + MaxLabelWidth([caption]);
-        double width = Math.Max(Math.Max(legendX + LegendWidth + (5 * CharWidth), gridX + gridWidth + diagonal), captionWidth) + Margin;
+        double overhang = upright ? sourceLabel / 2 : diagonal;
+        double width = Math.Max(Math.Max(legendX + LegendWidth + (5 * CharWidth), gridX + gridWidth + overhang), captionWidth) + Margin;
         double height = gridY + Math.Max(gridHeight, legendHeight) + Margin;
 
         using var buffer = new MemoryStream();
@@ -213,13 +185,20 @@ public static class AttentionHeatmap
                 Text(xml, Margin, Margin + FontSize, caption, "start", null);
             }
 
-            // Source tokens across the top, rotated.
+            // Source tokens across the top: rotated, or upright (alternate columns one row higher when labels are wide).
             xml.WriteStartElement("g", Ns);
             xml.WriteAttributeString("class", "source");
             for (int j = 0; j < s; j++)
             {
                 double x = gridX + ((j + 0.5) * Cell), y = gridY - LabelGap;
-                Text(xml, x, y, source[j], "start", $"rotate(-45 {F(x)} {F(y)})");
+                if (upright)
+                {
+                    Text(xml, x, y - ((j % uprightRows) * (FontSize + LabelGap)), source[j], "middle", null);
+                }
+                else
+                {
+                    Text(xml, x, y, source[j], "start", $"rotate(-45 {F(x)} {F(y)})");
+                }
             }
             xml.WriteEndElement();
 
@@ -292,6 +271,22 @@ public static class AttentionHeatmap
     }
 
     private static string F(double value) => value.ToString("0.###", CultureInfo.InvariantCulture);
+
+    /// <summary>Whether a label holds a combining mark (a vowel sign, virama, candrabindu...): such labels are not rotated.</summary>
+    internal static bool HasCombiningMarks(string[] labels)
+    {
+        foreach (string label in labels)
+        {
+            foreach (Rune rune in label.EnumerateRunes())
+            {
+                if (Rune.GetUnicodeCategory(rune) is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark)
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
 
     private static double MaxLabelWidth(string[] labels)
     {

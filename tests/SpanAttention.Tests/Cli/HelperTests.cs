@@ -3,58 +3,9 @@ using Xunit;
 
 namespace SpanAttention.Tests.Cli;
 
-/// <summary>Atomic output files and input lines.</summary>
+/// <summary>Input lines.</summary>
 public class HelperTests
 {
-    [Fact]
-    public void AtomicFile_Write_CreatesFileAndNoTempLeft()
-    {
-        using var folder = new TempFolder();
-        string path = folder.File("model.safetensors");
-
-        AtomicFile.Write(path, s => s.Write([1, 2, 3]));
-
-        Assert.Equal([1, 2, 3], File.ReadAllBytes(path));
-        Assert.Single(Directory.GetFiles(folder.Path));
-    }
-
-    [Fact]
-    public void AtomicFile_WriterFails_ExistingFileUntouchedAndNoTempLeft()
-    {
-        using var folder = new TempFolder();
-        string path = folder.File("model.safetensors");
-        File.WriteAllBytes(path, [9, 9]);
-
-        Assert.Throws<IOException>(() => AtomicFile.Write(path, s =>
-        {
-            s.Write([1, 2, 3]);
-            throw new IOException("disk full");
-        }));
-
-        Assert.Equal([9, 9], File.ReadAllBytes(path));
-        Assert.Single(Directory.GetFiles(folder.Path));
-    }
-
-    [Fact]
-    public void AtomicFile_WriterFailsWithoutExistingFile_NothingLeft()
-    {
-        using var folder = new TempFolder();
-
-        Assert.Throws<InvalidOperationException>(() => AtomicFile.Write(folder.File("a.bin"), _ => throw new InvalidOperationException()));
-
-        Assert.Empty(Directory.GetFiles(folder.Path));
-    }
-
-    [Fact]
-    public void AtomicFile_MissingFolder_CliError()
-    {
-        using var folder = new TempFolder();
-
-        var e = Assert.Throws<CliException>(() => AtomicFile.Write(Path.Combine(folder.Path, "nope", "a.bin"), _ => { }));
-
-        Assert.Contains("does not exist", e.Message, StringComparison.Ordinal);
-    }
-
     [Fact]
     public void InputLines_Arguments_TakenAsSentences()
     {
@@ -62,9 +13,9 @@ public class HelperTests
     }
 
     [Fact]
-    public void InputLines_NoArguments_NonBlankStdinLines()
+    public void InputLines_NoArguments_EveryStdinLineTrimmedBlankOnesKept()
     {
-        Assert.Equal(["a b", "c"], InputLines.Read([], new StringReader("a b\n\n  \r\nc\n")));
+        Assert.Equal(["a b", "", "", "c"], InputLines.Read([], new StringReader("a b\n\n  \r\nc\n")));
     }
 
     [Fact]

@@ -149,4 +149,73 @@ public class TrainingSessionTests
         HeldOutEvaluation.Encode(session.HeldOut, session.Source, session.Target);
 
     private static int MaxLength(TrainingSession session) => Encode(session).Targets.Max(t => t.Length) + 11;
+
+    /// <summary>
+    /// A run interrupted after epoch k and resumed keeps the best model and the patience count of the uninterrupted
+    /// run: k is the uninterrupted run's best epoch, so no resumed epoch improves on it; the resumed run must neither
+    /// save one of them as the best model nor restart the patience count.
+    /// </summary>
+    [Fact]
+    public void Resume_AfterTheBestEpoch_KeepsTheBestModelAndStopsAtTheSameEpoch()
+    {
+        using var folder = new TempFolder();
+        TrainingOptions Options(string name, int epochs) => Tiny(epochs, lr: 0.08f, seed: 3) with
+        {
+            Patience = 2,
+            BestModelPath = folder.File(name + ".safetensors"),
+            CheckpointPath = folder.File(name + ".ckpt.safetensors"),
+        };
+        TrainingResult full = new TrainingSession(TinyReverse(3), Options("full", 12)).Run();
+        int k = full.BestEpoch;
+        Assert.True(k < full.EpochsRun, "the uninterrupted run must go on past its best epoch");
+
+        new TrainingSession(TinyReverse(3), Options("part", k)).Run();
+        var resumed = new TrainingSession(TinyReverse(3), Options("part", 12) with { ResumeFrom = folder.File("part.ckpt.safetensors") });
+        TrainingResult rest = resumed.Run();
+
+        Assert.Equal(TrainingStop.NoImprovement, full.Stop);
+        Assert.Equal(full.Stop, rest.Stop);
+        Assert.Equal(full.BestEpoch, rest.BestEpoch);
+        Assert.Equal(full.BestExactMatch, rest.BestExactMatch);
+        Assert.Equal(full.BestTokenAccuracy, rest.BestTokenAccuracy);
+        Assert.Equal(full.EpochsRun, k + rest.EpochsRun);
+        Assert.Equal(File.ReadAllBytes(folder.File("full.safetensors")), File.ReadAllBytes(folder.File("part.safetensors")));
+        Assert.Equal(full.Model.Parameters.Values, rest.Model.Parameters.Values);
+        Assert.Equal(
+            full.History.Select(e => (e.Epoch, e.Step, e.TrainLoss, e.HeldOutLoss, e.ExactMatch, e.IsBest)),
+            rest.History.Select(e => (e.Epoch, e.Step, e.TrainLoss, e.HeldOutLoss, e.ExactMatch, e.IsBest)));
+    }
+
+    [Fact]
+    public void Run_ExplodingLoss_ReportedAsDivergenceInProgressAndResult()
+    {
+        var recorder = new Recorder();
+
+        TrainingResult exploding = new TrainingSession(TinyReverse(), Tiny(3, lr: 1e6f)).Run(recorder);
+        TrainingResult healthy = new TrainingSession(TinyReverse(), Tiny(3)).Run();
+
+        Assert.True(exploding.Diverged);
+        Assert.Contains("x the first step's", exploding.Divergence, StringComparison.Ordinal);
+        Assert.StartsWith("epoch ", exploding.Divergence, StringComparison.Ordinal);
+        TrainingProgress flagged = recorder.Reports.First(r => r.Divergence is not null);
+        Assert.NotNull(flagged.Completed);
+        Assert.Equal(exploding.Divergence, flagged.Divergence);
+        Assert.False(healthy.Diverged);
+        Assert.Null(healthy.Divergence);
+    }
+
+    [Fact]
+    public void Run_LossRisingForTheGivenEpochs_ReportedAsDivergence()
+    {
+        // Plain SGD far too fast: the loss climbs epoch after epoch without exploding past the factor.
+        TrainingOptions rising = Tiny(6, lr: 3f) with { Optimizer = OptimizerKind.Sgd, Momentum = 0.9f, ClipNorm = 0, DivergenceFactor = 0, DivergenceRisingEpochs = 2 };
+
+        TrainingResult result = new TrainingSession(TinyReverse(), rising).Run();
+
+        double[] losses = [.. result.History.Select(h => h.TrainLoss)];
+        bool rose = Enumerable.Range(2, losses.Length - 2).Any(i => losses[i] > losses[i - 1] && losses[i - 1] > losses[i - 2]);
+        Assert.Equal(rose, result.Diverged);
+        Assert.True(rose, $"losses {string.Join(", ", losses)}: pick a setting whose loss rises twice in a row");
+        Assert.Contains("rose for 2 epochs in a row", result.Divergence, StringComparison.Ordinal);
+    }
 }
