@@ -18,6 +18,9 @@ Cases:
                          1.13 gives NaN); it is checked against nn.MultiheadAttention on every row that has a
                          valid key. Also stores the per-head weights (B, H, T, S) and the parameters after 5
                          Adam steps (lr 0.01, defaults otherwise) on the same loss.
+  encoder_layer_post/pre nn.TransformerEncoderLayer(E, H, F, dropout=0, batch_first=True), post-norm with ReLU and
+                         norm_first with GELU, src_key_padding_mask from lengths; output, every gradient and 5
+                         Adam steps as for the attention cases.
   positional             sinusoidal positional encoding (S, E) and sqrt(E)-scaled embedding + encoding.
 """
 import json
@@ -185,6 +188,41 @@ def positional():
                          "output": flat(x), "d_embedding.weight": flat(embedding.weight.grad)})
 
 
+def encoder_layer(name, seed, norm_first, activation):
+    torch.manual_seed(seed)
+    b, s, e, heads, f = 2, 4, 4, 2, 6
+    lengths = (4, 3)
+    layer = nn.TransformerEncoderLayer(e, heads, f, dropout=0.0, activation=activation, batch_first=True, norm_first=norm_first)
+    with torch.no_grad():   # move every parameter off its init value (biases 0, norms 1/0) so each gradient is tested
+        layer.self_attn.in_proj_bias.copy_(0.3 * rand(3 * e))
+        layer.self_attn.out_proj.bias.copy_(0.3 * rand(e))
+        for norm in (layer.norm1, layer.norm2):
+            norm.weight.add_(0.3 * rand(e))
+            norm.bias.add_(0.3 * rand(e))
+    x = rand(b, s, e)
+    dy = rand(b, s, e)
+    layer = layer.double().train()          # training mode: the eval-mode fast path is not taken
+    initial = {n: flat(p) for n, p in layer.named_parameters()}
+    x = x.double().requires_grad_()
+    mask = torch.arange(s).view(1, s) >= torch.tensor(lengths).view(b, 1)
+    y = layer(x, src_key_padding_mask=mask)
+    (y * dy.double()).sum().backward()
+    p, shapes, g = params(layer, "")
+    optimizer = torch.optim.Adam(layer.parameters(), lr=0.01)
+    losses = []
+    for _ in range(5):
+        optimizer.zero_grad()
+        loss = (layer(x.detach(), src_key_padding_mask=mask) * dy.double()).sum()
+        losses.append(float(loss))
+        loss.backward()
+        optimizer.step()
+    write(name, {"B": b, "S": s, "E": e, "H": heads, "F": f, "lengths": list(lengths), "norm_first": norm_first,
+                 "activation": "gelu" if activation is F.gelu else "relu",
+                 "parameters": initial, "shapes": shapes, "x": flat(x), "d_output": flat(dy), "output": flat(y),
+                 "d_x": flat(x.grad), "d_parameters": g,
+                 "adam_lr": 0.01, "adam_losses": losses, "adam_parameters": {n: flat(p) for n, p in layer.named_parameters()}})
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     layernorm()
@@ -193,6 +231,8 @@ def main():
     mha("mha_self", 31, b=2, t=4, s=4, e=4, heads=2, lengths=(4, 2), causal=True)
     mha("mha_cross", 32, b=2, t=3, s=5, e=6, heads=3, lengths=(3, 0), causal=False)
     positional()
+    encoder_layer("encoder_layer_post", 41, False, F.relu)
+    encoder_layer("encoder_layer_pre", 42, True, F.gelu)
 
 
 if __name__ == "__main__":
