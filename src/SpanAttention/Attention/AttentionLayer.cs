@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Numerics.Tensors;
+using SpanAttention.Attention.Scorers;
 using SpanAttention.Kernels;
 using SpanAttention.Parameters;
 
@@ -35,22 +36,16 @@ namespace SpanAttention.Attention;
 /// </remarks>
 internal sealed class AttentionLayer
 {
-    private readonly float _scale;              // 1/sqrt(Dk) for ScaledDot, else 1
+    private readonly IAttentionScorer _scorer;  // the scoring function and its backward (Attention/Scorers/)
     private readonly int _projectedWidth;       // P: width of the keys the scores are dotted with (Dk, Dq or A)
 
-    private ParameterSlot? _weight;             // General: W [Dq, Dk]
-    private ParameterSlot? _queryWeight;        // Additive: W_q [A, Dq]
-    private ParameterSlot? _keyWeight;          // Additive: W_k [A, Dk]
-    private ParameterSlot? _keyBias;            // Additive: b [A]
-    private ParameterSlot? _scoreWeight;        // Additive: v [1, A]
-
-    private float[] _projectedKeys = [];        // (maxBatch, maxSource, P): K Wᵀ (General), K W_kᵀ + b (Additive); unused for Dot
+    private float[] _projectedKeys = [];        // (maxBatch, maxSource, P): the scorer's projection of K; unused when P = K
     private float[] _dProjectedKeys = [];       // (maxBatch, maxSource, P): accumulated over decoder steps
-    private float[] _projectedQueries = [];     // (maxSteps * maxBatch, A): W_q q per step and row
-    private float[] _dProjectedQueries = [];    // (maxSteps * maxBatch, A)
+    private float[] _projectedQueries = [];     // (maxSteps * maxBatch, Q): the scorer's projection of each query row (Additive: W_q q)
+    private float[] _dProjectedQueries = [];    // (maxSteps * maxBatch, Q)
     private float[] _dScores = [];              // (maxSteps, maxSource): dWeights, then dScores, of one row
-    private float[] _dHidden = [];              // (A): ds_j v of one key
 
+    private bool _registered;                   // RegisterParameters has run
     private bool _dProjectedKeysDirty;          // a Backward has accumulated into _dProjectedKeys since it was last cleared
     private int _batch = -1;                    // shape of the prepared source batch; -1 before PrepareKeys
     private int _source = -1;
@@ -66,33 +61,16 @@ internal sealed class AttentionLayer
     /// <param name="maxSteps">Largest T passed to <see cref="ForwardSteps(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{int}, Span{float}, Span{float})"/> (1 if only single steps are used).</param>
     public AttentionLayer(AttentionScorer scorer, int queryDim, int keyDim, int valueDim, int attentionDim, int maxBatch, int maxSource, int maxSteps = 1)
     {
-        if (!Enum.IsDefined(scorer))
-        {
-            throw new ArgumentOutOfRangeException(nameof(scorer), $"{nameof(scorer)}: unknown scorer {(int)scorer}.");
-        }
         Positive(queryDim, nameof(queryDim));
         Positive(keyDim, nameof(keyDim));
         Positive(valueDim, nameof(valueDim));
-        if ((scorer is AttentionScorer.Dot or AttentionScorer.ScaledDot) && queryDim != keyDim)
-        {
-            throw new ArgumentException($"{scorer} attention needs queryDim = keyDim, got {queryDim} and {keyDim}.", nameof(keyDim));
-        }
-        if (scorer == AttentionScorer.Additive)
-        {
-            Positive(attentionDim, nameof(attentionDim));
-        }
+        _scorer = AttentionScorers.Create(scorer, queryDim, keyDim, attentionDim);
         Scorer = scorer;
         QueryDim = queryDim;
         KeyDim = keyDim;
         ValueDim = valueDim;
-        AttentionDim = scorer == AttentionScorer.Additive ? attentionDim : 0;
-        _scale = scorer == AttentionScorer.ScaledDot ? 1f / MathF.Sqrt(keyDim) : 1f;
-        _projectedWidth = scorer switch
-        {
-            AttentionScorer.General => queryDim,
-            AttentionScorer.Additive => attentionDim,
-            _ => keyDim,
-        };
+        AttentionDim = _scorer.QueryProjectionWidth;
+        _projectedWidth = _scorer.ProjectedWidth;
         EnsureCapacity(maxBatch, maxSource, maxSteps);
     }
 
@@ -121,19 +99,24 @@ internal sealed class AttentionLayer
     public int MaxSteps { get; private set; }
 
     /// <summary>The General scorer's W [Dq, Dk]; null for other scorers or before <see cref="RegisterParameters"/>.</summary>
-    public ParameterSlot? Weight => _weight;
+    public ParameterSlot? Weight => (_scorer as GeneralScorer)?.Weight;
 
     /// <summary>The Additive scorer's W_q [A, Dq].</summary>
-    public ParameterSlot? QueryWeight => _queryWeight;
+    public ParameterSlot? QueryWeight => Additive?.QueryWeight;
 
     /// <summary>The Additive scorer's W_k [A, Dk].</summary>
-    public ParameterSlot? KeyWeight => _keyWeight;
+    public ParameterSlot? KeyWeight => Additive?.KeyWeight;
 
     /// <summary>The Additive scorer's b [A] (PyTorch: the bias of the key Linear).</summary>
-    public ParameterSlot? KeyBias => _keyBias;
+    public ParameterSlot? KeyBias => Additive?.KeyBias;
 
     /// <summary>The Additive scorer's v [1, A].</summary>
-    public ParameterSlot? ScoreWeight => _scoreWeight;
+    public ParameterSlot? ScoreWeight => Additive?.ScoreWeight;
+
+    /// <summary>The scoring strategy (also called by the prepared decoding path).</summary>
+    internal IAttentionScorer ScorerImplementation => _scorer;
+
+    private AdditiveScorer? Additive => _scorer as AdditiveScorer;
 
     /// <summary>Grows the workspaces to hold at least the given shape (never shrinks). Call outside the hot loop.</summary>
     /// <param name="maxBatch">Largest B, ≥ 1.</param>
@@ -153,13 +136,12 @@ internal sealed class AttentionLayer
         MaxSource = Math.Max(maxSource, MaxSource);
         MaxSteps = Math.Max(maxSteps, MaxSteps);
         int p = _projectedWidth;
-        int a = AttentionDim;
-        bool projects = Scorer is AttentionScorer.General or AttentionScorer.Additive;
+        int a = _scorer.QueryProjectionWidth;
+        bool projects = _scorer.ProjectsKeys;
         _projectedKeys = projects ? new float[checked(MaxBatch * MaxSource * p)] : [];
         _dProjectedKeys = projects ? new float[checked(MaxBatch * MaxSource * p)] : [];
         _projectedQueries = new float[checked(MaxSteps * MaxBatch * a)];
         _dProjectedQueries = new float[checked(MaxSteps * MaxBatch * a)];
-        _dHidden = new float[a];
         _dScores = new float[checked(MaxSteps * MaxSource)];
         _batch = -1;
         _source = -1;
@@ -179,24 +161,12 @@ internal sealed class AttentionLayer
     {
         ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(prefix);
-        if (_weight is not null || _queryWeight is not null)
+        if (_registered)
         {
             throw new InvalidOperationException("The attention parameters are already registered.");
         }
-        switch (Scorer)
-        {
-            case AttentionScorer.General:
-                _weight = layout.Add(prefix + "W.weight", QueryDim, KeyDim);
-                break;
-            case AttentionScorer.Additive:
-                _queryWeight = layout.Add(prefix + "W_q.weight", AttentionDim, QueryDim);
-                _keyWeight = layout.Add(prefix + "W_k.weight", AttentionDim, KeyDim);
-                _keyBias = layout.Add(prefix + "W_k.bias", AttentionDim);
-                _scoreWeight = layout.Add(prefix + "v.weight", 1, AttentionDim);
-                break;
-            default:
-                break;
-        }
+        _scorer.RegisterParameters(layout, prefix);
+        _registered = true;
     }
 
     /// <summary>PyTorch's default <c>nn.Linear</c> initialisation: every tensor ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)).</summary>
@@ -207,17 +177,7 @@ internal sealed class AttentionLayer
     {
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(random);
-        if (Scorer == AttentionScorer.General)
-        {
-            parameters.InitializeUniform(Registered(_weight), 1f / MathF.Sqrt(KeyDim), random);
-        }
-        else if (Scorer == AttentionScorer.Additive)
-        {
-            parameters.InitializeUniform(Registered(_queryWeight), 1f / MathF.Sqrt(QueryDim), random);
-            parameters.InitializeUniform(Registered(_keyWeight), 1f / MathF.Sqrt(KeyDim), random);
-            parameters.InitializeUniform(Registered(_keyBias), 1f / MathF.Sqrt(KeyDim), random);
-            parameters.InitializeUniform(Registered(_scoreWeight), 1f / MathF.Sqrt(AttentionDim), random);
-        }
+        _scorer.InitializeParameters(parameters, random);
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -251,32 +211,7 @@ internal sealed class AttentionLayer
         }
         _batch = batch;
         _source = source;
-        switch (Scorer)
-        {
-            case AttentionScorer.General:
-            {
-                ReadOnlySpan<float> w = Registered(_weight).Of(parameters);                    // (Dq, Dk)
-                Gemm.Multiply(rows, p, KeyDim, keys, KeyDim, Transpose.No,
-                    w, KeyDim, Transpose.Yes, _projectedKeys, p, accumulate: false);             // P = K Wᵀ (B·S, Dq)
-                break;
-            }
-            case AttentionScorer.Additive:
-            {
-                ReadOnlySpan<float> wk = Registered(_keyWeight).Of(parameters);                 // (A, Dk)
-                ReadOnlySpan<float> bias = Registered(_keyBias).Of(parameters);                 // (A)
-                Span<float> pk = _projectedKeys.AsSpan(0, rows * p);
-                Gemm.Multiply(rows, p, KeyDim, keys, KeyDim, Transpose.No,
-                    wk, KeyDim, Transpose.Yes, pk, p, accumulate: false);                       // P = K W_kᵀ (B·S, A)
-                for (int r = 0; r < rows; r++)
-                {
-                    Span<float> row = pk.Slice(r * p, p);
-                    TensorPrimitives.Add(row, bias, row);                                       // P_r += b
-                }
-                break;
-            }
-            default:
-                break;
-        }
+        _scorer.ProjectKeys(parameters, keys, rows, _projectedKeys);                     // P = project(K) (B·S, P)
     }
 
     /// <summary>Ends backprop of a source batch: turns the key-side gradient accumulated by every Backward call into dKeys and the key-projection gradients.</summary>
@@ -301,34 +236,7 @@ internal sealed class AttentionLayer
             return; // no Backward since the last call: nothing to add
         }
         Span<float> dP = _dProjectedKeys.AsSpan(0, rows * p);
-        switch (Scorer)
-        {
-            case AttentionScorer.General:
-            {
-                // forward: P = K Wᵀ
-                ReadOnlySpan<float> w = Registered(_weight).Of(parameters);                  // (Dq, Dk)
-                Span<float> dW = _weight!.Of(gradients);
-                Gemm.Multiply(p, KeyDim, rows, dP, p, Transpose.Yes, keys, KeyDim, Transpose.No, dW, KeyDim, accumulate: true);     // dW += dPᵀ K
-                Gemm.Multiply(rows, KeyDim, p, dP, p, Transpose.No, w, KeyDim, Transpose.No, dKeys, KeyDim, accumulate: true);      // dK += dP W
-                break;
-            }
-            case AttentionScorer.Additive:
-            {
-                // forward: P = K W_kᵀ + b
-                ReadOnlySpan<float> wk = Registered(_keyWeight).Of(parameters);              // (A, Dk)
-                Span<float> dWk = _keyWeight!.Of(gradients);
-                Span<float> db = _keyBias!.Of(gradients);
-                Gemm.Multiply(p, KeyDim, rows, dP, p, Transpose.Yes, keys, KeyDim, Transpose.No, dWk, KeyDim, accumulate: true);    // dW_k += dPᵀ K
-                for (int r = 0; r < rows; r++)
-                {
-                    TensorPrimitives.Add(db, dP.Slice(r * p, p), db);                                                                // db += Σ_r dP_r
-                }
-                Gemm.Multiply(rows, KeyDim, p, dP, p, Transpose.No, wk, KeyDim, Transpose.No, dKeys, KeyDim, accumulate: true);     // dK += dP W_k
-                break;
-            }
-            default:
-                break; // Dot, ScaledDot: Backward added to dKeys directly
-        }
+        _scorer.ProjectKeysBackward(parameters, keys, rows, dP, gradients, dKeys);
         dP.Clear();
         _dProjectedKeysDirty = false;
     }
@@ -422,59 +330,34 @@ internal sealed class AttentionLayer
         int batch = _batch, source = _source, dq = QueryDim, dv = ValueDim, p = _projectedWidth;
         Guard.SameLength(weights.Length, steps * batch * source, nameof(weights));
         Guard.SameLength(context.Length, steps * batch * dv, nameof(context));
-        ReadOnlySpan<float> projected = Scorer is AttentionScorer.Dot or AttentionScorer.ScaledDot ? keys : _projectedKeys; // P: (B, S, P)
+        ReadOnlySpan<float> projected = _scorer.ProjectsKeys ? _projectedKeys : keys;   // P: (B, S, P)
+        float scale = _scorer.Scale;
 
-        if (Scorer == AttentionScorer.Additive)
+        if (steps == 1 || !_scorer.Bilinear)
         {
-            ProjectQueries(parameters, queries, steps * batch);           // (1) pq = W_q q for every step and row
-            ReadOnlySpan<float> v = Registered(_scoreWeight).Of(parameters);
+            // one query row at a time: scores from the scorer, then the masked softmax and the context
+            int qw = _scorer.QueryProjectionWidth;
+            _scorer.ProjectQueries(parameters, queries, steps * batch, _projectedQueries);   // e.g. pq = W_q q for every step and row
             for (int t = 0; t < steps; t++)
             {
                 for (int b = 0; b < batch; b++)
                 {
-                    int n = lengths.IsEmpty ? source : lengths[b];           // keys that can get weight
+                    int n = lengths.IsEmpty ? source : lengths[b];                          // keys that can get weight
                     int row = t * batch + b;
                     Span<float> a = weights.Slice(row * source, source);
-                    ReadOnlySpan<float> pq = _projectedQueries.AsSpan(row * p, p);
-                    ReadOnlySpan<float> pk = _projectedKeys.AsSpan(b * source * p, n * p);
-                    if (hiddenCache.IsEmpty)
-                    {
-                        AdditiveScores.Forward(pq, pk, n, v, a.Slice(0, n));                 // (2)+(3) s_j = v · tanh(pq + pk_j), fused
-                    }
-                    else
-                    {
-                        Span<float> h = hiddenCache.Slice(b * source * p, n * p);
-                        AdditiveScores.Hidden(pq, pk, n, h);                                 // (2) h_j = tanh(pq + pk_j)   (n, A), kept
-                        Gemv.Multiply(h, n, p, p, v, a.Slice(0, n), accumulate: false);    // (3) s_j = v · h_j
-                    }
-                    MaskedSoftmax(a, n, mask.IsEmpty ? mask : mask.Slice(b * source, source)); // (4) a = softmax(s)
+                    _scorer.Scores(parameters, queries.Slice(row * dq, dq), _projectedQueries.AsSpan(row * qw, qw),
+                        projected.Slice(b * source * p, n * p), n, a,
+                        hiddenCache.IsEmpty ? hiddenCache : hiddenCache.Slice(b * source * p, n * p));   // (1) s_j = score(q, k_j)
+                    MaskedSoftmax(a, n, mask.IsEmpty ? mask : mask.Slice(b * source, source));          // (2) a = softmax(s)
                     Gemv.MultiplyTransposed(values.Slice(b * source * dv, n * dv), n, dv, dv,
-                        a.Slice(0, n), context.Slice(row * dv, dv), accumulate: false);       // (5) c = Σ_j a_j v_j
+                        a.Slice(0, n), context.Slice(row * dv, dv), accumulate: false);                  // (3) c = Σ_j a_j v_j
                 }
             }
             return;
         }
 
-        if (steps == 1)
-        {
-            for (int b = 0; b < batch; b++)
-            {
-                int n = lengths.IsEmpty ? source : lengths[b];
-                Span<float> a = weights.Slice(b * source, source);
-                Gemv.Multiply(projected.Slice(b * source * p, n * p), n, p, p,
-                    queries.Slice(b * dq, dq), a.Slice(0, n), accumulate: false);         // (1) s_j = P_j · q
-                if (Scorer == AttentionScorer.ScaledDot)
-                {
-                    TensorPrimitives.Multiply(a.Slice(0, n), _scale, a.Slice(0, n));   //     s_j /= sqrt(Dk)
-                }
-                MaskedSoftmax(a, n, mask.IsEmpty ? mask : mask.Slice(b * source, source)); // (2) a = softmax(s)
-                Gemv.MultiplyTransposed(values.Slice(b * source * dv, n * dv), n, dv, dv,
-                    a.Slice(0, n), context.Slice(b * dv, dv), accumulate: false);          // (3) c = Σ_j a_j v_j
-            }
-            return;
-        }
-
-        // T steps: per source row b, the (T, S) score block is one GEMM, and so is the (T, Dv) context block.
+        // T steps of a bilinear scorer (s_j = α q · P_j): per source row b, the (T, S) score block is one GEMM,
+        // and so is the (T, Dv) context block.
         for (int b = 0; b < batch; b++)
         {
             int n = lengths.IsEmpty ? source : lengths[b];
@@ -485,9 +368,9 @@ internal sealed class AttentionLayer
             for (int t = 0; t < steps; t++)
             {
                 Span<float> at = a.Slice(t * batch * source, source);
-                if (Scorer == AttentionScorer.ScaledDot)
+                if (scale != 1f)
                 {
-                    TensorPrimitives.Multiply(at.Slice(0, n), _scale, at.Slice(0, n));
+                    TensorPrimitives.Multiply(at.Slice(0, n), scale, at.Slice(0, n));      //     S_b *= α
                 }
                 MaskedSoftmax(at, n, mask.IsEmpty ? mask : mask.Slice(b * source, source)); // (2) A_b = softmax rows
             }
@@ -552,7 +435,7 @@ internal sealed class AttentionLayer
         CheckHiddenCache(hiddenCache.Length);
         if (!dProjectedQueryOut.IsEmpty)
         {
-            if (Scorer != AttentionScorer.Additive)
+            if (Additive is null)
             {
                 throw new ArgumentException("Only the additive scorer has a projected query.", nameof(dProjectedQueryOut));
             }
@@ -568,15 +451,12 @@ internal sealed class AttentionLayer
     /// <param name="queries">(N, Dq) the queries of those rows, in the same order.</param>
     public void AccumulateQueryWeightGradient(Span<float> gradients, int rows, ReadOnlySpan<float> dProjectedQueries, ReadOnlySpan<float> queries)
     {
-        if (Scorer != AttentionScorer.Additive)
-        {
-            throw new InvalidOperationException("Only the additive scorer has a query weight.");
-        }
+        AdditiveScorer additive = Additive ?? throw new InvalidOperationException("Only the additive scorer has a query weight.");
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 0);
         int a = AttentionDim, dq = QueryDim;
         Guard.Length(dProjectedQueries.Length, rows * a, nameof(dProjectedQueries));
         Guard.Length(queries.Length, rows * dq, nameof(queries));
-        Gemm.Multiply(a, dq, rows, dProjectedQueries, a, Transpose.Yes, queries, dq, Transpose.No, _queryWeight!.Of(gradients), dq, accumulate: true); // dW_q += dPQᵀ Q
+        additive.AccumulateQueryWeightGradient(gradients, rows, dProjectedQueries, queries); // dW_q += dPQᵀ Q
     }
 
     /// <summary>Backward of T decoder steps (<see cref="ForwardSteps(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{int}, Span{float}, Span{float})"/>).</summary>
@@ -613,21 +493,22 @@ internal sealed class AttentionLayer
         Guard.SameLength(dQueries.Length, steps * batch * dq, nameof(dQueries));
         Guard.SameLength(dKeys.Length, batch * source * KeyDim, nameof(dKeys));
         Guard.SameLength(dValues.Length, batch * source * dv, nameof(dValues));
-        bool direct = Scorer is AttentionScorer.Dot or AttentionScorer.ScaledDot;
+        bool direct = !_scorer.ProjectsKeys;
         ReadOnlySpan<float> projected = direct ? keys : _projectedKeys;
-        Span<float> dProjected = direct ? dKeys : _dProjectedKeys;            // Dot: P = K, so dP is dK itself
+        Span<float> dProjected = direct ? dKeys : _dProjectedKeys;            // P = K: dP is dK itself
         _dProjectedKeysDirty |= !direct;
+        float scale = _scorer.Scale;
 
-        if (Scorer == AttentionScorer.Additive)
+        if (steps == 1 || !_scorer.Bilinear)
         {
-            ReadOnlySpan<float> v = Registered(_scoreWeight).Of(parameters);
-            Span<float> dScoreWeight = _scoreWeight!.Of(gradients);
-            bool kept = !hiddenCache.IsEmpty;                               // the forward kept (2) h_j: no recomputation
+            // one query row at a time, the forward's passes in reverse: context and softmax here, scores in the scorer
+            int qw = _scorer.QueryProjectionWidth;
+            bool kept = !hiddenCache.IsEmpty;                               // the forward kept the scorer's hidden layer: no recomputation
             if (!kept)
             {
-                ProjectQueries(parameters, queries, steps * batch);        // recompute (1) pq: cheaper to redo than to keep per step
+                _scorer.ProjectQueries(parameters, queries, steps * batch, _projectedQueries);   // recompute: cheaper to redo than to keep per step
             }
-            Span<float> dpqAll = dProjectedQueryOut.IsEmpty ? _dProjectedQueries.AsSpan(0, steps * batch * p) : dProjectedQueryOut;
+            Span<float> dpqAll = dProjectedQueryOut.IsEmpty ? _dProjectedQueries.AsSpan(0, steps * batch * qw) : dProjectedQueryOut;
             dpqAll.Clear();
             for (int t = 0; t < steps; t++)
             {
@@ -637,68 +518,16 @@ internal sealed class AttentionLayer
                     int row = t * batch + b;
                     Span<float> ds = _dScores.AsSpan(0, n);
                     ScoresBackward(dContext.Slice(row * dv, dv), dWeights.IsEmpty ? dWeights : dWeights.Slice(row * source, n),
-                        values.Slice(b * source * dv, n * dv), weights.Slice(row * source, n), n, dValues.Slice(b * source * dv, n * dv), ds); // (5), (4)
-                    Span<float> dpq = dpqAll.Slice(row * p, p);
-                    Span<float> dpk = _dProjectedKeys.AsSpan(b * source * p, n * p);
-                    if (!kept)
-                    {
-                        // (3), (2) in one pass, h_j recomputed: dv += Σ_j ds_j h_j ; dpk_j += ds_j v ⊙ (1 - h_j²) ; dpq += Σ_j the same
-                        AdditiveScores.Backward(_projectedQueries.AsSpan(row * p, p), _projectedKeys.AsSpan(b * source * p, n * p), n, v, ds,
-                            dScoreWeight, dpq, dpk);
-                        continue;
-                    }
-                    ReadOnlySpan<float> h = hiddenCache.Slice(b * source * p, n * p);
-                    // (3) s_j = v · h_j  ->  dv += Σ_j ds_j h_j ;  dh_j = ds_j v
-                    Gemv.MultiplyTransposed(h, n, p, p, ds, dScoreWeight, accumulate: true);
-                    // (2) h_j = tanh(pq + pk_j)  ->  dpk_j += dh_j ⊙ (1 - h_j²) ;  dpq += Σ_j dh_j ⊙ (1 - h_j²)
-                    Span<float> dh = _dHidden;
-                    for (int j = 0; j < n; j++)
-                    {
-                        if (ds[j] == 0f)
-                        {
-                            continue; // masked (or saturated) position: nothing flows back
-                        }
-                        TensorPrimitives.Multiply(v, ds[j], dh);
-                        ReadOnlySpan<float> hj = h.Slice(j * p, p);
-                        Activations.TanhBackward(hj, dh, dpk.Slice(j * p, p));
-                        Activations.TanhBackward(hj, dh, dpq);
-                    }
+                        values.Slice(b * source * dv, n * dv), weights.Slice(row * source, n), n, dValues.Slice(b * source * dv, n * dv), ds); // (3), (2)
+                    _scorer.ScoresBackward(parameters, ds, queries.Slice(row * dq, dq), _projectedQueries.AsSpan(row * qw, qw),
+                        projected.Slice(b * source * p, n * p), n, kept ? hiddenCache.Slice(b * source * p, n * p) : default,
+                        gradients, dQueries.Slice(row * dq, dq), dpqAll.Slice(row * qw, qw), dProjected.Slice(b * source * p, n * p)); // (1)
                 }
             }
-            // (1) pq = W_q q  ->  dW_q += dpqᵀ Q ; dQ += dpq W_q, for every step and row at once
-            int rows = steps * batch;
-            ReadOnlySpan<float> wq = Registered(_queryWeight).Of(parameters);
-            if (dProjectedQueryOut.IsEmpty)
+            if (qw > 0)
             {
-                Gemm.Multiply(p, dq, rows, dpqAll, p, Transpose.Yes, queries, dq, Transpose.No, _queryWeight!.Of(gradients), dq, accumulate: true);
-            }
-            if (rows == 1)
-            {
-                Gemv.MultiplyTransposed(wq, p, dq, dq, dpqAll, dQueries.Slice(0, dq), accumulate: true);   // (Dq) += W_qᵀ dpq: batch 1, no packing
-            }
-            else
-            {
-                Gemm.Multiply(rows, dq, p, dpqAll, p, Transpose.No, wq, dq, Transpose.No, dQueries, dq, accumulate: true);
-            }
-            return;
-        }
-
-        if (steps == 1)
-        {
-            for (int b = 0; b < batch; b++)
-            {
-                int n = lengths.IsEmpty ? source : lengths[b];
-                Span<float> ds = _dScores.AsSpan(0, n);
-                ScoresBackward(dContext.Slice(b * dv, dv), dWeights.IsEmpty ? dWeights : dWeights.Slice(b * source, n),
-                    values.Slice(b * source * dv, n * dv), weights.Slice(b * source, n), n, dValues.Slice(b * source * dv, n * dv), ds); // (3), (2)
-                if (Scorer == AttentionScorer.ScaledDot)
-                {
-                    TensorPrimitives.Multiply(ds, _scale, ds);                               // s_j = (q · k_j) / sqrt(Dk)
-                }
-                // (1) s_j = P_j · q  ->  dq += Pᵀ ds ;  dP_j += ds_j q
-                ReadOnlySpan<float> q = queries.Slice(b * dq, dq);
-                Gemv.MultiplyTransposed(projected.Slice(b * source * p, n * p), n, p, p, ds, dQueries.Slice(b * dq, dq), accumulate: true);
-                AddOuter(ds, q, dProjected.Slice(b * source * p, n * p));
+                _scorer.QueriesBackward(parameters, queries, steps * batch, dpqAll, gradients, dQueries,
+                    accumulateQueryWeight: dProjectedQueryOut.IsEmpty);   // the query projection, every step and row at once
             }
             return;
         }
@@ -728,9 +557,9 @@ internal sealed class AttentionLayer
                     TensorPrimitives.Add(dst, dWeights.Slice(row * source, n), dst);
                 }
                 SoftmaxBackwardInPlace(weights.Slice(row * source, n), dst);
-                if (Scorer == AttentionScorer.ScaledDot)
+                if (scale != 1f)
                 {
-                    TensorPrimitives.Multiply(dst, _scale, dst);
+                    TensorPrimitives.Multiply(dst, scale, dst);                           //     S_b = α Q_b P_bᵀ
                 }
             }
             // (1) S_b = Q_b P_bᵀ  ->  dQ_b += dS_b P_b ;  dP_b += dS_bᵀ Q_b
@@ -752,7 +581,7 @@ internal sealed class AttentionLayer
         {
             return;
         }
-        if (Scorer != AttentionScorer.Additive)
+        if (Additive is null)
         {
             throw new ArgumentException("hiddenCache: only the additive scorer has a hidden layer to keep.");
         }
@@ -761,25 +590,6 @@ internal sealed class AttentionLayer
             throw new InvalidOperationException("Call PrepareKeys first.");
         }
         Guard.SameLength(length, _batch * _source * AttentionDim, "hiddenCache");
-    }
-
-    /// <summary>pq = Q W_qᵀ for <paramref name="rows"/> query rows: (rows, A).</summary>
-    /// <remarks>
-    /// One row (a batch-1 step) is a matrix-vector product, pq = W_q q, read straight from W_q (A, Dq): a one-row
-    /// GEMM would pack all of W_qᵀ for a single row at every step (profiled at batch 1: that packing, its edge
-    /// tiles and the per-pass transpose of W_q were about 10 % of a training step).
-    /// </remarks>
-    private void ProjectQueries(ReadOnlySpan<float> parameters, ReadOnlySpan<float> queries, int rows)
-    {
-        int a = AttentionDim, dq = QueryDim;
-        ReadOnlySpan<float> wq = Registered(_queryWeight).Of(parameters);                    // (A, Dq)
-        Span<float> pq = _projectedQueries.AsSpan(0, rows * a);
-        if (rows == 1)
-        {
-            Gemv.Multiply(wq, a, dq, dq, queries.Slice(0, dq), pq, accumulate: false);       // (A) = W_q q
-            return;
-        }
-        Gemm.Multiply(rows, a, dq, queries, dq, Transpose.No, wq, dq, Transpose.Yes, pq, a, accumulate: false); // (rows, A) = Q W_qᵀ
     }
 
     /// <summary>Softmax over the first n positions (lengths), or over the mask's valid positions; writes the whole row.</summary>
@@ -823,7 +633,7 @@ internal sealed class AttentionLayer
     }
 
     /// <summary>M += x yᵀ, M: (x.Length, y.Length); rows with x_i = 0 (masked positions) are skipped.</summary>
-    private static void AddOuter(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> m)
+    internal static void AddOuter(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> m)
     {
         int cols = y.Length;
         for (int i = 0; i < x.Length; i++)
@@ -873,7 +683,7 @@ internal sealed class AttentionLayer
         }
     }
 
-    private static ParameterSlot Registered(ParameterSlot? slot) => slot ?? ThrowNotRegistered();
+    internal static ParameterSlot Registered(ParameterSlot? slot) => slot ?? ThrowNotRegistered();
 
     private static void Positive(int value, string name)
     {

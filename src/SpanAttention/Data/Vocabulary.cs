@@ -270,43 +270,55 @@ public sealed class Vocabulary
         }
         using (document)
         {
-            JsonElement root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
+            try
             {
-                throw new VocabularyFormatException($"Vocabulary JSON must be an object, got {root.ValueKind}.");
+                return FromDocument(document.RootElement);
             }
-            string format = RequireString(root, "format");
-            if (format != FormatName)
+            catch (InvalidOperationException e)
             {
-                throw new VocabularyFormatException($"Vocabulary 'format' is '{format}', expected '{FormatName}'.");
+                // System.Text.Json parses "\ud800" (a lone surrogate escape) but refuses to turn it into a string.
+                throw new VocabularyFormatException($"Vocabulary holds a string that is not valid text (a lone surrogate \\u escape): {e.Message}", e);
             }
-            if (!root.TryGetProperty("version", out JsonElement version) || version.ValueKind != JsonValueKind.Number
-                || !version.TryGetInt32(out int v) || v != FormatVersion)
-            {
-                throw new VocabularyFormatException($"Vocabulary 'version' must be {FormatVersion}.");
-            }
-            string tokenizationName = RequireString(root, "tokenization");
-            if (!Tokenizer.TryParse(tokenizationName, out Tokenization tokenization))
-            {
-                throw new VocabularyFormatException($"Vocabulary 'tokenization' is '{tokenizationName}', expected 'word' or 'char'.");
-            }
-            if (!root.TryGetProperty("tokens", out JsonElement tokensElement) || tokensElement.ValueKind != JsonValueKind.Array)
-            {
-                throw new VocabularyFormatException("Vocabulary has no 'tokens' array.");
-            }
-            string[] tokens = new string[tokensElement.GetArrayLength()];
-            int i = 0;
-            foreach (JsonElement element in tokensElement.EnumerateArray())
-            {
-                if (element.ValueKind != JsonValueKind.String)
-                {
-                    throw new VocabularyFormatException($"Vocabulary token {i} is a {element.ValueKind}, not a string.");
-                }
-                tokens[i++] = element.GetString()!;
-            }
-            Validate(tokens);
-            return new Vocabulary(tokens, tokenization);
         }
+    }
+
+    private static Vocabulary FromDocument(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new VocabularyFormatException($"Vocabulary JSON must be an object, got {root.ValueKind}.");
+        }
+        string format = RequireString(root, "format");
+        if (format != FormatName)
+        {
+            throw new VocabularyFormatException($"Vocabulary 'format' is '{format}', expected '{FormatName}'.");
+        }
+        if (!root.TryGetProperty("version", out JsonElement version) || version.ValueKind != JsonValueKind.Number
+            || !version.TryGetInt32(out int v) || v != FormatVersion)
+        {
+            throw new VocabularyFormatException($"Vocabulary 'version' must be {FormatVersion}.");
+        }
+        string tokenizationName = RequireString(root, "tokenization");
+        if (!Tokenizer.TryParse(tokenizationName, out Tokenization tokenization))
+        {
+            throw new VocabularyFormatException($"Vocabulary 'tokenization' is '{tokenizationName}', expected 'word' or 'char'.");
+        }
+        if (!root.TryGetProperty("tokens", out JsonElement tokensElement) || tokensElement.ValueKind != JsonValueKind.Array)
+        {
+            throw new VocabularyFormatException("Vocabulary has no 'tokens' array.");
+        }
+        string[] tokens = new string[tokensElement.GetArrayLength()];
+        int i = 0;
+        foreach (JsonElement element in tokensElement.EnumerateArray())
+        {
+            if (element.ValueKind != JsonValueKind.String)
+            {
+                throw new VocabularyFormatException($"Vocabulary token {i} is a {element.ValueKind}, not a string.");
+            }
+            tokens[i++] = element.GetString()!;
+        }
+        Validate(tokens);
+        return new Vocabulary(tokens, tokenization);
     }
 
     private static string RequireString(JsonElement root, string name) =>

@@ -28,8 +28,9 @@ public static class Seq2SeqModelFile
     /// opaque to the library).</summary>
     public const string TaskKey = "spanattention.task";
 
-    // Tensor prefixes of the optimizer state a training checkpoint adds (Seq2SeqTrainer.SaveCheckpoint).
-    private static readonly string[] CheckpointPrefixes = ["", "optimizer.exp_avg.", "optimizer.exp_avg_sq.", "optimizer.momentum_buffer."];
+    // Tensor prefixes of the optimizer state and best-so-far parameters a training checkpoint adds (Seq2SeqTrainer.SaveCheckpoint).
+    private static readonly string[] CheckpointPrefixes =
+        ["", "optimizer.exp_avg.", "optimizer.exp_avg_sq.", "optimizer.momentum_buffer.", Training.Seq2SeqTrainer.SessionTensorPrefix];
 
     /// <summary>Saves a model with its vocabularies, atomically.</summary>
     /// <param name="path">Destination; replaced only once the new file is complete on disk.</param>
@@ -79,14 +80,173 @@ public static class Seq2SeqModelFile
     /// <returns>The model, the vocabulary texts and the whole metadata map.</returns>
     /// <exception cref="ModelFileException">Malformed file, missing or invalid configuration, missing, extra or mis-shaped tensors.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
+    /// <remarks>
+    /// The file is hostile until checked: the header is validated against the file's length
+    /// (<see cref="SafeTensorsReader"/>), the configuration against its limits (<see cref="Seq2SeqConfig.Validate"/>),
+    /// and every tensor the configuration implies against the tensors the file holds (name, F32, exact shape; optimizer
+    /// tensors of a checkpoint too) before the model is built. So every parameter the model allocates is backed by bytes
+    /// of the file, and loading allocates a small multiple of the file's size plus the workspaces of
+    /// (maxBatch, maxSource, maxTarget). A NaN or infinite weight is an error naming the tensor.
+    /// </remarks>
     public static Seq2SeqModelFileContents Load(string path, int maxBatch = 1, int maxSource = 64, int maxTarget = 64)
     {
-        using SafeTensorsReader reader = SafeTensorsReader.Open(path);
+        ArgumentNullException.ThrowIfNull(path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        return Load(stream, path, maxBatch, maxSource, maxTarget);
+    }
+
+    /// <summary><see cref="Load(string, int, int, int)"/> from a seekable stream; <paramref name="path"/> only names it in messages.</summary>
+    internal static Seq2SeqModelFileContents Load(Stream stream, string path, int maxBatch, int maxSource, int maxTarget)
+    {
+        using SafeTensorsReader reader = SafeTensorsReader.Open(stream, leaveOpen: true);
         Seq2SeqConfig config = ReadConfig(reader.Metadata, path);
+        CheckTensors(reader, config, path);
         var model = new Seq2SeqModel(config, null, maxBatch, maxSource, maxTarget);
-        reader.EnsureNoOtherTensors(model.Layout, CheckpointPrefixes);
         reader.ReadInto(model.Layout, model.Parameters.Values);
+        RequireFinite(model.Layout, model.Parameters.Values, "", path);
         return new Seq2SeqModelFileContents(path, model, reader.Metadata);
+    }
+
+    /// <summary>
+    /// The tensors (name, shape) a model of <paramref name="config"/> has, in layout order, computed from the sizes
+    /// alone (nothing is allocated): what <see cref="Seq2SeqModel.Layout"/> will be.
+    /// </summary>
+    internal static IEnumerable<(string Name, long[] Shape)> ExpectedTensors(Seq2SeqConfig config)
+    {
+        long e = config.EmbeddingSize, h = config.HiddenSize, denc = config.EncoderOutputSize;
+        long gh = Recurrent.NaiveRecurrent.GateCount(config.Cell) * h;
+        int directions = config.Bidirectional ? 2 : 1;
+        long dc = config.Decoder == DecoderStyle.None ? h : denc;
+        long input = e + (config.Decoder == DecoderStyle.Luong ? h : dc);
+        long output = config.Decoder == DecoderStyle.Luong ? h : h + dc;
+        yield return ("encoder.embedding.weight", [config.SourceVocabSize, e]);
+        for (int k = 0; k < config.EncoderLayers; k++)
+        {
+            for (int d = 0; d < directions; d++)
+            {
+                string suffix = $"_l{k}" + (d == 1 ? "_reverse" : "");
+                yield return ("encoder.rnn.weight_ih" + suffix, [gh, k == 0 ? e : denc]);
+                yield return ("encoder.rnn.weight_hh" + suffix, [gh, h]);
+                yield return ("encoder.rnn.bias_ih" + suffix, [gh]);
+                yield return ("encoder.rnn.bias_hh" + suffix, [gh]);
+            }
+        }
+        if (config.Bidirectional)
+        {
+            yield return ("bridge.weight", [h, 2 * h]);
+            yield return ("bridge.bias", [h]);
+        }
+        yield return ("decoder.embedding.weight", [config.TargetVocabSize, e]);
+        if (config.Decoder != DecoderStyle.None)
+        {
+            long a = config.EffectiveAttentionSize;
+            switch (config.Scorer)
+            {
+                case Attention.AttentionScorer.General:
+                    yield return ("decoder.attention.W.weight", [h, denc]);
+                    break;
+                case Attention.AttentionScorer.Additive:
+                    yield return ("decoder.attention.W_q.weight", [a, h]);
+                    yield return ("decoder.attention.W_k.weight", [a, denc]);
+                    yield return ("decoder.attention.W_k.bias", [a]);
+                    yield return ("decoder.attention.v.weight", [1, a]);
+                    break;
+            }
+        }
+        yield return ("decoder.cell.weight_ih", [gh, input]);
+        yield return ("decoder.cell.weight_hh", [gh, h]);
+        yield return ("decoder.cell.bias_ih", [gh]);
+        yield return ("decoder.cell.bias_hh", [gh]);
+        if (config.Decoder == DecoderStyle.Luong)
+        {
+            yield return ("decoder.combine.weight", [h, dc + h]);
+        }
+        yield return ("decoder.out.weight", [config.TargetVocabSize, output]);
+        yield return ("decoder.out.bias", [config.TargetVocabSize]);
+    }
+
+    /// <summary>
+    /// Checks, before anything is allocated from the configuration, that the file holds exactly the tensors it implies:
+    /// each present, F32 and of the expected shape, and nothing else but optimizer state (<c>optimizer.*.{name}</c>) of
+    /// the same shape. As the reader has checked that every tensor's bytes lie inside the file, the model's size is then
+    /// bounded by the file's.
+    /// </summary>
+    /// <exception cref="ModelFileException">The first mismatch, naming the tensor and the configuration.</exception>
+    internal static void CheckTensors(SafeTensorsReader reader, Seq2SeqConfig config, string path)
+    {
+        var expected = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        long total = 0;
+        foreach ((string name, long[] shape) in ExpectedTensors(config))
+        {
+            // Stops at the first tensor the file lacks, so a configuration asking for 2^31 layers costs one lookup per tensor the file has.
+            if (!reader.Contains(name))
+            {
+                throw new ModelFileException($"{path}: tensor '{name}' [{string.Join(", ", shape)}] (implied by '{ConfigKey}': {config.Describe()}) is missing from the file.");
+            }
+            CheckTensor(reader[name], shape, config, path);
+            total += reader[name].ElementCount;
+            if (total > int.MaxValue)
+            {
+                throw new ModelFileException($"{path}: the model ({config.Describe()}) has more than {int.MaxValue} parameters.");
+            }
+            expected.Add(name, shape);
+        }
+        foreach (SafeTensorInfo t in reader.Tensors)
+        {
+            string? parameter = null;
+            foreach (string prefix in CheckpointPrefixes)
+            {
+                if (t.Name.StartsWith(prefix, StringComparison.Ordinal) && expected.ContainsKey(t.Name.Substring(prefix.Length)))
+                {
+                    parameter = t.Name.Substring(prefix.Length);
+                    break;
+                }
+            }
+            if (parameter is null)
+            {
+                throw new ModelFileException($"{path}: the file holds tensor '{t.Name}' {t.ShapeText}, which the model ({config.Describe()}) does not have.");
+            }
+            CheckTensor(t, expected[parameter], config, path);
+        }
+    }
+
+    private static void CheckTensor(SafeTensorInfo info, long[] shape, Seq2SeqConfig config, string path)
+    {
+        if (info.DType != SafeTensorsDType.F32)
+        {
+            throw new ModelFileException($"{path}: tensor '{info.Name}' has dtype {SafeTensorsDTypes.NameOf(info.DType)}, the model expects F32.");
+        }
+        bool same = info.Shape.Count == shape.Length;
+        for (int i = 0; same && i < shape.Length; i++)
+        {
+            same = info.Shape[i] == shape[i];
+        }
+        if (!same)
+        {
+            throw new ModelFileException($"{path}: tensor '{info.Name}' has shape {info.ShapeText}, but '{ConfigKey}' ({config.Describe()}) implies [{string.Join(", ", shape)}].");
+        }
+    }
+
+    /// <summary>Throws when a value of <paramref name="values"/> is NaN or infinite, naming the tensor and the index.</summary>
+    /// <exception cref="ModelFileException">A non-finite value.</exception>
+    internal static void RequireFinite(Parameters.ParameterLayout layout, ReadOnlySpan<float> values, string prefix, string path)
+    {
+        if (System.Numerics.Tensors.TensorPrimitives.IsFiniteAll(values))
+        {
+            return;
+        }
+        foreach (Parameters.ParameterSlot slot in layout.Slots)
+        {
+            ReadOnlySpan<float> v = slot.Of(values);
+            for (int i = 0; i < v.Length; i++)
+            {
+                if (!float.IsFinite(v[i]))
+                {
+                    throw new ModelFileException(
+                        $"{path}: tensor '{prefix}{slot.Name}' holds {v[i].ToString(System.Globalization.CultureInfo.InvariantCulture)} at element {i}: the weights must be finite.");
+                }
+            }
+        }
     }
 
     /// <summary>The configuration recorded in a file's metadata.</summary>
@@ -161,7 +321,7 @@ public static class Seq2SeqModelFile
     }
 }
 
-/// <summary>What <see cref="Seq2SeqModelFile.Load"/> read: the model and the file's metadata.</summary>
+/// <summary>What <see cref="Seq2SeqModelFile.Load(string, int, int, int)"/> read: the model and the file's metadata.</summary>
 public sealed class Seq2SeqModelFileContents
 {
     internal Seq2SeqModelFileContents(string path, Seq2SeqModel model, IReadOnlyDictionary<string, string> metadata)

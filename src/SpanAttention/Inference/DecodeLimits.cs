@@ -9,8 +9,9 @@ public static class DecodeLimits
     /// <summary>
     /// The longest input accepted by default, in tokens (its <c>&lt;eos&gt;</c> not counted). Decoding a source of S
     /// ids takes memory in O(S · T) with T = <see cref="MaxOutputLength"/>(S) steps (the attention weights kept
-    /// for the alignment), so an unbounded input would grow without bound; at this limit <c>spanattn translate</c> of
-    /// one such line stays under 50 MB resident with the demo model. Raise it through
+    /// for the alignment), so an unbounded input would grow without bound; at this limit one line of the demo model
+    /// stays around 100 MB even when the model never emits <c>&lt;eos&gt;</c>, and a greedy batch multiplies that by its
+    /// rows (docs/performance.md, "Decoding memory at the maximum source length"). Raise it through
     /// <see cref="DecodingOptions.MaxSourceLength"/>.
     /// </summary>
     public const int DefaultMaxSourceLength = 1024;

@@ -9,7 +9,7 @@ namespace SpanAttention.Kernels;
 /// Activation functions and their backward passes. Forward overwrites its output; backward accumulates
 /// into the input gradient and is written in terms of the forward output y, which is what the layers cache.
 /// </summary>
-public static class Activations
+public static partial class Activations
 {
     /// <summary>y = σ(x) = 1 / (1 + exp(-x)), element-wise.</summary>
     /// <param name="x">Input: (n).</param>

@@ -6,7 +6,7 @@ namespace SpanAttention.Kernels;
 
 /// <summary>An element-wise function of three inputs, at every vector width.</summary>
 /// <remarks>
-/// Implemented by small <c>readonly struct</c>s so that <see cref="Elementwise.Apply{TOperator}"/> is
+/// Implemented by small <c>readonly struct</c>s so that Elementwise.Apply is
 /// specialised per operator by the JIT: no dispatch cost, and a new operation is a few lines.
 /// </remarks>
 internal interface ITernaryOperator
@@ -19,6 +19,19 @@ internal interface ITernaryOperator
 
     /// <summary>The 512-bit form.</summary>
     static abstract Vector512<float> Invoke(Vector512<float> a, Vector512<float> b, Vector512<float> c);
+}
+
+/// <summary>An element-wise function of one input, at every vector width (see <see cref="ITernaryOperator"/>).</summary>
+internal interface IUnaryOperator
+{
+    /// <summary>The scalar form, used for the remainder and when no SIMD is available.</summary>
+    static abstract float Invoke(float x);
+
+    /// <summary>The 256-bit form.</summary>
+    static abstract Vector256<float> Invoke(Vector256<float> x);
+
+    /// <summary>The 512-bit form.</summary>
+    static abstract Vector512<float> Invoke(Vector512<float> x);
 }
 
 /// <summary>
@@ -68,6 +81,38 @@ internal static class Elementwise
         for (; i < n; i++)
         {
             Unsafe.Add(ref rd, i) = TOperator.Invoke(Unsafe.Add(ref ra, i), Unsafe.Add(ref rb, i), Unsafe.Add(ref rc, i));
+        }
+    }
+
+    /// <summary>destination[i] = TOperator(x[i]).</summary>
+    /// <typeparam name="TOperator">The element-wise function.</typeparam>
+    /// <param name="x">Input: (n).</param>
+    /// <param name="destination">Output: (n). Overwritten. May be the same span as <paramref name="x"/>.</param>
+    public static void Apply<TOperator>(ReadOnlySpan<float> x, Span<float> destination)
+        where TOperator : struct, IUnaryOperator
+    {
+        int n = x.Length;
+        Guard.SameLength(destination.Length, n, nameof(destination));
+        ref float rx = ref MemoryMarshal.GetReference(x);
+        ref float rd = ref MemoryMarshal.GetReference(destination);
+        int i = 0;
+        if (Isa.Vector512)
+        {
+            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
+            {
+                TOperator.Invoke(Vector512.LoadUnsafe(ref rx, (nuint)i)).StoreUnsafe(ref rd, (nuint)i);
+            }
+        }
+        if (Isa.Vector256)
+        {
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                TOperator.Invoke(Vector256.LoadUnsafe(ref rx, (nuint)i)).StoreUnsafe(ref rd, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            Unsafe.Add(ref rd, i) = TOperator.Invoke(Unsafe.Add(ref rx, i));
         }
     }
 }

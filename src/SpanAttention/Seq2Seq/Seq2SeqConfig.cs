@@ -82,7 +82,24 @@ public sealed record Seq2SeqConfig
     /// <summary>A as used: <see cref="AttentionSize"/> or H when 0.</summary>
     public int EffectiveAttentionSize => AttentionSize > 0 ? AttentionSize : HiddenSize;
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
+    /// <summary>Largest V_src or V_tgt accepted (2^24 tokens).</summary>
+    internal const int MaxVocabSize = 1 << 24;
+
+    /// <summary>Largest E, H or A accepted (65,536).</summary>
+    internal const int MaxWidth = 1 << 16;
+
+    /// <summary>Largest L accepted (64 encoder layers).</summary>
+    internal const int MaxEncoderLayers = 64;
+
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> naming the first invalid setting.
+    /// </summary>
+    /// <remarks>
+    /// Upper limits (so that no size computed from a configuration overflows, and a model file cannot ask for an
+    /// absurd model): vocabularies at most 2^24 tokens; E, H and A at most 65,536; at most 64 encoder layers; and every
+    /// weight matrix and per-token table the model allocates (e.g. V·G·H, the decoder's input table) at most
+    /// <see cref="Array.MaxLength"/> floats.
+    /// </remarks>
     public void Validate()
     {
         static void Check(bool ok, string message)
@@ -105,6 +122,19 @@ public sealed record Seq2SeqConfig
         Check(PaddingId >= 0 && PaddingId < SourceVocabSize && PaddingId < TargetVocabSize, $"PaddingId {PaddingId} is outside a vocabulary.");
         Check(BosId >= 0 && BosId < TargetVocabSize && BosId != PaddingId, $"BosId {BosId} must be a non-padding target id.");
         Check(EosId >= 0 && EosId < TargetVocabSize && EosId != PaddingId, $"EosId {EosId} must be a non-padding target id.");
+        Check(SourceVocabSize <= MaxVocabSize, $"SourceVocabSize must be ≤ {MaxVocabSize}, got {SourceVocabSize}.");
+        Check(TargetVocabSize <= MaxVocabSize, $"TargetVocabSize must be ≤ {MaxVocabSize}, got {TargetVocabSize}.");
+        Check(EmbeddingSize <= MaxWidth, $"EmbeddingSize must be ≤ {MaxWidth}, got {EmbeddingSize}.");
+        Check(HiddenSize <= MaxWidth, $"HiddenSize must be ≤ {MaxWidth}, got {HiddenSize}.");
+        Check(AttentionSize <= MaxWidth, $"AttentionSize must be ≤ {MaxWidth}, got {AttentionSize}.");
+        Check(EncoderLayers <= MaxEncoderLayers, $"EncoderLayers must be ≤ {MaxEncoderLayers}, got {EncoderLayers}.");
+        // The largest config-sized buffers, in long arithmetic (all factors are bounded above, so no long overflows):
+        // gate rows G·H times the widest row any weight or table has.
+        long gh = 4L * HiddenSize;                                                  // G ≤ 4
+        long vocab = Math.Max(SourceVocabSize, TargetVocabSize);
+        long widest = Math.Max(Math.Max(vocab, 2L * EmbeddingSize + 4L * HiddenSize), EffectiveAttentionSize);
+        Check(gh * widest <= Array.MaxLength && 2L * gh * vocab <= Array.MaxLength && vocab * (EmbeddingSize + 3L * HiddenSize) <= Array.MaxLength,
+            $"the sizes (SourceVocabSize {SourceVocabSize}, TargetVocabSize {TargetVocabSize}, EmbeddingSize {EmbeddingSize}, HiddenSize {HiddenSize}, AttentionSize {AttentionSize}) give a weight or table of more than {Array.MaxLength} floats.");
         Check(Decoder == DecoderStyle.None || Scorer is not (AttentionScorer.Dot or AttentionScorer.ScaledDot) || !Bidirectional,
             $"{Scorer} attention needs key size = query size; a bidirectional encoder gives 2H keys for an H query (use General or Additive).");
     }

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using SpanAttention.Attention;
+using SpanAttention.Attention.Scorers;
 using SpanAttention.Kernels;
 using SpanAttention.Recurrent;
 
@@ -197,20 +198,9 @@ public sealed partial class Seq2SeqModel
             default:
                 break;
         }
-        if (weights.KeyWeightT is not null)
+        if (_attention is not null)
         {
-            int p = weights.KeyWeightT.N;
-            Span<float> pk = _pKeys.AsSpan(0, rows * p);
-            Gemm.Multiply(rows, encOut, _denc, Transpose.No, weights.KeyWeightT, pk, p, accumulate: false);        // P = K W_kᵀ (B·S, A) or K Wᵀ
-            if (Config.Scorer == AttentionScorer.Additive)
-            {
-                ReadOnlySpan<float> bias = _attention!.KeyBias!.Of(values);
-                for (int r = 0; r < rows; r++)
-                {
-                    Span<float> row = pk.Slice(r * p, p);
-                    TensorPrimitives.Add(row, bias, row);                                                         // P_r += b
-                }
-            }
+            _attention.ScorerImplementation.ProjectKeysPrepared(weights, values, encOut, rows, _pKeys);         // P = project(K) (B·S, P), packed weights
         }
     }
 
@@ -342,33 +332,12 @@ public sealed partial class Seq2SeqModel
     private void AttendRow(InferenceWeights weights, int b, int n, ReadOnlySpan<float> query, ReadOnlySpan<float> encOut, Span<float> a, Span<float> context)
     {
         int source = _source, dk = _denc;
+        IAttentionScorer scorer = _attention!.ScorerImplementation;
         ReadOnlySpan<float> keys = encOut.Slice(b * source * dk, n * dk);                                 // (n, Dk); values = keys
-        Span<float> s = a.Slice(0, n);
-        switch (Config.Scorer)
-        {
-            case AttentionScorer.Additive:
-            {
-                int p = Config.EffectiveAttentionSize;
-                Span<float> pq = _pQuery;
-                Gemv.Multiply(weights.QueryWeight!, query, pq, accumulate: false);                     // (1) pq = W_q q   (A)
-                AdditiveScores.Forward(pq, _pKeys.AsSpan(b * source * p, n * p), n, _attention!.ScoreWeight!.Of(Parameters.Values), s); // (2) s_j = v · tanh(pq + P_j), fast tanh
-                break;
-            }
-            case AttentionScorer.General:
-            {
-                int p = _h;
-                Gemv.Multiply(_pKeys.AsSpan(b * source * p, n * p), n, p, p, query, s, accumulate: false); // s_j = P_j · q
-                break;
-            }
-            default:
-                Gemv.Multiply(keys, n, dk, dk, query, s, accumulate: false);                             // s_j = k_j · q
-                if (Config.Scorer == AttentionScorer.ScaledDot)
-                {
-                    TensorPrimitives.Multiply(s, 1f / MathF.Sqrt(dk), s);                               //     / sqrt(Dk)
-                }
-                break;
-        }
-        Softmax.Forward(a, n, a);                                                                       // (3) a = softmax(s), padding 0
-        Gemv.MultiplyTransposed(keys, n, dk, dk, a.Slice(0, n), context, accumulate: false);            // (4) c = Σ_j a_j k_j
+        int p = scorer.ProjectedWidth;
+        ReadOnlySpan<float> projected = scorer.ProjectsKeys ? _pKeys.AsSpan(b * source * p, n * p) : keys;  // (n, P)
+        scorer.ScoresPrepared(weights, Parameters.Values, query, projected, n, _pQuery, a);               // (1) s_j = score(q, k_j)
+        Softmax.Forward(a, n, a);                                                                       // (2) a = softmax(s), padding 0
+        Gemv.MultiplyTransposed(keys, n, dk, dk, a.Slice(0, n), context, accumulate: false);            // (3) c = Σ_j a_j k_j
     }
 }

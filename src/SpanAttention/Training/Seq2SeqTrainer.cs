@@ -508,6 +508,10 @@ public sealed class Seq2SeqTrainer
         reader.EnsureNoOtherTensors(Model.Layout, "", ExpAvgPrefix, ExpAvgSqPrefix, MomentumBufferPrefix, SessionTensorPrefix);
         long step = ReadLong(reader.Metadata, "spanattention.trainer.step", path);
         long epoch = ReadLong(reader.Metadata, "spanattention.trainer.epoch", path);
+        if (epoch > int.MaxValue)
+        {
+            throw new ModelFileException($"{path}: checkpoint metadata 'spanattention.trainer.epoch' is {epoch}, more than {int.MaxValue}.");
+        }
         long optimizerStep = ReadLong(reader.Metadata, $"spanattention.trainer.{kind}_step", path);
         if (!reader.Metadata.TryGetValue("spanattention.trainer.rng", out string? rngText)
             || !ulong.TryParse(rngText, NumberStyles.None, CultureInfo.InvariantCulture, out ulong rng))
@@ -531,12 +535,22 @@ public sealed class Seq2SeqTrainer
                 reader.ReadInto(Model.Layout, first, MomentumBufferPrefix);
                 break;
         }
+        Seq2SeqModelFile.RequireFinite(Model.Layout, values, "", path);
+        if (first.Length > 0)
+        {
+            Seq2SeqModelFile.RequireFinite(Model.Layout, first, Optimizer is Sgd ? MomentumBufferPrefix : ExpAvgPrefix, path);
+        }
+        if (second.Length > 0)
+        {
+            Seq2SeqModelFile.RequireFinite(Model.Layout, second, ExpAvgSqPrefix, path);
+        }
         bool hasSession = sessionBest is not null && reader.Contains(SessionTensorPrefix + Model.Layout.Slots[0].Name);
         float[] best = [];
         if (hasSession)
         {
             best = new float[Model.Layout.Count];
             reader.ReadInto(Model.Layout, best, SessionTensorPrefix);
+            Seq2SeqModelFile.RequireFinite(Model.Layout, best, SessionTensorPrefix, path);
         }
         values.CopyTo(Model.Parameters.Values, 0);
         if (hasSession)
@@ -554,7 +568,7 @@ public sealed class Seq2SeqTrainer
                 break;
         }
         Step = step;
-        Epoch = checked((int)epoch);
+        Epoch = (int)epoch;
         Optimizer.StepCount = optimizerStep;
         Random.State = rng;
         return hasSession ? reader.Metadata : null;

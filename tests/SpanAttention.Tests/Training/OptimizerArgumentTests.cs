@@ -28,6 +28,10 @@ public class OptimizerArgumentTests
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(count, learningRate, beta1, beta2, epsilon, weightDecay));
         Assert.Equal(name, e.ParamName);
+        if (name is "beta1" or "beta2")
+        {
+            Assert.Contains($"{name} must be in [0, 1).", e.Message, StringComparison.Ordinal);
+        }
     }
 
     [Theory]
@@ -72,6 +76,7 @@ public class OptimizerArgumentTests
         float[] g = [3f, 4f];
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => GradientClipping.ClipByGlobalNorm(g, maxNorm));
         Assert.Equal("maxNorm", e.ParamName);
+        Assert.Contains("must be positive and finite", e.Message, StringComparison.Ordinal);
         Assert.Equal([3f, 4f], g);
     }
 

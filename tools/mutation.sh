@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Mutation testing of the given source files with Stryker.NET (a local tool: .config/dotnet-tools.json).
+#
+#   tools/mutation.sh src/SpanAttention/Kernels/Softmax.cs [FILE...]
+#   MUTATION_AVX512=0 tools/mutation.sh src/SpanAttention/Kernels/Softmax.cs   # run the tests without AVX-512
+#   MUTATION_FILTER='FullyQualifiedName~Softmax' tools/mutation.sh FILE          # override the test filter
+#
+# Each file is mutated on its own, against the unit tests of its folder (src/SpanAttention/Kernels/X.cs ->
+# the tests in namespace SpanAttention.Tests.Kernels), with per-test coverage, so only the tests that reach a
+# mutant run for it. Prints, per file, the score (killed + timeout over tested, as Stryker counts it) and every
+# surviving mutant with its line; the full HTML and JSON reports are kept in .mutation/<file>/.
+# Equivalent mutants (ones no test can kill, e.g. a loop bound that moves elements between the 512-bit, 256-bit
+# and scalar paths, which compute the same value) are listed with their reason in
+# tools/mutation/equivalent.tsv; the "non-equivalent score" below leaves them out. See docs/mutation-testing.md.
+# Not run in CI: a file takes minutes to an hour on 2 cores.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+if [ $# -eq 0 ]; then
+  echo "usage: tools/mutation.sh FILE.cs [FILE.cs...]  (files under src/SpanAttention)" >&2
+  exit 2
+fi
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+dotnet tool restore > /dev/null
+if [ "${MUTATION_AVX512:-1}" = "0" ]; then
+  export DOTNET_EnableAVX512=0
+fi
+
+for file in "$@"; do
+  case "$file" in
+    src/SpanAttention/*.cs) ;;
+    *) echo "mutation.sh: $file: not a source file under src/SpanAttention" >&2; exit 2 ;;
+  esac
+  [ -f "$file" ] || { echo "mutation.sh: $file: no such file" >&2; exit 2; }
+  rel=${file#src/SpanAttention/}
+  folder=$(dirname "$rel")
+  # The tests of the file's folder, plus extra test classes named for it in tools/mutation/filters.tsv
+  # (e.g. the gate kernels' tests live in Kernels/ while the gates live in Recurrent/).
+  if [ "$folder" = "." ]; then
+    filter=FullyQualifiedName~SpanAttention.Tests
+  else
+    filter=FullyQualifiedName~SpanAttention.Tests.${folder//\//.}.
+  fi
+  extra=$(awk -F '\t' -v f="$rel" '$1 == f { print $2 }' "$root/tools/mutation/filters.tsv")
+  [ -n "$extra" ] && filter="$filter|$extra"
+  filter=${MUTATION_FILTER:-$filter}
+  name=${rel//\//_}
+  name=${name%.cs}
+  out="$root/.mutation/$name${MUTATION_AVX512:+-avx512-$MUTATION_AVX512}"
+  rm -rf "$out" && mkdir -p "$out"
+  echo "=== $file (tests: $filter${DOTNET_EnableAVX512:+, DOTNET_EnableAVX512=$DOTNET_EnableAVX512})"
+  (cd src/SpanAttention && dotnet stryker -f "$root/tools/mutation/stryker-config.json" \
+      --mutate "**/$rel" --test-case-filter "$filter" --output "$out" --skip-version-check) > "$out/stryker.log" 2>&1 || {
+    echo "mutation.sh: Stryker failed on $file; see $out/stryker.log" >&2
+    tail -20 "$out/stryker.log" >&2
+    exit 1
+  }
+  python3 "$root/tools/mutation/summary.py" "$out/reports/mutation-report.json" "$root/tools/mutation/equivalent.tsv" "$rel"
+done
