@@ -144,6 +144,7 @@ internal static class InfoCommand
                 using JsonDocument document = JsonDocument.Parse(value);
                 if (document.RootElement.ValueKind == JsonValueKind.Object)
                 {
+                    var lines = new List<string>();
                     foreach (JsonProperty field in document.RootElement.EnumerateObject())
                     {
                         string text = field.Value.ValueKind switch
@@ -152,14 +153,15 @@ internal static class InfoCommand
                             JsonValueKind.Array when IsStringArray(field.Value) => Tokens(field.Value),
                             _ => field.Value.GetRawText(),
                         };
-                        o.WriteLine($"  {key}.{field.Name}: {text}");
+                        lines.Add($"  {key}.{field.Name}: {text}");
                     }
+                    lines.ForEach(o.WriteLine);
                     return;
                 }
             }
-            catch (JsonException)
+            catch (Exception e) when (e is JsonException or InvalidOperationException)
             {
-                // Not JSON after all: shown as it is.
+                // Not JSON after all, or a string that is not text (a lone surrogate \u escape): shown as it is.
             }
         }
         o.WriteLine($"  {key}: {value.ReplaceLineEndings(" ")}");

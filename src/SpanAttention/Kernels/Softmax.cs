@@ -9,10 +9,16 @@ namespace SpanAttention.Kernels;
 /// Stable softmax over one row or over the rows of a matrix, with an optional mask, and its backward.
 /// </summary>
 /// <remarks>
-/// Forward subtracts the row maximum before exponentiating, so any finite logits (up to ±3.4e38) give
+/// <para>Forward subtracts the row maximum before exponentiating, so any finite logits (up to ±3.4e38) give
 /// finite weights in [0, 1] that sum to one. Masked positions get exactly 0; a row with no valid position
 /// gives all zeros, never NaN. <see cref="TensorPrimitives"/>' own SoftMax does not subtract the maximum
-/// and overflows to NaN for logits such as [1000, 1001]; it is never used here.
+/// and overflows to NaN for logits such as [1000, 1001]; it is never used here.</para>
+/// <para>Non-finite logits (over the valid positions; masked positions always get 0), as the limits of softmax:
+/// -∞ gets weight 0; when k ≥ 1 logits are +∞, each of them gets 1/k and every other position 0 (so a score that
+/// overflowed float still gives finite weights); a row of only -∞ gives all zeros, like a row with no valid
+/// position; a NaN anywhere makes every valid weight NaN (the weights are undefined: the error is passed on,
+/// not hidden). Finite rows never reach the code for these cases: it runs only when the maximum is not finite or
+/// the sum of exponentials is NaN (docs/kernels.md).</para>
 /// </remarks>
 public static class Softmax
 {
@@ -41,7 +47,17 @@ public static class Softmax
         ReadOnlySpan<float> s = scores.Slice(0, validLength);
         Span<float> a = weights.Slice(0, validLength);
         float max = Max(s);                         // pass 1: max_j s_j
+        if (!float.IsFinite(max))
+        {
+            NonFinite(s, default, a);               // +∞ (or NaN) among the logits, or all -∞: the input is still intact
+            return;
+        }
         float sum = ExpShiftedAndSum(s, max, a);    // pass 2: a_j = exp(s_j - max) in [0, 1], 1 at the max; sum >= 1
+        if (float.IsNaN(sum))
+        {
+            a.Fill(float.NaN);                      // a NaN logit (exp passes NaN on): the weights are undefined
+            return;
+        }
         Scale(a, 1f / sum);                         // pass 3: a_j /= sum (as a_j · (1/sum): one extra rounding, far inside the n-ulp budget)
     }
 
@@ -60,13 +76,60 @@ public static class Softmax
         // Pass 1: a_j = s_j where valid, -∞ where masked, and the max over valid j. exp(-∞ - max) is
         // exactly 0, so the unmasked passes 2 and 3 then give masked positions exactly 0.
         float max = MaskAndMax(scores, valid, weights);
-        if (float.IsNegativeInfinity(max))
+        if (!float.IsFinite(max))
         {
-            weights.Clear();   // no valid position: all zeros, never NaN
+            NonFinite(weights, valid, weights);   // no valid position (all zeros), only -∞, +∞ or NaN among the valid logits
             return;
         }
         float sum = ExpShiftedAndSum(weights, max, weights);
+        if (float.IsNaN(sum))
+        {
+            FillValid(weights, valid, float.NaN);
+            return;
+        }
         Scale(weights, 1f / sum);
+    }
+
+    /// <summary>
+    /// The rows the fast passes leave to this: a_j = 1/k where s_j = +∞ (k such j), else 0; a NaN among the valid
+    /// s_j makes every valid a_j NaN; with neither, all zeros. Masked positions get 0.
+    /// </summary>
+    /// <param name="s">Logits: (n). Masked positions may hold anything (MaskAndMax writes -∞ there).</param>
+    /// <param name="valid">Empty for no mask, else (n).</param>
+    /// <param name="a">Weights: (n). Overwritten; may be the same span as <paramref name="s"/>.</param>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void NonFinite(ReadOnlySpan<float> s, ReadOnlySpan<bool> valid, Span<float> a)
+    {
+        int infinite = 0;
+        bool nan = false;
+        for (int j = 0; j < s.Length; j++)
+        {
+            if (valid.IsEmpty || valid[j])
+            {
+                infinite += float.IsPositiveInfinity(s[j]) ? 1 : 0;
+                nan |= float.IsNaN(s[j]);
+            }
+        }
+        if (nan)
+        {
+            a.Clear();
+            FillValid(a, valid, float.NaN);
+            return;
+        }
+        float share = infinite > 0 ? 1f / infinite : 0f;
+        for (int j = 0; j < s.Length; j++)
+        {
+            a[j] = (valid.IsEmpty || valid[j]) && float.IsPositiveInfinity(s[j]) ? share : 0f;
+        }
+    }
+
+    /// <summary>a_j = value where valid_j (everywhere when <paramref name="valid"/> is empty).</summary>
+    private static void FillValid(Span<float> a, ReadOnlySpan<bool> valid, float value)
+    {
+        for (int j = 0; j < a.Length; j++)
+        {
+            a[j] = valid.IsEmpty || valid[j] ? value : 0f;
+        }
     }
 
     /// <summary>Row-wise softmax of a (rows, cols) matrix, each row over its first validLengths[r] positions.</summary>
@@ -354,7 +417,7 @@ public static class Softmax
     // k = round(x·log2(e)) and |r| ≤ ln2/2, e^r = 1 + r + r²·P(r) with the degree-5 minimax P of Cephes' expf,
     // and 2^k built directly in the exponent bits. ln2 is split in two (hi has few mantissa bits, so k·hi
     // is exact) to keep r accurate. Below -87.3 (where 2^k would leave the normal range) the result is
-    // flushed to exactly 0; -∞ gives 0, 0 gives exactly 1. Max error about 1 ulp (tested against double).
+    // flushed to exactly 0; -∞ gives 0, 0 gives exactly 1, NaN gives NaN. Max error about 1 ulp (tested against double).
     private const float ExpCutoff = -87.3f;
     private const float Log2E = 1.44269504088896341f;
     private const float Ln2Hi = 0.693359375f;
@@ -372,7 +435,7 @@ public static class Softmax
     internal static Vector256<float> ExpNonPositive(Vector256<float> x)
     {
         Vector256<float> underflow = Vector256.LessThan(x, Vector256.Create(ExpCutoff));
-        x = Vector256.MaxNative(x, Vector256.Create(ExpCutoff));
+        x = Vector256.MaxNative(Vector256.Create(ExpCutoff), x);                      // x second: a NaN x stays NaN (x86 maxps returns its second operand on NaN)
         Vector256<float> t = Vector256.FusedMultiplyAdd(x, Vector256.Create(Log2E), Vector256.Create(RoundMagic));
         Vector256<float> k = t - Vector256.Create(RoundMagic);                        // round(x·log2 e)
         Vector256<float> r = Vector256.FusedMultiplyAdd(k, Vector256.Create(-Ln2Hi), x);
@@ -392,7 +455,7 @@ public static class Softmax
     internal static Vector512<float> ExpNonPositive(Vector512<float> x)
     {
         Vector512<float> underflow = Vector512.LessThan(x, Vector512.Create(ExpCutoff));
-        x = Vector512.MaxNative(x, Vector512.Create(ExpCutoff));
+        x = Vector512.MaxNative(Vector512.Create(ExpCutoff), x);
         Vector512<float> t = Vector512.FusedMultiplyAdd(x, Vector512.Create(Log2E), Vector512.Create(RoundMagic));
         Vector512<float> k = t - Vector512.Create(RoundMagic);
         Vector512<float> r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2Hi), x);
