@@ -9,7 +9,7 @@
 # every row once per build, one process each, alternating which build goes first from round to round, so a
 # shared machine's drifts hit both alike. Prints per row the median of all samples of each build (tokens/s
 # for train, higher is better; us/token for decode, lower is better) and new/old as a speed ratio
-# (> 1: new is faster). Raw JSON lines go to a fresh /tmp directory.
+# (> 1: new is faster). Tiered JIT off, as in perf/compare.sh. Raw JSON lines go to a fresh /tmp directory.
 set -euo pipefail
 old="${1:?OLD_DLL}"; new="${2:?NEW_DLL}"; rounds="${3:-3}"; sizes="${4:-64,256}"; reps="${5:-5}"
 out="$(mktemp -d "${TMPDIR:-/tmp}/spanattention-ab-XXXXXX")"
@@ -18,7 +18,7 @@ rows=()
 for h in "${size_list[@]}"; do rows+=("train $h 32" "train $h 1" "decode $h 1"); done
 
 run() { # build-tag dll mode H B
-    dotnet "$2" seq2seq-json --mode "$3" --hidden "$4" --batch "$5" --threads 1 --reps "$reps" --warmup 2 \
+    DOTNET_TieredCompilation="${DOTNET_TieredCompilation:-0}" dotnet "$2" seq2seq-json --mode "$3" --hidden "$4" --batch "$5" --threads 1 --reps "$reps" --warmup 2 \
         | grep '^{' | sed "s/^{/{\"build\":\"$1\",/" >> "$out/results.jsonl"
 }
 for ((r = 0; r < rounds; r++)); do

@@ -406,6 +406,7 @@ public sealed partial class Seq2SeqModel
     public void Backward()
     {
         RequireForward();
+        Seq2SeqFaults faults = Faults;                                     // Seq2SeqFaults.None outside tests
         Seq2SeqBatch batch = _lastBatch!;
         int bsz = _batch, steps = _steps, h = _h, e = _e, rows = steps * bsz;
         ParameterSet p = Parameters;
@@ -424,7 +425,7 @@ public sealed partial class Seq2SeqModel
         Span<float> dOutIn = _dOutIn.AsSpan(0, rows * _o);
         dOutIn.Clear();
         _out.Backward(dLogits, _outIn.AsSpan(0, rows * _o), rows, values, grads, dOutIn);
-        bool dropped = _forwardDropped && !SkipDropoutBackwardForTesting;
+        bool dropped = _forwardDropped && !faults.SkipDropoutBackward;
         if (dropped && Config.Decoder != DecoderStyle.Luong)
         {
             Dropout.Apply(dOutIn, _outMask.AsSpan(0, rows * _o));            // o = drop(o'): do' = do ⊙ mask (Luong: below, with dTilde)
@@ -449,7 +450,7 @@ public sealed partial class Seq2SeqModel
             dCPrev.Clear();
         }
         Span<float> dTargetEmbedding = _targetEmbedding.Weight.Of(grads);
-        Span<float> dQueryBahdanau = DropQueryGradientForTesting ? _dPre.AsSpan(0, bh) : dHPrev;
+        Span<float> dQueryBahdanau = faults.DropQueryGradient ? _dPre.AsSpan(0, bh) : dHPrev;
 
         // 4. Decoder steps in reverse (BPTT). The cell stores each step's gate gradients (dGates (T, B, G·H)) and
         //    its weight gradients are formed after the loop with one GEMM over all T·B rows.
@@ -530,7 +531,7 @@ public sealed partial class Seq2SeqModel
                             TensorPrimitives.Add(dH.Slice(b * h, h), row.Slice(_dc, h), dH.Slice(b * h, h));
                         }
                         // c_t = attn(query = h_t)
-                        _attention!.Backward(dContext, default, values, hCur, encOut, encOut, srcLengths, weights, grads, DropQueryGradientForTesting ? _dPre.AsSpan(0, bh) : dH, dEncOut, dEncOut,
+                        _attention!.Backward(dContext, default, values, hCur, encOut, encOut, srcLengths, weights, grads, faults.DropQueryGradient ? _dPre.AsSpan(0, bh) : dH, dEncOut, dEncOut,
                             hiddenCache: default, ProjectedQueryGradient(t, bsz));   // additive: the tanh layer is recomputed
                         // h_t = cell([emb(y_t); h̃_{t-1}], h_{t-1})
                         _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesStep, dGatesHhStep, _tableColumns);
@@ -808,16 +809,16 @@ public sealed partial class Seq2SeqModel
     /// Whether a teacher-forced pass of (B, T) uses the input table: worth it when the V table rows cost at most half of
     /// the T·B rows they replace. Never with embedding dropout: the table holds the projection of the plain embedding rows.
     /// </summary>
-    private bool UseInputTable(int bsz, int steps) => !InputTableDisabledForTesting && !_dropping && 2L * _v <= (long)steps * bsz;
+    private bool UseInputTable(int bsz, int steps) => !Faults.DisableInputTables && !_dropping && 2L * _v <= (long)steps * bsz;
 
-    /// <summary>Tests only: run the teacher-forced pass without the input table (the reference the table path is checked against).</summary>
-    internal bool InputTableDisabledForTesting { get; set; }
+    /// <summary>The test seam (<see cref="Seq2SeqFaults"/>); <see cref="Seq2SeqFaults.None"/> outside tests.</summary>
+    internal Seq2SeqFaults Faults { get; set; } = Seq2SeqFaults.None;
 
     /// <summary>Whether the last teacher-forced <see cref="Forward"/> used the input table.</summary>
     internal bool LastPassUsedInputTable => _tableColumns > 0;
 
     /// <summary>Whether a teacher-forced pass uses the source table for encoder layer 0 (same rule as <see cref="UseInputTable"/>).</summary>
-    private bool UseSourceTable(int bsz, int source) => !InputTableDisabledForTesting && !_dropping && 2L * Config.SourceVocabSize <= (long)bsz * source;
+    private bool UseSourceTable(int bsz, int source) => !Faults.DisableInputTables && !_dropping && 2L * Config.SourceVocabSize <= (long)bsz * source;
 
     /// <summary>Whether the last teacher-forced <see cref="Forward"/> used the source table.</summary>
     internal bool LastPassUsedSourceTable => _sourceTablePass;
@@ -934,12 +935,6 @@ public sealed partial class Seq2SeqModel
     }
 
     internal int Vocabulary => _v;
-
-    /// <summary>Teeth tests only: drop the attention query's gradient (a deliberately wrong backward the gradient check must catch).</summary>
-    internal bool DropQueryGradientForTesting { get; set; }
-
-    /// <summary>Teeth tests only: backward ignores the dropout masks (a deliberately wrong backward the gradient check must catch).</summary>
-    internal bool SkipDropoutBackwardForTesting { get; set; }
 
     internal int StateWidth => Math.Max(_h, _o);
 

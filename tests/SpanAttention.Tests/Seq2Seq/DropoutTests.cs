@@ -68,7 +68,7 @@ public sealed class DropoutTests
     public void Backward_MasksIgnoredInBackward_CheckFails(string name)
     {
         Seq2SeqConfig config = Seq2SeqGradientTests.ByName(name) with { Dropout = 0.3f };
-        var model = new Seq2SeqModel(config, 3, 5, 5, seed: 11) { Training = true, DropoutSeed = 5, DropoutStep = 1, SkipDropoutBackwardForTesting = true };
+        var model = new Seq2SeqModel(config, 3, 5, 5, seed: 11) { Training = true, DropoutSeed = 5, DropoutStep = 1, Faults = new Seq2SeqFaults { SkipDropoutBackward = true } };
         Seq2SeqBatch batch = Seq2SeqTestData.TinyBatch(config, 5);
         Assert.NotNull(Seq2SeqGradientTests.Check(model, batch));
     }

@@ -74,7 +74,7 @@ public sealed class Seq2SeqGradientTests
     public void Backward_DroppedQueryGradient_CheckFails(string name)
     {
         Seq2SeqConfig config = ByName(name);
-        var model = new Seq2SeqModel(config, 3, 5, 5, seed: 11) { DropQueryGradientForTesting = true };
+        var model = new Seq2SeqModel(config, 3, 5, 5, seed: 11) { Faults = new Seq2SeqFaults { DropQueryGradient = true } };
         Seq2SeqBatch batch = Seq2SeqTestData.TinyBatch(config, 5);
         Assert.NotNull(Check(model, batch));
     }
@@ -93,7 +93,7 @@ public sealed class Seq2SeqGradientTests
         Seq2SeqConfig config = SmallVocabularies(name);
         Seq2SeqBatch batch = Seq2SeqTestData.TinyBatch(config, 5);
         var table = new Seq2SeqModel(config, 3, 5, 5, seed: 11);
-        var direct = new Seq2SeqModel(config, 3, 5, 5, seed: 11) { InputTableDisabledForTesting = true };
+        var direct = new Seq2SeqModel(config, 3, 5, 5, seed: 11) { Faults = new Seq2SeqFaults { DisableInputTables = true } };
         float lossTable = table.Forward(batch);
         table.Backward();
         float lossDirect = direct.Forward(batch);
