@@ -44,7 +44,7 @@ internal sealed class ModelFileFuzz
     /// <summary>The bytes of case <paramref name="index"/>, and the kind of corruption applied.</summary>
     public (byte[] File, string Kind) Case(int seed, int index)
     {
-        var random = new Random(HashCode.Combine(seed, index));
+        var random = new Random(unchecked(seed * 1_000_003 + index)); // not HashCode.Combine: it is seeded per process
         string kind = Kinds[index % Kinds.Length];
         byte[] file = kind switch
         {
