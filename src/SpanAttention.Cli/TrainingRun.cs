@@ -12,7 +12,7 @@ namespace SpanAttention.Cli;
 /// </summary>
 internal static class TrainingRun
 {
-    public static TrainingResult Run(CliContext context, Dataset data, TaskSpec? task, TrainingOptions options, CancellationToken cancellationToken)
+    public static TrainingResult Run(CliContext context, Dataset data, TaskSpec? task, TrainingOptions options, CancellationToken cancellationToken, TrainingLog? log = null)
     {
         var culture = CultureInfo.InvariantCulture;
         if (data.Train.Count == 0)
@@ -52,7 +52,11 @@ internal static class TrainingRun
         context.Error.WriteLine(string.Create(culture,
             $"{data.Name}: {data.Train.Count:N0} training / {session.HeldOut.Count:N0} held-out pairs, vocabularies {session.Source.Count} -> {session.Target.Count}; model {session.Model.Config.Describe()}, {session.Model.Layout.Count:N0} parameters"));
 
-        var reporter = new ProgressReporter(context.Error, context.ErrorIsTerminal);
+        IProgress<TrainingProgress> reporter = new ProgressReporter(context.Error, context.ErrorIsTerminal);
+        if (log is not null)
+        {
+            reporter = new TrainingLog.Writer(reporter, log, session);
+        }
         TrainingResult result;
         try
         {

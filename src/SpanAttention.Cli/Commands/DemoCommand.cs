@@ -15,10 +15,14 @@ namespace SpanAttention.Cli.Commands;
 /// <c>spanattn demo</c> (also what <c>spanattn</c> does without arguments): trains a GRU encoder with additive
 /// (Bahdanau) attention on the built-in Hindi → English set with a live progress line, reports held-out exact
 /// match, translates held-out sentences (the showcase मैं खाना खा रहा हूँ first), draws its attention in the
-/// terminal and writes it as <c>attention.svg</c>, and saves the model as <c>demo.safetensors</c>.
+/// terminal, and writes its files into <c>demo-output/</c> (ignored by git): the heatmap <c>attention.svg</c>, the model
+/// <c>demo.safetensors</c>, the per-epoch history <c>training.jsonl</c> and its curves <c>training.svg</c>.
 /// </summary>
 internal static class DemoCommand
 {
+    /// <summary>The folder of the demo's default outputs, created when missing (listed in .gitignore).</summary>
+    internal const string OutputFolder = "demo-output";
+
     /// <summary>The demo's settings: 4800 training pairs, E=64, H=128, Adam 3e-3, batch 64.</summary>
     internal static TrainingOptions DefaultSettings(int epochs, int seed, int threads, string? output) => new()
     {
@@ -45,29 +49,38 @@ internal static class DemoCommand
         var epochs = new Option<int>("--epochs") { Description = "Training epochs (at most; stops once held-out exact match reaches 99.5%).", DefaultValueFactory = _ => 8 };
         var seed = new Option<int>("--seed") { Description = "Seed of the data, the initialisation and the batch order.", DefaultValueFactory = _ => 1 };
         Option<int> threads = CommonOptions.Threads();
-        var output = new Option<string>("--output", "-o") { Description = "Where to save the trained model.", DefaultValueFactory = _ => "demo.safetensors" };
-        var svg = new Option<string>("--svg") { Description = "Where to write the showcase sentence's attention heatmap.", DefaultValueFactory = _ => "attention.svg" };
+        var output = new Option<string>("--output", "-o") { Description = "Where to save the trained model.", DefaultValueFactory = _ => Path.Combine(OutputFolder, "demo.safetensors") };
+        var svg = new Option<string>("--svg") { Description = "Where to write the showcase sentence's attention heatmap.", DefaultValueFactory = _ => Path.Combine(OutputFolder, "attention.svg") };
+        var log = new Option<string>("--log") { Description = "Per-epoch history (.jsonl or .csv), with its curves beside it as .svg.", DefaultValueFactory = _ => Path.Combine(OutputFolder, "training.jsonl") };
         var count = new Option<int>("--count") { Description = "Generated hi-en pairs (80% train, 10% validation, 10% test).", DefaultValueFactory = _ => 6000 };
         Option<string> color = CommonOptions.Color();
         var command = new Command("demo", "Train a GRU + additive-attention model on the built-in Hindi → English data, translate held-out sentences and show where it looked.")
         {
-            epochs, seed, threads, output, svg, count, color,
+            epochs, seed, threads, output, svg, log, count, color,
         };
         command.SetAction((parsed, cancellationToken) => Task.FromResult(Execute(
             context with { Color = CommonOptions.ResolveColor(context, parsed.GetValue(color)) },
             parsed.GetValue(epochs), parsed.GetValue(seed), parsed.GetValue(threads), parsed.GetValue(output)!, parsed.GetValue(svg)!,
-            parsed.GetValue(count), cancellationToken)));
+            parsed.GetValue(count), cancellationToken, parsed.GetValue(log))));
         return command;
     }
 
-    internal static int Execute(CliContext context, int epochs, int seed, int threads, string output, string svg, int count, CancellationToken cancellationToken)
+    internal static int Execute(CliContext context, int epochs, int seed, int threads, string output, string svg, int count, CancellationToken cancellationToken, string? logPath = null)
     {
         var culture = CultureInfo.InvariantCulture;
         TrainCommand.CheckRange(epochs, 1, 1000, "--epochs");
         CommonOptions.CheckThreads(threads);
         threads = CommonOptions.TrainerThreads(threads);
         TrainCommand.CheckRange(count, 100, 1_000_000, "--count");
-        FileChecks.CheckOutputs([], [(output, "model file"), (svg, "heatmap file")]);
+        TrainingLog? log = logPath is null ? null : TrainingLog.For(logPath, "Hindi → English, GRU encoder + additive attention");
+        foreach (string? path in (ReadOnlySpan<string?>)[output, svg, log?.Path, log?.PlotPath])
+        {
+            if (path is not null && Path.GetDirectoryName(path) == OutputFolder)
+            {
+                Directory.CreateDirectory(OutputFolder);
+            }
+        }
+        FileChecks.CheckOutputs([], [(output, "model file"), (svg, "heatmap file"), (log?.Path, "training log"), (log?.PlotPath, "training plot")]);
         var clock = Stopwatch.StartNew();
         TextWriter o = context.Out;
 
@@ -75,7 +88,7 @@ internal static class DemoCommand
         Dataset data = task.Build();
         o.WriteLine("spanattn demo: Hindi → English with a GRU encoder and additive (Bahdanau) attention");
         o.WriteLine();
-        TrainingResult result = TrainingRun.Run(context, data, task, DefaultSettings(epochs, seed, threads, output), cancellationToken);
+        TrainingResult result = TrainingRun.Run(context, data, task, DefaultSettings(epochs, seed, threads, output), cancellationToken, log);
         o.WriteLine(string.Create(culture, $"trained {result.EpochsRun} epochs in {ProgressReporter.Duration(result.Elapsed)}; best held-out exact match {result.BestExactMatch:P1} (epoch {result.BestEpoch}); saved {output}"));
 
         // Held-out test split: exact match over every sentence.
@@ -137,6 +150,10 @@ internal static class DemoCommand
         {
             o.WriteLine($"attention: {data.Test[heat].Source} → {result.Target.DecodeText(h.Tokens)}");
             AttentionView.Show(context, sourceTokens, targetTokens, h.Alignment, svg, $"{data.Test[heat].Source} → {result.Target.DecodeText(h.Tokens)}");
+        }
+        if (log is not null)
+        {
+            o.WriteLine($"training curves: {log.Path} and {log.PlotPath}");
         }
         o.WriteLine(string.Create(culture, $"demo finished in {ProgressReporter.Duration(clock.Elapsed)}. Next: spanattn translate {output} \"{HindiEnglish.ShowcaseSentence}\""));
         return ExitCodes.Success;

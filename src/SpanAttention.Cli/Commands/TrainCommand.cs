@@ -52,10 +52,11 @@ internal static class TrainCommand
         var output = new Option<string>("--output", "-o") { Description = "The best model file.", DefaultValueFactory = _ => "model.safetensors" };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Training checkpoint written every epoch (default: OUTPUT with .ckpt before the extension)." };
         var resume = new Option<string?>("--resume") { Description = "Continue from a checkpoint (same data, seed and architecture)." };
+        var log = new Option<string?>("--log") { Description = "Per-epoch history as FILE.jsonl (JSON lines) or FILE.csv, rewritten every epoch, with the curves plotted beside it as FILE.svg." };
         var command = new Command("train", "Train a sequence-to-sequence model on a built-in task or a TSV file.")
         {
             task, data, tokens, count, minLength, maxLength, cell, layers, bidirectional, scorer, decoder, embedding, hidden,
-            batch, epochs, optimizer, momentum, lr, decay, clip, dropout, teacher, seed, threads, patience, output, checkpoint, resume,
+            batch, epochs, optimizer, momentum, lr, decay, clip, dropout, teacher, seed, threads, patience, output, checkpoint, resume, log,
         };
         command.SetAction((parsed, cancellationToken) =>
         {
@@ -99,7 +100,7 @@ internal static class TrainCommand
                 CheckpointPath = parsed.GetValue(checkpoint) ?? CheckpointPath(out_),
                 ResumeFrom = parsed.GetValue(resume),
             };
-            return Task.FromResult(Execute(context, spec, settings, cancellationToken));
+            return Task.FromResult(Execute(context, spec, settings, cancellationToken, parsed.GetValue(log)));
         });
         return command;
     }
@@ -135,7 +136,7 @@ internal static class TrainCommand
         }
     }
 
-    internal static int Execute(CliContext context, TaskSpec spec, TrainingOptions settings, CancellationToken cancellationToken)
+    internal static int Execute(CliContext context, TaskSpec spec, TrainingOptions settings, CancellationToken cancellationToken, string? logPath = null)
     {
         var culture = CultureInfo.InvariantCulture;
         Seq2SeqConfig c = settings.Config;
@@ -155,6 +156,7 @@ internal static class TrainCommand
         CheckRange(settings.Patience, 0, 100_000, "--patience");
         spec.CheckOptions();
         string output = settings.BestModelPath!;
+        TrainingLog? log = logPath is null ? null : TrainingLog.For(logPath, $"training on {spec.Describe()}");
         if (Directory.Exists(output))
         {
             throw new CliException($"cannot write model file '{output}': it is a folder.");
@@ -165,7 +167,7 @@ internal static class TrainCommand
             && FileChecks.RealPath(resume) == FileChecks.RealPath(settings.CheckpointPath);
         FileChecks.CheckOutputs(
             [(spec.Data, "data file"), (resumesOwnCheckpoint ? null : resume, "checkpoint to resume")],
-            [(output, "model file"), (settings.CheckpointPath, "checkpoint")]);
+            [(output, "model file"), (settings.CheckpointPath, "checkpoint"), (log?.Path, "training log"), (log?.PlotPath, "training plot")]);
 
         if (spec.Data is not null)
         {
@@ -179,7 +181,7 @@ internal static class TrainCommand
             spec = spec with { TestPairs = data.Test.Count };
         }
         context.Error.WriteLine($"training on {spec.Describe()}");
-        TrainingResult result = TrainingRun.Run(context, data, spec, settings, cancellationToken);
+        TrainingResult result = TrainingRun.Run(context, data, spec, settings, cancellationToken, log);
         if (result.BestEpoch == 0)
         {
             throw new CliException("no epoch was trained (the checkpoint had already reached --epochs).");
@@ -194,6 +196,10 @@ internal static class TrainCommand
         context.Out.WriteLine(string.Create(culture,
             $"best epoch {result.BestEpoch}: held-out exact match {result.BestExactMatch:P1} (token accuracy {result.BestTokenAccuracy:P1}); {(data.Test.Count > 0 ? "test" : "validation")} exact match {exact:P1}, token accuracy {tokens:P1} ({test.Count} pairs); {result.EpochsRun} epochs in {ProgressReporter.Duration(result.Elapsed)}"));
         context.Out.WriteLine($"saved {output}" + (settings.CheckpointPath is null ? "" : $" (checkpoint {settings.CheckpointPath})"));
+        if (log is not null)
+        {
+            context.Out.WriteLine($"wrote {log.Path} and {log.PlotPath}");
+        }
         return ExitCodes.Success;
     }
 }

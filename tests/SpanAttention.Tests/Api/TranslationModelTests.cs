@@ -29,7 +29,7 @@ public sealed class TranslationModelTests
         string readme = ReadmeText();
         string[] lines =
         [
-            "using var model = TranslationModel.Load(\"demo.safetensors\");",
+            "using var model = TranslationModel.Load(\"demo-output/demo.safetensors\");",
             "string english = model.Translate(\"मैं खाना खा रहा हूँ\");",
             "string[] outputs = model.Translate([\"औरत बगीचे में खेली\", \"लड़का किताब पढ़ता है\"]);",
             "foreach (Translation t in model.NBest(\"मैं खाना खा रहा हूँ\", 3))",
