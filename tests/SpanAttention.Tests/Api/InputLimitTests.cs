@@ -48,14 +48,11 @@ public sealed class InputLimitTests
     public void TranslateCommand_LineOverTheLimit_OneErrorLineNamingLineAndLimit()
     {
         string stdin = $"मैं खाना खा रहा हूँ\n{Line(30)}\n";
-        using var stdout = new StringWriter { NewLine = "\n" };
-        using var stderr = new StringWriter { NewLine = "\n" };
-
-        int code = SpanAttention.Cli.Program.Run(["translate", ModelFileCompatibilityTests.FixturePath, "--max-source-length", "20"], stdout, stderr, stdin: new StringReader(stdin));
+        (int code, string stdout, string stderr) = CliRunner.RunWithStdin(stdin, "translate", ModelFileCompatibilityTests.FixturePath, "--max-source-length", "20");
 
         Assert.Equal(SpanAttention.Cli.ExitCodes.Failure, code);
-        Assert.Equal("", stdout.ToString());
-        string line = Assert.Single(CliRunner.Lines(stderr.ToString()));
+        Assert.Equal("", stdout);
+        string line = Assert.Single(CliRunner.Lines(stderr));
         Assert.Equal("spanattn: error: input 2 has 30 tokens, more than the limit of 20: split it, or raise the limit with --max-source-length.", line);
 
         (int ok, string output, _) = CliRunner.Run("translate", ModelFileCompatibilityTests.FixturePath, "--max-source-length", "30", Line(30));

@@ -18,29 +18,12 @@ public class CliDefectTests : IClassFixture<TinyModels>
 
     public CliDefectTests(TinyModels models) => _models = models;
 
-    private static (int Code, string Out, string Error) RunWithStdin(string stdin, params string[] args)
-    {
-        using var stdout = new StringWriter { NewLine = "\n" };
-        using var stderr = new StringWriter { NewLine = "\n" };
-        int code = Program.Run(args, stdout, stderr, stdin: new StringReader(stdin));
-        return (code, stdout.ToString(), stderr.ToString());
-    }
-
-    private static void AssertOneErrorLine(string error, string fragment)
-    {
-        string[] lines = CliRunner.Lines(error);
-        Assert.Single(lines);
-        Assert.StartsWith("spanattn: error: ", lines[0], StringComparison.Ordinal);
-        Assert.Contains(fragment, lines[0], StringComparison.Ordinal);
-        Assert.DoesNotContain("\t", lines[0], StringComparison.Ordinal);
-    }
-
     // 1. One output line per input line.
 
     [Fact]
     public void Translate_BlankStdinLines_OneOutputLinePerInputLine()
     {
-        (int code, string output, _) = RunWithStdin("a b c\n\n  \nd e f\n", "translate", _models.Attention);
+        (int code, string output, _) = CliRunner.RunWithStdin("a b c\n\n  \nd e f\n", "translate", _models.Attention);
         (_, string alone, _) = CliRunner.Run("translate", _models.Attention, "a b c", "d e f");
 
         Assert.Equal(0, code);
@@ -54,7 +37,7 @@ public class CliDefectTests : IClassFixture<TinyModels>
     [Fact]
     public void Translate_BeamWithBlankStdinLine_OneOutputLinePerInputLine()
     {
-        (int code, string output, _) = RunWithStdin("a b c\n\nd e f\n", "translate", _models.Attention, "--beam", "2");
+        (int code, string output, _) = CliRunner.RunWithStdin("a b c\n\nd e f\n", "translate", _models.Attention, "--beam", "2");
 
         Assert.Equal(0, code);
         Assert.Equal(3, output.Count(c => c == '\n'));
@@ -121,7 +104,7 @@ public class CliDefectTests : IClassFixture<TinyModels>
         (int code, _, string error) = CliRunner.Run("eval", model);
 
         Assert.Equal(1, code);
-        AssertOneErrorLine(error, "changed since");
+        CliRunner.AssertOneErrorLine(error, "changed since");
     }
 
     // 3. One output-length rule, DecodeLimits.MaxOutputLength, in translate and eval.
@@ -187,7 +170,7 @@ public class CliDefectTests : IClassFixture<TinyModels>
         (int code, _, string error) = CliRunner.Run("translate", _models.Attention, "--nbest", "3", "a b");
 
         Assert.Equal(ExitCodes.Usage, code);
-        AssertOneErrorLine(error, "--nbest 3 needs beam search: add --beam K with K >= 3");
+        CliRunner.AssertOneErrorLine(error, "--nbest 3 needs beam search: add --beam K with K >= 3");
         Assert.Contains("length-normalised", error, StringComparison.Ordinal);
         (_, string help, _) = CliRunner.Run("translate", "--help");
         Assert.Contains("needs --beam", help, StringComparison.Ordinal);
@@ -203,7 +186,7 @@ public class CliDefectTests : IClassFixture<TinyModels>
 
         Assert.Equal(ExitCodes.Usage, code);
         Assert.Equal("", output);
-        AssertOneErrorLine(error, "--beam");
+        CliRunner.AssertOneErrorLine(error, "--beam");
         Assert.Contains("--help", error, StringComparison.Ordinal);
     }
 
@@ -266,7 +249,7 @@ public class CliDefectTests : IClassFixture<TinyModels>
         int n = Environment.ProcessorCount;
         (int code, _, string error) = CliRunner.Run(TinyModels.With(TinyModels.Train("unused.safetensors"), "--threads", (n + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)));
         Assert.Equal(ExitCodes.Usage, code);
-        AssertOneErrorLine(error, $"--threads must be between 1 and {n}");
+        CliRunner.AssertOneErrorLine(error, $"--threads must be between 1 and {n}");
 
         (_, string help, _) = CliRunner.Run("train", "--help");
         Assert.Contains($"Default: {Math.Min(2, n)}", help, StringComparison.Ordinal);

@@ -13,6 +13,27 @@ internal static class CliRunner
         return (code, stdout.ToString(), stderr.ToString());
     }
 
+    /// <summary>Runs it with <paramref name="stdin"/> as standard input.</summary>
+    public static (int Code, string Out, string Error) RunWithStdin(string stdin, params string[] args)
+    {
+        using var stdout = new StringWriter { NewLine = "\n" };
+        using var stderr = new StringWriter { NewLine = "\n" };
+        int code = Program.Run(args, stdout, stderr, stdin: new StringReader(stdin));
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    /// <summary>Asserts that stderr is exactly one <c>spanattn: error:</c> line holding <paramref name="fragment"/>,
+    /// without a tab or a stack trace.</summary>
+    public static void AssertOneErrorLine(string error, string fragment)
+    {
+        string[] lines = Lines(error);
+        Xunit.Assert.Single(lines);
+        Xunit.Assert.StartsWith("spanattn: error: ", lines[0], StringComparison.Ordinal);
+        Xunit.Assert.Contains(fragment, lines[0], StringComparison.Ordinal);
+        Xunit.Assert.DoesNotContain("\t", lines[0], StringComparison.Ordinal);
+        Xunit.Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
     /// <summary>The non-empty lines of a text.</summary>
     public static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 }

@@ -60,23 +60,6 @@ public class CommandTests : IClassFixture<TinyModels>
 
     public CommandTests(TinyModels models) => _models = models;
 
-    private static (int Code, string Out, string Error) RunWithStdin(string stdin, params string[] args)
-    {
-        using var stdout = new StringWriter { NewLine = "\n" };
-        using var stderr = new StringWriter { NewLine = "\n" };
-        int code = Program.Run(args, stdout, stderr, stdin: new StringReader(stdin));
-        return (code, stdout.ToString(), stderr.ToString());
-    }
-
-    private static void AssertOneErrorLine(string error, string fragment)
-    {
-        string[] lines = CliRunner.Lines(error);
-        Assert.Single(lines);
-        Assert.StartsWith("spanattn: error: ", lines[0], StringComparison.Ordinal);
-        Assert.Contains(fragment, lines[0], StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
-    }
-
     [Fact]
     public void Train_TinyReverse_WritesModelCheckpointAndEpochLine()
     {
@@ -103,7 +86,7 @@ public class CommandTests : IClassFixture<TinyModels>
     [Fact]
     public void Translate_StdinLines_OneLinePerLineBlankIncluded()
     {
-        (int code, string output, _) = RunWithStdin("a b c\n\nd e f\n", "translate", _models.Attention);
+        (int code, string output, _) = CliRunner.RunWithStdin("a b c\n\nd e f\n", "translate", _models.Attention);
 
         Assert.Equal(0, code);
         Assert.Equal(3, output.Count(c => c == '\n'));
@@ -138,7 +121,7 @@ public class CommandTests : IClassFixture<TinyModels>
         (int code, _, string error) = CliRunner.Run("translate", _models.Attention, "--beam", "2", "--nbest", "3", "a b");
 
         Assert.Equal(2, code);
-        AssertOneErrorLine(error, "--nbest");
+        CliRunner.AssertOneErrorLine(error, "--nbest");
     }
 
     [Fact]
@@ -177,7 +160,7 @@ public class CommandTests : IClassFixture<TinyModels>
         (int code, _, string error) = CliRunner.Run("attend", _models.None, "a b c", "--svg", svg);
 
         Assert.Equal(1, code);
-        AssertOneErrorLine(error, "has no attention");
+        CliRunner.AssertOneErrorLine(error, "has no attention");
         Assert.Empty(Directory.GetFiles(folder.Path));
     }
 
@@ -213,7 +196,7 @@ public class CommandTests : IClassFixture<TinyModels>
         (int code, _, string error) = CliRunner.Run("eval", _models.Attention, "--task", "hi-en", "--count", "200");
 
         Assert.Equal(1, code);
-        AssertOneErrorLine(error, "does not match this data");
+        CliRunner.AssertOneErrorLine(error, "does not match this data");
     }
 
     [Fact]
@@ -292,7 +275,7 @@ public class CommandTests : IClassFixture<TinyModels>
         (int code, _, string error) = CliRunner.Run(TinyModels.Train(target));
 
         Assert.Equal(1, code);
-        AssertOneErrorLine(error, "is a folder");
+        CliRunner.AssertOneErrorLine(error, "is a folder");
         Assert.Empty(Directory.GetFiles(folder.Path));
     }
 
@@ -303,7 +286,7 @@ public class CommandTests : IClassFixture<TinyModels>
         (int code, _, string error) = CliRunner.Run(TinyModels.Train(folder.File(Path.Combine("missing", "m.safetensors"))));
 
         Assert.Equal(1, code);
-        AssertOneErrorLine(error, "does not exist");
+        CliRunner.AssertOneErrorLine(error, "does not exist");
     }
 
     [Theory]
@@ -319,7 +302,7 @@ public class CommandTests : IClassFixture<TinyModels>
         (int code, _, string error) = CliRunner.Run(TinyModels.With(TinyModels.Train(folder.File("m.safetensors")), option, value));
 
         Assert.Equal(2, code);
-        AssertOneErrorLine(error, fragment);
+        CliRunner.AssertOneErrorLine(error, fragment);
         Assert.Empty(Directory.GetFiles(folder.Path));
     }
 
@@ -345,7 +328,7 @@ public class CommandTests : IClassFixture<TinyModels>
         (int code, _, string error) = CliRunner.Run(TinyModels.Train(folder.File("m.safetensors"), epochs: 0));
 
         Assert.Equal(2, code);
-        AssertOneErrorLine(error, "--epochs");
+        CliRunner.AssertOneErrorLine(error, "--epochs");
     }
 
     [Fact]
@@ -354,7 +337,7 @@ public class CommandTests : IClassFixture<TinyModels>
         (int code, _, string error) = CliRunner.Run("train", "--task", "dates", "--data", "x.tsv");
 
         Assert.Equal(2, code);
-        AssertOneErrorLine(error, "either --task or --data");
+        CliRunner.AssertOneErrorLine(error, "either --task or --data");
     }
 
     [Fact]
@@ -364,7 +347,7 @@ public class CommandTests : IClassFixture<TinyModels>
         (int code, _, string error) = CliRunner.Run("train", "--data", folder.File("nope.tsv"), "--output", folder.File("m.safetensors"));
 
         Assert.Equal(1, code);
-        AssertOneErrorLine(error, "does not exist");
+        CliRunner.AssertOneErrorLine(error, "does not exist");
     }
 
     [Fact]
@@ -376,7 +359,7 @@ public class CommandTests : IClassFixture<TinyModels>
         (int code, _, string error) = CliRunner.Run("train", "--data", tsv, "--output", folder.File("m.safetensors"));
 
         Assert.Equal(1, code);
-        AssertOneErrorLine(error, "bad.tsv:2");
+        CliRunner.AssertOneErrorLine(error, "bad.tsv:2");
         Assert.False(File.Exists(folder.File("m.safetensors")));
     }
 
@@ -389,7 +372,7 @@ public class CommandTests : IClassFixture<TinyModels>
         (int code, _, string error) = CliRunner.Run("train", "--data", tsv, "--output", folder.File("m.safetensors"));
 
         Assert.Equal(1, code);
-        AssertOneErrorLine(error, "empty.tsv");
+        CliRunner.AssertOneErrorLine(error, "empty.tsv");
     }
 
     [Fact]
@@ -398,7 +381,7 @@ public class CommandTests : IClassFixture<TinyModels>
         (int code, _, string error) = CliRunner.Run("train", "--task", "dates", "--min-length", "3");
 
         Assert.Equal(2, code);
-        AssertOneErrorLine(error, "--task reverse only");
+        CliRunner.AssertOneErrorLine(error, "--task reverse only");
     }
 
     [Fact]
@@ -408,7 +391,7 @@ public class CommandTests : IClassFixture<TinyModels>
 
         Assert.Equal(1, code);
         Assert.Equal("", output);
-        AssertOneErrorLine(error, "does not exist");
+        CliRunner.AssertOneErrorLine(error, "does not exist");
     }
 
     [Fact]
@@ -420,16 +403,16 @@ public class CommandTests : IClassFixture<TinyModels>
         (int code, _, string error) = CliRunner.Run("translate", path, "a b");
 
         Assert.Equal(1, code);
-        AssertOneErrorLine(error, "not a valid model file");
+        CliRunner.AssertOneErrorLine(error, "not a valid model file");
     }
 
     [Fact]
     public void Translate_EmptyStdin_OneErrorLine()
     {
-        (int code, _, string error) = RunWithStdin("\n\n", "translate", _models.Attention);
+        (int code, _, string error) = CliRunner.RunWithStdin("\n\n", "translate", _models.Attention);
 
         Assert.Equal(1, code);
-        AssertOneErrorLine(error, "No input");
+        CliRunner.AssertOneErrorLine(error, "No input");
     }
 
     [Fact]
@@ -440,7 +423,7 @@ public class CommandTests : IClassFixture<TinyModels>
 
         Assert.Equal(1, code);
         Assert.Equal("", output);
-        AssertOneErrorLine(error, "does not exist");
+        CliRunner.AssertOneErrorLine(error, "does not exist");
     }
 
     [Fact]
@@ -471,6 +454,6 @@ public class CommandTests : IClassFixture<TinyModels>
         (int code, _, string error) = CliRunner.Run("demo", "--threads", "100000");
 
         Assert.Equal(2, code);
-        AssertOneErrorLine(error, "--threads");
+        CliRunner.AssertOneErrorLine(error, "--threads");
     }
 }
