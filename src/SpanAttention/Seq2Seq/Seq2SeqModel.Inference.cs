@@ -78,16 +78,14 @@ public sealed partial class Seq2SeqModel
         CheckShape(bsz, source, 1);
         Guard.SameLength(sourceLengths.Length, bsz, nameof(sourceLengths));
         EnsurePrepared(bsz, source);
-        _batch = bsz;
-        _source = source;
-        _hasForward = false;
+        SetShape(bsz, source);
         _encodedWith = weights;
         int h = _h, bh = bsz * h, gh = GateCount(Config.Cell) * h;
         ReadOnlySpan<float> values = Parameters.Values;
         _encoder.ForwardPrepared(weights, Parameters, new SourceInput(sourceIds, sourceLengths, bsz, source), _memory);   // memory: (B, S, Denc), h_0 (B, H)
-        StartDecoder(bsz);
+        StartDecoder();
         ReadOnlySpan<float> encOut = _memory.States;
-        Span<float> h0 = _hs.AsSpan(0, bh);
+        Span<float> h0 = _work.State(0);
 
         // Per-sentence projections for the decoder.
         int rows = bsz * source;
@@ -133,18 +131,18 @@ public sealed partial class Seq2SeqModel
         ReadOnlySpan<float> biasHh = weights.CellBiasHh.Of(values);
         ReadOnlySpan<float> outBias = _out.Bias!.Of(values);
         ReadOnlySpan<float> encOut = _memory.States;                                                   // keys = values (B, S, Denc)
-        Span<float> emb = _tgtEmb.AsSpan(t * bsz * e, bsz * e);
+        Span<float> emb = _work.Embedded(t);
         Embedding.Forward(fed, _targetEmbedding.Weight.Of(values), _v, e, emb);                        // (B, E), validates the ids
         for (int b = 0; b < bsz; b++)
         {
             int n = _memory.Lengths[b];
-            ReadOnlySpan<float> hPrev = _hs.AsSpan(t * bh + b * h, h);
-            Span<float> hCur = _hs.AsSpan((t + 1) * bh + b * h, h);
-            ReadOnlySpan<float> cPrev = _lstm ? _cs.AsSpan(t * bh + b * h, h) : default;
-            Span<float> cCur = _lstm ? _cs.AsSpan((t + 1) * bh + b * h, h) : default;
-            Span<float> rowCache = _cache.AsSpan((t * bsz + b) * cs, cs);
+            ReadOnlySpan<float> hPrev = _work.State(t).Slice(b * h, h);
+            Span<float> hCur = _work.State(t + 1).Slice(b * h, h);
+            ReadOnlySpan<float> cPrev = _lstm ? _work.CellState(t).Slice(b * h, h) : default;
+            Span<float> cCur = _lstm ? _work.CellState(t + 1).Slice(b * h, h) : default;
+            Span<float> rowCache = _work.Cache(t).Slice(b * cs, cs);
             Span<float> gates = rowCache.Slice(0, gh);                                                 // (G·H) x W_ihᵀ
-            Span<float> outIn = _outIn.AsSpan((t * bsz + b) * _o, _o);                                  // (O)
+            Span<float> outIn = _work.Output(t).Slice(b * _o, _o);                                      // (O)
             if (weights.TargetTable is not null)
             {
                 weights.TargetTable.AsSpan(fed[b] * gh, gh).CopyTo(gates);                             //     W_e emb = T[y]
@@ -157,8 +155,8 @@ public sealed partial class Seq2SeqModel
             {
                 case DecoderStyle.Bahdanau:
                 {
-                    Span<float> a = _weights.AsSpan((t * bsz + b) * _source, _source);
-                    Span<float> context = _context.AsSpan((t * bsz + b) * _dc, _dc);
+                    Span<float> a = _work.Weights(t).Slice(b * _source, _source);
+                    Span<float> context = _work.Context(t).Slice(b * _dc, _dc);
                     AttendRow(weights, b, n, hPrev, encOut, a, context);                                // (1) c_t = attn(h_{t-1})
                     if (_pUseU)
                     {
@@ -177,13 +175,13 @@ public sealed partial class Seq2SeqModel
                 {
                     if (t > 0)
                     {
-                        Gemv.Multiply(weights.CellIhRest, _outIn.AsSpan(((t - 1) * bsz + b) * _o, h), gates, accumulate: true); // (1) += W_r h̃_{t-1}
+                        Gemv.Multiply(weights.CellIhRest, _work.Output(t - 1).Slice(b * _o, h), gates, accumulate: true); // (1) += W_r h̃_{t-1}
                     }
                     _cell.PreparedStep(weights.CellHh, biasIh, biasHh, gates, _pGh, hPrev, cPrev, hCur, cCur, rowCache.Slice(gh)); // (2) h_t = cell(x, h_{t-1})
-                    Span<float> a = _weights.AsSpan((t * bsz + b) * _source, _source);
-                    Span<float> context = _context.AsSpan((t * bsz + b) * _dc, _dc);
+                    Span<float> a = _work.Weights(t).Slice(b * _source, _source);
+                    Span<float> context = _work.Context(t).Slice(b * _dc, _dc);
                     AttendRow(weights, b, n, hCur, encOut, a, context);                                 // (3) c_t = attn(h_t)
-                    Span<float> comb = _comb.AsSpan((t * bsz + b) * (_dc + h), _dc + h);
+                    Span<float> comb = _work.Combined(t).Slice(b * (_dc + h), _dc + h);
                     context.CopyTo(comb.Slice(0, _dc));
                     hCur.CopyTo(comb.Slice(_dc, h));                                                   // (4) [c_t; h_t]
                     Gemv.Multiply(weights.Combine!, comb, outIn, accumulate: false);
@@ -195,11 +193,11 @@ public sealed partial class Seq2SeqModel
                     TensorPrimitives.Add(gates, _pFixedGates.AsSpan(b * gh, gh), gates);             // (1) += W_r c
                     _cell.PreparedStep(weights.CellHh, biasIh, biasHh, gates, _pGh, hPrev, cPrev, hCur, cCur, rowCache.Slice(gh)); // (2) h_t = cell(x, h_{t-1})
                     hCur.CopyTo(outIn.Slice(0, h));
-                    _fixed.AsSpan(b * h, h).CopyTo(outIn.Slice(h, h));                                 // (3) o = [h_t; c]
+                    _work.FixedContext.Slice(b * h, h).CopyTo(outIn.Slice(h, h));                                 // (3) o = [h_t; c]
                     break;
                 }
             }
-            Span<float> logits = _logits.AsSpan((t * bsz + b) * _v, _v);
+            Span<float> logits = _work.Logits(t).Slice(b * _v, _v);
             Gemv.Multiply(weights.Out, outIn, logits, accumulate: false);
             TensorPrimitives.Add(logits, outBias, logits);                                             // (6) logits = W_out o + b
         }
