@@ -12,8 +12,11 @@ public sealed partial class Seq2SeqModel
     // Building blocks shared by training and decoding.
     // ------------------------------------------------------------------------------------------------
 
-    /// <summary>Encoder forward, decoder initial state, attention key preparation. Sets the current (B, S).</summary>
-    internal void Encode(ReadOnlySpan<int> sourceIds, ReadOnlySpan<int> sourceLengths, int bsz, int source)
+    /// <summary>Encoder forward into the memory, decoder initial state, attention key preparation. Sets the current (B, S).</summary>
+    internal void Encode(ReadOnlySpan<int> sourceIds, ReadOnlySpan<int> sourceLengths, int bsz, int source) =>
+        Encode(sourceIds, sourceLengths, bsz, source, EncoderPass.Plain with { AllowTables = false });
+
+    private void Encode(ReadOnlySpan<int> sourceIds, ReadOnlySpan<int> sourceLengths, int bsz, int source, EncoderPass pass)
     {
         CheckShape(bsz, source, 1);
         _encodedWith = null;                                                                                      // the prepared path's buffers are stale now
@@ -25,38 +28,18 @@ public sealed partial class Seq2SeqModel
         _batch = bsz;
         _source = source;
         _hasForward = false;
-        int h = _h, bh = bsz * h;
-        ParameterSet p = Parameters;
-        ReadOnlySpan<float> values = p.Values;
-        Span<float> srcEmb = _srcEmb.AsSpan(0, bsz * source * _e);
-        Embedding.Forward(sourceIds, _sourceEmbedding.Weight.Of(values), Config.SourceVocabSize, _e, srcEmb);     // (B, S, E)
-        if (_dropping)
-        {
-            Span<float> mask = _srcMask.AsSpan(0, srcEmb.Length);                                               // index ((row0 + b)·S + s)·E + e
-            Dropout.FillMask(Dropout.Key(DropoutSeed, DropoutStep, Dropout.SourceEmbedding), (long)DropoutRowOffset * source * _e, Config.Dropout, mask);
-            Dropout.Apply(srcEmb, mask);                                                                         // srcEmb = drop(E[x])
-        }
-        Span<float> encOut = _encOut.AsSpan(0, bsz * source * _denc);
-        ReadOnlySpan<float> srcProjection = _sourceTableInEncode ? LookUpSourceProjection(sourceIds, bsz * source) : default; // (D, B·S, G·H)
-        _encoder.Forward(p, bsz, source, srcEmb, sourceLengths, encOut, _encH.AsSpan(0, _states * bh),
-            _lstm ? _encC.AsSpan(0, _states * bh) : default, srcProjection);                                     // (B, S, Denc), (Ls, B, H)
+        ReadOnlySpan<float> values = Parameters.Values;
+        _encoder.Forward(Parameters, new SourceInput(sourceIds, sourceLengths, bsz, source), pass, _memory);     // memory: (B, S, Denc), h_0 (B, H)
+        StartDecoder(bsz);
+        _attention?.PrepareKeys(values, _memory.States, bsz, source);
+    }
+
+    /// <summary>The decoder's state before step 0: h_0 from the memory, c_0 = 0 (LSTM), the fixed context (None).</summary>
+    private void StartDecoder(int bsz)
+    {
+        int bh = bsz * _h;
         Span<float> h0 = _hs.AsSpan(0, bh);
-        int last = _states - (Config.Bidirectional ? 2 : 1);
-        if (_bridge is not null)
-        {
-            Span<float> bridgeIn = _bridgeIn.AsSpan(0, 2 * bh);                                                  // (B, 2H) [h_f; h_b]
-            for (int b = 0; b < bsz; b++)
-            {
-                _encH.AsSpan(last * bh + b * h, h).CopyTo(bridgeIn.Slice(b * 2 * h, h));
-                _encH.AsSpan((last + 1) * bh + b * h, h).CopyTo(bridgeIn.Slice(b * 2 * h + h, h));
-            }
-            _bridge.Forward(bridgeIn, bsz, values, h0);
-            TensorPrimitives.Tanh(h0, h0);                                                                       // h_0 = tanh(W [h_f; h_b] + b)
-        }
-        else
-        {
-            _encH.AsSpan(last * bh, bh).CopyTo(h0);                                                              // h_0 = last layer's final state
-        }
+        _memory.InitialState.CopyTo(h0);
         if (_lstm)
         {
             _cs.AsSpan(0, bh).Clear();                                                                            // c_0 = 0
@@ -65,21 +48,6 @@ public sealed partial class Seq2SeqModel
         {
             h0.CopyTo(_fixed.AsSpan(0, bh));
         }
-        _attention?.PrepareKeys(values, encOut, bsz, source);
-        _lengthsView = sourceLengths.Length == bsz ? CopyLengths(sourceLengths) : _lengthsView;
-    }
-
-    private int[] _lengthsBuffer = [];
-    private int[] _lengthsView = [];
-
-    private int[] CopyLengths(ReadOnlySpan<int> lengths)
-    {
-        if (_lengthsBuffer.Length < _maxBatch)
-        {
-            _lengthsBuffer = new int[_maxBatch];
-        }
-        lengths.CopyTo(_lengthsBuffer);
-        return _lengthsBuffer;
     }
 
     /// <summary>One decoder step for the current batch: reads h_{t} slot t, writes slot t+1 and the step's logits (row t of (T, B, V)).</summary>
@@ -92,8 +60,8 @@ public sealed partial class Seq2SeqModel
         int h = _h, bh = bsz * h, e = _e;
         ParameterSet p = Parameters;
         ReadOnlySpan<float> values = p.Values;
-        ReadOnlySpan<int> lengths = _lengthsView.AsSpan(0, bsz);
-        ReadOnlySpan<float> encOut = _encOut.AsSpan(0, bsz * _source * _denc);
+        ReadOnlySpan<int> lengths = _memory.Lengths;
+        ReadOnlySpan<float> encOut = _memory.States;                                                   // keys = values (B, S, Denc)
         Span<float> emb = _tgtEmb.AsSpan(t * bsz * e, bsz * e);
         Embedding.Forward(fed, _targetEmbedding.Weight.Of(values), _v, e, emb);                        // (B, E)
         if (_dropping)
@@ -188,62 +156,8 @@ public sealed partial class Seq2SeqModel
     /// <summary>Whether the last teacher-forced <see cref="Forward"/> used the input table.</summary>
     internal bool LastPassUsedInputTable => _tableColumns > 0;
 
-    /// <summary>Whether a teacher-forced pass uses the source table for encoder layer 0 (same rule as <see cref="UseInputTable"/>).</summary>
-    private bool UseSourceTable(int bsz, int source) => !Faults.DisableInputTables && !_dropping && 2L * Config.SourceVocabSize <= (long)bsz * source;
-
-    /// <summary>Whether the last teacher-forced <see cref="Forward"/> used the source table.</summary>
-    internal bool LastPassUsedSourceTable => _sourceTablePass;
-
-    /// <summary>
-    /// Encoder layer 0's input projection by lookup: table_d = E_src W_ih_l0_dᵀ (V_src, G·H) once per direction, then
-    /// row r of direction d = table_d[ids[r]]. Returns (D, B·S, G·H).
-    /// </summary>
-    private ReadOnlySpan<float> LookUpSourceProjection(ReadOnlySpan<int> ids, int rows)
-    {
-        int gw = _encoder.GateWidth, vs = Config.SourceVocabSize, e = _e;
-        ReadOnlySpan<float> values = Parameters.Values;
-        Span<float> projection = _srcProj.AsSpan(0, _encoder.Directions * rows * gw);
-        for (int d = 0; d < _encoder.Directions; d++)
-        {
-            Span<float> table = _srcTable.AsSpan(d * vs * gw, vs * gw);
-            Gemm.Multiply(vs, gw, e, _sourceEmbedding.Weight.Of(values), e, Transpose.No,
-                _encoder.FirstLayerWeightIh(d).Of(values), e, Transpose.Yes, table, gw, false);                 // table_d = E_src W_ih_l0ᵀ (V_src, G·H)
-            Span<float> rowsOut = projection.Slice(d * rows * gw, rows * gw);
-            for (int r = 0; r < rows; r++)
-            {
-                table.Slice(ids[r] * gw, gw).CopyTo(rowsOut.Slice(r * gw, gw));
-            }
-        }
-        return projection;
-    }
-
-    /// <summary>
-    /// Backward of a table lookup gates_in[r] = table[ids[r]] with table = Emb · W[:, :E]ᵀ (W row stride ld):
-    /// dtable[v] = Σ_{ids[r] = v} dGates[r]; dW[:, :E] += dtableᵀ Emb; dEmb[v] += dtable[v] W[:, :E] for v ≠ padding
-    /// (as <c>Embedding.Backward</c> skips it).
-    /// </summary>
-    private void TableBackward(int rows, ReadOnlySpan<int> ids, ReadOnlySpan<float> dGates, int gw, int v, int e,
-        ReadOnlySpan<float> embedding, ReadOnlySpan<float> weight, int ld, Span<float> dWeight, Span<float> dEmbedding)
-    {
-        Span<float> dTable = _dInputTable.AsSpan(0, v * gw);
-        dTable.Clear();
-        for (int r = 0; r < rows; r++)
-        {
-            Span<float> row = dTable.Slice(ids[r] * gw, gw);
-            TensorPrimitives.Add(row, dGates.Slice(r * gw, gw), row);                                            // dtable[id] += dGates[r]
-        }
-        Gemm.Multiply(gw, e, v, dTable, gw, Transpose.Yes, embedding, e, Transpose.No, dWeight, ld, true);          // dW[:, :E] += dtableᵀ Emb (G·H, E)
-        Span<float> dEmb = _dTableEmb.AsSpan(0, v * e);
-        Gemm.Multiply(v, e, gw, dTable, gw, Transpose.No, weight, ld, Transpose.No, dEmb, e, false);                // (V, E) = dtable W[:, :E]
-        for (int k = 0; k < v; k++)
-        {
-            if (k != Config.PaddingId)
-            {
-                Span<float> dst = dEmbedding.Slice(k * e, e);
-                TensorPrimitives.Add(dst, dEmb.Slice(k * e, e), dst);
-            }
-        }
-    }
+    /// <summary>Whether the last teacher-forced <see cref="Forward"/> used the encoder's source table.</summary>
+    internal bool LastPassUsedSourceTable => _encoder.LastPassUsedTable;
 
     /// <summary>Step t's slot of the stored d(W_q q): (B, A); empty when the scorer has no query projection.</summary>
     private Span<float> ProjectedQueryGradient(int t, int bsz)

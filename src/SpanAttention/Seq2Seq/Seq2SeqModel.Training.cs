@@ -33,15 +33,13 @@ public sealed partial class Seq2SeqModel
         bool dropping = Training && Config.Dropout > 0f;
         _dropping = dropping;
         _dropSteps = steps;
-        // Small vocabularies (and no embedding dropout, see UseInputTable): encoder layer 0's and the decoder cell's input
-        // projections of the embeddings take one of V values per token, so compute the V rows once instead of B·S / T·B.
-        _sourceTablePass = UseSourceTable(bsz, batch.SourceLength);
+        // Small vocabularies (and no embedding dropout, see UseInputTable): the decoder cell's input projection of the
+        // embeddings takes one of V values per token, so compute the V rows once instead of T·B (the encoder does the same).
         _tableColumns = UseInputTable(bsz, steps) ? _e : 0;
         try
         {
-            _sourceTableInEncode = _sourceTablePass;
-            Encode(batch.SourceIds, batch.SourceLengths, bsz, batch.SourceLength);
-            _sourceTableInEncode = false;
+            var pass = new EncoderPass(dropping ? Config.Dropout : 0f, DropoutSeed, DropoutStep, DropoutRowOffset, AllowTables: !Faults.DisableInputTables);
+            Encode(batch.SourceIds, batch.SourceLengths, bsz, batch.SourceLength, pass);                  // 1-3: memory and h_0
             int[] input = batch.TargetInput, output = batch.TargetOutput;
             if (_tableColumns > 0)
             {
@@ -75,7 +73,6 @@ public sealed partial class Seq2SeqModel
         finally
         {
             _dropping = false;
-            _sourceTableInEncode = false;
             if (bsz > 1 || !_rowPacked)
             {
                 _cell.EndSteps();   // decoding later reads the (possibly updated) weights directly
@@ -118,8 +115,7 @@ public sealed partial class Seq2SeqModel
         int bh = bsz * h;
         int cacheSize = _cell.CacheSize;
         ReadOnlySpan<int> srcLengths = batch.SourceLengths;
-        int encLen = bsz * _source * _denc;
-        ReadOnlySpan<float> encOut = _encOut.AsSpan(0, encLen);
+        ReadOnlySpan<float> encOut = _memory.States;                       // keys = values (B, S, Denc)
 
         // 5. Loss and output layer over all T·B rows at once: dLogits = (p - onehot)/count; dOutIn = dLogits W_out.
         Span<float> dLogits = _dLogits.AsSpan(0, rows * _v);
@@ -134,7 +130,7 @@ public sealed partial class Seq2SeqModel
             Dropout.Apply(dOutIn, _outMask.AsSpan(0, rows * _o));            // o = drop(o'): do' = do ⊙ mask (Luong: below, with dTilde)
         }
 
-        Span<float> dEncOut = _dEncOut.AsSpan(0, encLen);
+        Span<float> dEncOut = _memory.DStates;                             // d(keys) + d(values), accumulated by every step
         dEncOut.Clear();
         Span<float> dHPrev = _dHPrev.AsSpan(0, bh);   // gradient of h_{t-1}, filled by step t's backward
         Span<float> dH = _dH.AsSpan(0, bh);           // gradient of h_t
@@ -278,8 +274,8 @@ public sealed partial class Seq2SeqModel
         if (_tableColumns > 0)
         {
             // the decoder cell's gates_in[t, b] = table[y_tb] (table = E_tgt W_ih[:, :E]ᵀ)
-            TableBackward(rows, _fed.AsSpan(0, rows), dGatesAll, gw, _v, e, _targetEmbedding.Weight.Of(values),
-                _cell.WeightIhSlot.Of(values), _i, _cell.WeightIhSlot.Of(grads), _targetEmbedding.Weight.Of(grads));
+            InputTable.Backward(rows, _fed.AsSpan(0, rows), dGatesAll, gw, _v, e, Config.PaddingId, _targetEmbedding.Weight.Of(values),
+                _cell.WeightIhSlot.Of(values), _i, _cell.WeightIhSlot.Of(grads), _targetEmbedding.Weight.Of(grads), _dInputTable, _dTableEmb);
         }
 
         // 3. h_0: dHPrev now holds dh_0 (plus the fixed context's gradient for None).
@@ -288,55 +284,9 @@ public sealed partial class Seq2SeqModel
             TensorPrimitives.Add(dHPrev, dFixed, dHPrev);
         }
         _attention?.PrepareKeysBackward(values, encOut, grads, dEncOut);
-        Span<float> dEncH = _dEncH.AsSpan(0, _states * bh);
-        dEncH.Clear();
-        int last = _states - (Config.Bidirectional ? 2 : 1);
-        if (_bridge is not null)
-        {
-            // h_0 = tanh(bridge([h_f; h_b]))
-            Span<float> dPre = _dPre.AsSpan(0, bh);
-            ReadOnlySpan<float> h0 = _hs.AsSpan(0, bh);
-            for (int k = 0; k < bh; k++)
-            {
-                dPre[k] = dHPrev[k] * (1f - h0[k] * h0[k]);
-            }
-            Span<float> dBridgeIn = _dBridgeIn.AsSpan(0, 2 * bh);
-            dBridgeIn.Clear();
-            _bridge.Backward(dPre, _bridgeIn.AsSpan(0, 2 * bh), bsz, values, grads, dBridgeIn);
-            for (int b = 0; b < bsz; b++)
-            {
-                dBridgeIn.Slice(b * 2 * h, h).CopyTo(dEncH.Slice(last * bh + b * h, h));
-                dBridgeIn.Slice(b * 2 * h + h, h).CopyTo(dEncH.Slice((last + 1) * bh + b * h, h));
-            }
-        }
-        else
-        {
-            dHPrev.CopyTo(dEncH.Slice(last * bh, bh));
-        }
+        dHPrev.CopyTo(_memory.DInitialState);
 
-        // 2. Encoder BPTT, 1. source embedding.
-        Span<float> dSrcEmb = _dSrcEmb.AsSpan(0, bsz * _source * e);
-        dSrcEmb.Clear();
-        int srcRows = bsz * _source, srcGw = _encoder.GateWidth;
-        Span<float> dSrcProj = _sourceTablePass ? _dSrcProj.AsSpan(0, _encoder.Directions * srcRows * srcGw) : default;
-        _encoder.Backward(p, _srcEmb.AsSpan(0, srcRows * e), dEncOut, dEncH, dSrcEmb, dSrcProj);
-        if (_sourceTablePass)
-        {
-            // layer 0's gates_in = table_d[x_bs]: its gradient goes to W_ih_l0 and the source embedding through the table
-            for (int d = 0; d < _encoder.Directions; d++)
-            {
-                ParameterSlot weightIh = _encoder.FirstLayerWeightIh(d);
-                TableBackward(srcRows, batch.SourceIds, dSrcProj.Slice(d * srcRows * srcGw, srcRows * srcGw), srcGw, Config.SourceVocabSize, e,
-                    _sourceEmbedding.Weight.Of(values), weightIh.Of(values), e, weightIh.Of(grads), _sourceEmbedding.Weight.Of(grads));
-            }
-        }
-        else
-        {
-            if (dropped)
-            {
-                Dropout.Apply(dSrcEmb, _srcMask.AsSpan(0, bsz * _source * e));          // srcEmb = drop(E[x])
-            }
-            Embedding.Backward(dSrcEmb, batch.SourceIds, Config.SourceVocabSize, e, Config.PaddingId, _sourceEmbedding.Weight.Of(grads));
-        }
+        // 2-1. The encoder, from d(memory) and d(h_0).
+        _encoder.Backward(p, new SourceInput(batch.SourceIds, batch.SourceLengths, bsz, _source), _memory, applyDropoutMasks: dropped);
     }
 }

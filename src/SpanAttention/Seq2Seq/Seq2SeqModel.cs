@@ -26,26 +26,20 @@ namespace SpanAttention.Seq2Seq;
 /// </remarks>
 public sealed partial class Seq2SeqModel
 {
-    private readonly IEncoderStack _encoder;
+    private readonly RecurrentEncoder _encoder;
+    private readonly EncoderMemory _memory;
     private readonly IDecoderCell _cell;
     private readonly AttentionLayer? _attention;
-    private readonly Embedding _sourceEmbedding;
     private readonly Embedding _targetEmbedding;
-    private readonly Linear? _bridge;
     private readonly Linear? _combine;
     private readonly Linear _out;
     private readonly bool _lstm;
 
-    // Sizes: E, H, Denc (keys/values), Dc (context), I (cell input), O (output-layer input), V (target vocabulary), Ls (encoder states L·D).
-    private readonly int _e, _h, _denc, _dc, _i, _o, _v, _states;
+    // Sizes: E, H, Denc (keys/values), Dc (context), I (cell input), O (output-layer input), V (target vocabulary).
+    private readonly int _e, _h, _denc, _dc, _i, _o, _v;
 
     // Workspaces (sized by EnsureCapacity).
     private int _maxBatch, _maxSource, _maxTarget;
-    private float[] _srcEmb = [];     // (B, S, E)
-    private float[] _encOut = [];     // (B, S, Denc)
-    private float[] _encH = [];       // (Ls, B, H)
-    private float[] _encC = [];       // (Ls, B, H) LSTM
-    private float[] _bridgeIn = [];   // (B, 2H)
     private float[] _fixed = [];      // (B, H) None: the fixed context
     private float[] _hs = [];         // (T+1, B, H) decoder states, [0] = h_0
     private float[] _cs = [];         // (T+1, B, H) LSTM cell states
@@ -61,17 +55,12 @@ public sealed partial class Seq2SeqModel
     private int[] _fed = [];          // (T, B) fed tokens
     private int[] _targets = [];      // (T, B) expected tokens
     // Dropout (allocated only when Config.Dropout > 0): masks hold 0 or 1/(1-p).
-    private float[] _srcMask = [];    // (B, S, E)
     private float[] _tgtMask = [];    // (T, B, E)
     private float[] _outMask = [];    // (T, B, O)
     private float[] _tilde = [];      // (T, B, H) Luong: h̃_t before dropout (the tanh backward needs it)
     // Backward scratch.
     private float[] _dLogits = [];    // (T, B, V)
     private float[] _dOutIn = [];     // (T, B, O)
-    private float[] _dEncOut = [];    // (B, S, Denc)
-    private float[] _dSrcEmb = [];    // (B, S, E)
-    private float[] _dEncH = [];      // (Ls, B, H)
-    private float[] _dBridgeIn = [];  // (B, 2H)
     private float[] _dH = [];         // (B, H) gradient of the current state
     private float[] _dHPrev = [];     // (B, H) gradient of the previous state (accumulated by the cell and the query)
     private float[] _dC = [];         // (B, H)
@@ -90,11 +79,6 @@ public sealed partial class Seq2SeqModel
     private float[] _dInputTable = [];// (V, G·H) its gradient, summed over the (t, b) rows that fed each token
     private float[] _tableRows = [];  // (B, G·H) one step's looked-up rows
     private float[] _dTableEmb = [];  // (V, E) dInputTable · W_ih[:, :E]
-    private float[] _srcTable = [];   // (D, V_src, G·H) encoder.embedding · W_ih_l0ᵀ per direction
-    private float[] _srcProj = [];    // (D, B·S, G·H) encoder layer 0's input projection, looked up
-    private float[] _dSrcProj = [];   // (D, B·S, G·H) its gradient
-    private bool _sourceTableInEncode;// the training forward asks Encode to use the source table
-    private bool _sourceTablePass;    // the last teacher-forced pass used the source table
     private int _tableColumns;        // E while the current teacher-forced pass uses the table, else 0
     private bool _tableInStep;        // the training forward is running with the table: DecoderStep looks rows up
 
@@ -115,9 +99,7 @@ public sealed partial class Seq2SeqModel
         : this(config, null, maxBatch, maxSource, maxTarget)
     {
         var random = new Random(seed);
-        _sourceEmbedding.Initialize(Parameters, random);
         _encoder.Initialize(Parameters, random);
-        _bridge?.Initialize(Parameters, random);
         _targetEmbedding.Initialize(Parameters, random);
         _attention?.InitializeParameters(Parameters, random);
         _cell.Initialize(Parameters, random);
@@ -139,15 +121,13 @@ public sealed partial class Seq2SeqModel
         _denc = config.EncoderOutputSize;
         _v = config.TargetVocabSize;
         _lstm = RecurrentFactory.HasCellState(config.Cell);
-        _states = config.EncoderLayers * (config.Bidirectional ? 2 : 1);
         _dc = config.Decoder == DecoderStyle.None ? _h : _denc;
         _i = _e + (config.Decoder == DecoderStyle.Luong ? _h : _dc);
         _o = config.Decoder == DecoderStyle.Luong ? _h : _h + _dc;
 
         var layout = new ParameterLayout();
-        _sourceEmbedding = new Embedding(layout, "encoder.embedding", config.SourceVocabSize, _e, config.PaddingId);
-        _encoder = RecurrentFactory.Encoder(config.Cell, layout, "encoder.rnn.", _e, _h, config.EncoderLayers, config.Bidirectional, maxBatch, maxSource);
-        _bridge = config.Bidirectional ? new Linear(layout, "bridge", 2 * _h, _h) : null;
+        _encoder = new RecurrentEncoder(config, layout, maxBatch, maxSource);
+        _memory = new EncoderMemory(_denc, _h, maxBatch, maxSource);
         _targetEmbedding = new Embedding(layout, "decoder.embedding", _v, _e, config.PaddingId);
         if (config.Decoder != DecoderStyle.None)
         {
@@ -240,13 +220,9 @@ public sealed partial class Seq2SeqModel
         int s = _maxSource = Math.Max(maxSource, _maxSource);
         int t = _maxTarget = Math.Max(maxTarget, _maxTarget);
         _encoder.EnsureCapacity(b, s);
+        _memory.EnsureCapacity(b, s);
         _attention?.EnsureCapacity(b, s, 1);
         int h = _h;
-        _srcEmb = new float[b * s * _e];
-        _encOut = new float[b * s * _denc];
-        _encH = new float[_states * b * h];
-        _encC = _lstm ? new float[_states * b * h] : [];
-        _bridgeIn = new float[b * 2 * h];
         _fixed = new float[b * h];
         _hs = new float[(t + 1) * b * h];
         _cs = _lstm ? new float[(t + 1) * b * h] : [];
@@ -263,10 +239,6 @@ public sealed partial class Seq2SeqModel
         _targets = new int[t * b];
         _dLogits = new float[t * b * _v];
         _dOutIn = new float[t * b * _o];
-        _dEncOut = new float[b * s * _denc];
-        _dSrcEmb = new float[b * s * _e];
-        _dEncH = new float[_states * b * h];
-        _dBridgeIn = new float[b * 2 * h];
         _dH = new float[b * h];
         _dHPrev = new float[b * h];
         _dC = new float[b * h];
@@ -285,18 +257,13 @@ public sealed partial class Seq2SeqModel
         // in the same pass that uses it, which measured about 10 % faster per training step at B = 32, H = 256 than
         // writing 33.5 MB in the forward and reading it back (docs/performance.md).
         _dProjQuery = additive ? new float[t * b * _attention!.AttentionDim] : [];
-        int gw = _cell.GateWidth, vMax = Math.Max(_v, Config.SourceVocabSize);
+        int gw = _cell.GateWidth;
         _inputTable = new float[_v * gw];
-        _dInputTable = new float[vMax * gw];
+        _dInputTable = new float[_v * gw];
         _tableRows = new float[b * gw];
-        _dTableEmb = new float[vMax * _e];
-        int srcGw = _encoder.GateWidth, dirs = _encoder.Directions;
-        _srcTable = new float[dirs * Config.SourceVocabSize * srcGw];
-        _srcProj = new float[dirs * b * s * srcGw];
-        _dSrcProj = new float[dirs * b * s * srcGw];
+        _dTableEmb = new float[_v * _e];
         if (Config.Dropout > 0f)
         {
-            _srcMask = new float[b * s * _e];
             _tgtMask = new float[t * b * _e];
             _outMask = new float[t * b * _o];
             _tilde = Config.Decoder == DecoderStyle.Luong ? new float[t * b * h] : [];
