@@ -1,5 +1,7 @@
+using System.Text.Json;
 using SpanAttention.Parameters;
 using SpanAttention.Tests.Support;
+using SpanAttention.Training;
 using SpanAttention.Transformer;
 using Xunit;
 using static SpanAttention.Tests.Transformer.TransformerTestData;
@@ -55,6 +57,60 @@ public class TransformerDecoderLayerTests
         { true, false, 12, 4, 7, 2, 9, 4, [], [2, 4] },             // T > S
         { true, true, 10, 5, 16, 1, 3, 13, [], [] },
     };
+
+    [Theory]
+    [InlineData("decoder_layer_post")]
+    [InlineData("decoder_layer_pre")]
+    public void ForwardBackwardAdam_PyTorchCase_MatchesNnTransformerDecoderLayer(string file)
+    {
+        JsonElement root = Load(file);
+        int b = root.GetProperty("B").GetInt32(), t = root.GetProperty("T").GetInt32(), s = root.GetProperty("S").GetInt32();
+        int e = root.GetProperty("E").GetInt32(), heads = root.GetProperty("H").GetInt32(), f = root.GetProperty("F").GetInt32();
+        int[] targetLengths = Ints(root, "target_lengths"), memoryLengths = Ints(root, "memory_lengths");
+        bool normFirst = root.GetProperty("norm_first").GetBoolean();
+        var activation = root.GetProperty("activation").GetString() == "gelu" ? FeedForwardActivation.Gelu : FeedForwardActivation.Relu;
+        var layout = new ParameterLayout();
+        var layer = new TransformerDecoderLayer(layout, "", e, heads, f, activation, normFirst, b, t, s);
+        var set = new ParameterSet(layout);
+        LoadParameters(root, set);
+        float[] x = Floats(root, "x"), memory = Floats(root, "memory"), dy = Floats(root, "d_output");
+        var y = new float[x.Length];
+        layer.Forward(set.Values, x, memory, b, t, s, targetLengths, memoryLengths, y);
+        // padded target positions are compared too: PyTorch computes them like any other (they attend to valid keys)
+        Numerics.AssertClose(Floats(root, "output"), y, 1e-4f, 1e-5f, "output");
+        var dx = new float[x.Length];
+        var dMemory = new float[memory.Length];
+        layer.Backward(dy, set.Values, x, memory, set.Gradients, dx, dMemory);
+        Numerics.AssertClose(Floats(root, "d_x"), dx, 1e-4f, 1e-5f, "d_x");
+        Numerics.AssertClose(Floats(root, "d_memory"), dMemory, 1e-4f, 1e-5f, "d_memory");
+        AssertParameterGradients(root, set);
+
+        LoadParameters(root, set);
+        var adam = new Adam(layout.Count, learningRate: (float)root.GetProperty("adam_lr").GetDouble());
+        float[] losses = Floats(root, "adam_losses");
+        for (int step = 0; step < 5; step++)
+        {
+            set.ZeroGradients();
+            layer.Forward(set.Values, x, memory, b, t, s, targetLengths, memoryLengths, y);
+            Assert.True(Math.Abs(Dot(y, dy) - losses[step]) <= 1e-4 * (1 + Math.Abs(losses[step])), $"loss at step {step}: {Dot(y, dy)} vs {losses[step]}");
+            Array.Clear(dx);
+            Array.Clear(dMemory);
+            layer.Backward(dy, set.Values, x, memory, set.Gradients, dx, dMemory);
+            adam.Step(set.Values, set.Gradients);
+        }
+        // in both attentions bk's gradient is identically zero (see MultiheadAttentionTests): its Adam steps are rounding noise on both sides
+        foreach (ParameterSlot slot in layout.Slots)
+        {
+            float[] expected = Floats(root.GetProperty("adam_parameters"), slot.Name);
+            float[] actual = slot.Of(set.Values.AsSpan()).ToArray();
+            if (slot == layer.SelfAttention.InProjBias || slot == layer.CrossAttention.InProjBias)
+            {
+                expected.AsSpan(e, e).Clear();
+                actual.AsSpan(e, e).Clear();
+            }
+            Numerics.AssertClose(expected, actual, 1e-4f, 1e-5f, "after 5 Adam steps: " + slot.Name);
+        }
+    }
 
     [Theory]
     [MemberData(nameof(Shapes))]
