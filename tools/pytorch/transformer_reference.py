@@ -21,6 +21,10 @@ Cases:
   encoder_layer_post/pre nn.TransformerEncoderLayer(E, H, F, dropout=0, batch_first=True), post-norm with ReLU and
                          norm_first with GELU, src_key_padding_mask from lengths; output, every gradient and 5
                          Adam steps as for the attention cases.
+  decoder_layer_post/pre nn.TransformerDecoderLayer(E, H, F, dropout=0, batch_first=True), post-norm with ReLU and
+                         norm_first with GELU: causal tgt_mask, tgt_key_padding_mask and memory_key_padding_mask
+                         from lengths (every row keeps a valid memory position: torch 1.13 gives NaN otherwise);
+                         output, the gradients of the target, the memory and every parameter, and 5 Adam steps.
   positional             sinusoidal positional encoding (S, E) and sqrt(E)-scaled embedding + encoding.
 """
 import json
@@ -223,6 +227,51 @@ def encoder_layer(name, seed, norm_first, activation):
                  "adam_lr": 0.01, "adam_losses": losses, "adam_parameters": {n: flat(p) for n, p in layer.named_parameters()}})
 
 
+def decoder_layer(name, seed, norm_first, activation):
+    torch.manual_seed(seed)
+    b, t, s, e, heads, f = 2, 4, 5, 4, 2, 6
+    target_lengths, memory_lengths = (4, 3), (5, 3)
+    layer = nn.TransformerDecoderLayer(e, heads, f, dropout=0.0, activation=activation, batch_first=True, norm_first=norm_first)
+    with torch.no_grad():   # move every parameter off its init value (biases 0, norms 1/0) so each gradient is tested
+        for attention in (layer.self_attn, layer.multihead_attn):
+            attention.in_proj_bias.copy_(0.3 * rand(3 * e))
+            attention.out_proj.bias.copy_(0.3 * rand(e))
+        for norm in (layer.norm1, layer.norm2, layer.norm3):
+            norm.weight.add_(0.3 * rand(e))
+            norm.bias.add_(0.3 * rand(e))
+    x = rand(b, t, e)
+    memory = rand(b, s, e)
+    dy = rand(b, t, e)
+    layer = layer.double().train()
+    initial = {n: flat(p) for n, p in layer.named_parameters()}
+    x = x.double().requires_grad_()
+    memory = memory.double().requires_grad_()
+    causal = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=1)
+    target_mask = torch.arange(t).view(1, t) >= torch.tensor(target_lengths).view(b, 1)
+    memory_mask = torch.arange(s).view(1, s) >= torch.tensor(memory_lengths).view(b, 1)
+
+    def run(tgt, mem):
+        return layer(tgt, mem, tgt_mask=causal, tgt_key_padding_mask=target_mask, memory_key_padding_mask=memory_mask)
+
+    y = run(x, memory)
+    (y * dy.double()).sum().backward()
+    p, shapes, g = params(layer, "")
+    optimizer = torch.optim.Adam(layer.parameters(), lr=0.01)
+    losses = []
+    for _ in range(5):
+        optimizer.zero_grad()
+        loss = (run(x.detach(), memory.detach()) * dy.double()).sum()
+        losses.append(float(loss))
+        loss.backward()
+        optimizer.step()
+    write(name, {"B": b, "T": t, "S": s, "E": e, "H": heads, "F": f, "target_lengths": list(target_lengths),
+                 "memory_lengths": list(memory_lengths), "norm_first": norm_first,
+                 "activation": "gelu" if activation is F.gelu else "relu",
+                 "parameters": initial, "shapes": shapes, "x": flat(x), "memory": flat(memory), "d_output": flat(dy),
+                 "output": flat(y), "d_x": flat(x.grad), "d_memory": flat(memory.grad), "d_parameters": g,
+                 "adam_lr": 0.01, "adam_losses": losses, "adam_parameters": {n: flat(p) for n, p in layer.named_parameters()}})
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     layernorm()
@@ -233,6 +282,8 @@ def main():
     positional()
     encoder_layer("encoder_layer_post", 41, False, F.relu)
     encoder_layer("encoder_layer_pre", 42, True, F.gelu)
+    decoder_layer("decoder_layer_post", 51, False, F.relu)
+    decoder_layer("decoder_layer_pre", 52, True, F.gelu)
 
 
 if __name__ == "__main__":

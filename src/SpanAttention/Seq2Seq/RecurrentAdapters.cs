@@ -1,3 +1,4 @@
+using SpanAttention.Kernels;
 using SpanAttention.Parameters;
 using SpanAttention.Recurrent;
 
@@ -20,6 +21,10 @@ internal interface IEncoderStack
         ReadOnlySpan<float> inputProjection);
 
     void Backward(ParameterSet parameters, ReadOnlySpan<float> x, ReadOnlySpan<float> dOutput, ReadOnlySpan<float> dHN, Span<float> dX, Span<float> dInputProjection);
+
+    /// <summary>One direction of one layer over one row's n steps with packed weights (<see cref="RecurrentInference{TGates}.Sequence"/>).</summary>
+    void PreparedSequence(PackedGemvMatrix weightHh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh, Span<float> gates, int n, bool reverse,
+        Span<float> output, int outStride, Span<float> scratch, Span<float> hN, Span<float> cN);
 }
 
 /// <summary>The decoder cell behind an interface (one virtual call per decoder step).</summary>
@@ -49,6 +54,10 @@ internal interface IDecoderCell
     void Backward(ParameterSet parameters, int batch, ReadOnlySpan<float> dh, ReadOnlySpan<float> dc, ReadOnlySpan<float> x,
         ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> cache, Span<float> dX, Span<float> dHPrev, Span<float> dCPrev,
         Span<float> dGatesOut, Span<float> dGatesHhOut, int projectedColumns);
+
+    /// <summary>One row's step with packed weights (<see cref="RecurrentInference{TGates}.Step"/>).</summary>
+    void PreparedStep(PackedGemvMatrix weightHh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh, Span<float> gates, Span<float> gh,
+        ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, Span<float> h, Span<float> c, Span<float> extra);
 }
 
 internal sealed class EncoderStack<TGates>(RecurrentLayer<TGates> layer) : IEncoderStack
@@ -70,6 +79,10 @@ internal sealed class EncoderStack<TGates>(RecurrentLayer<TGates> layer) : IEnco
 
     public void Backward(ParameterSet parameters, ReadOnlySpan<float> x, ReadOnlySpan<float> dOutput, ReadOnlySpan<float> dHN, Span<float> dX, Span<float> dInputProjection) =>
         layer.Backward(parameters, x, dOutput, dHN, default, dX, default, default, dInputProjection);
+
+    public void PreparedSequence(PackedGemvMatrix weightHh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh, Span<float> gates, int n, bool reverse,
+        Span<float> output, int outStride, Span<float> scratch, Span<float> hN, Span<float> cN) =>
+        RecurrentInference<TGates>.Sequence(weightHh, biasIh, biasHh, gates, n, reverse, output, outStride, scratch, hN, cN);
 }
 
 internal sealed class DecoderCell<TGates>(RecurrentCell<TGates> cell) : IDecoderCell
@@ -102,6 +115,10 @@ internal sealed class DecoderCell<TGates>(RecurrentCell<TGates> cell) : IDecoder
         ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> cache, Span<float> dX, Span<float> dHPrev, Span<float> dCPrev,
         Span<float> dGatesOut, Span<float> dGatesHhOut, int projectedColumns) =>
         cell.Backward(parameters, batch, dh, dc, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesOut, dGatesHhOut, projectedColumns);
+
+    public void PreparedStep(PackedGemvMatrix weightHh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh, Span<float> gates, Span<float> gh,
+        ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, Span<float> h, Span<float> c, Span<float> extra) =>
+        RecurrentInference<TGates>.Step(weightHh, biasIh, biasHh, gates, gh, hPrev, cPrev, h, c, extra);
 }
 
 /// <summary>Builds the cell-specific pieces for a <see cref="RecurrentKind"/>.</summary>

@@ -21,9 +21,6 @@ public sealed partial class Seq2SeqModel
     private float[] _pU = [];           // (B, S, G·H) Bahdanau: U = K W_rᵀ, so W_r c = Σ_j a_j U_j
     private float[] _pFixedGates = [];  // (B, G·H) None: W_r c, constant over the steps
     private float[] _pGh = [];          // (G·H) W_hh h
-    private float[] _pEncGates = [];    // (S, G·H) one encoder direction's input projections
-    private float[] _pLayer = [];       // (2, S, D·H) outputs of the layers below the last, alternating
-    private float[] _pScratch = [];     // RecurrentInference scratch
     private float[] _pQuery = [];       // (A) W_q q
     private bool _pUseU;                // this sentence batch uses U (S ≤ Dc)
     private InferenceWeights? _encodedWith;
@@ -61,14 +58,10 @@ public sealed partial class Seq2SeqModel
         int b = _pBatch = Math.Max(bsz, _pBatch);
         int s = _pSource = Math.Max(source, _pSource);
         int gh = GateCount(Config.Cell) * _h, a = Config.EffectiveAttentionSize;
-        int directions = Config.Bidirectional ? 2 : 1;
         _pKeys = Config.Scorer is AttentionScorer.Additive or AttentionScorer.General ? new float[b * s * Math.Max(a, _h)] : [];
         _pU = Config.Decoder == DecoderStyle.Bahdanau ? new float[b * s * gh] : [];
         _pFixedGates = new float[b * gh];
         _pGh = new float[gh];
-        _pEncGates = new float[s * gh];
-        _pLayer = Config.EncoderLayers > 1 ? new float[2 * s * directions * _h] : [];
-        _pScratch = new float[gh + 4 * _h];                 // RecurrentInference.SequenceScratch: G·H + ExtraWidth·H + 3·H, ExtraWidth ≤ 1
         _pQuery = new float[a];
     }
 
@@ -85,104 +78,20 @@ public sealed partial class Seq2SeqModel
         CheckShape(bsz, source, 1);
         Guard.SameLength(sourceLengths.Length, bsz, nameof(sourceLengths));
         EnsurePrepared(bsz, source);
-        _batch = bsz;
-        _source = source;
-        _hasForward = false;
+        SetShape(bsz, source);
         _encodedWith = weights;
-        _lengthsView = CopyLengths(sourceLengths);
-        int h = _h, bh = bsz * h, e = _e, gh = GateCount(Config.Cell) * h;
-        int directions = Config.Bidirectional ? 2 : 1, layers = Config.EncoderLayers;
+        int h = _h, bh = bsz * h, gh = GateCount(Config.Cell) * h;
         ReadOnlySpan<float> values = Parameters.Values;
-        Span<float> srcEmb = _srcEmb.AsSpan(0, bsz * source * e);
-        Embedding.Forward(sourceIds, _sourceEmbedding.Weight.Of(values), Config.SourceVocabSize, e, srcEmb);     // (B, S, E), validates the ids
-        Span<float> encOut = _encOut.AsSpan(0, bsz * source * _denc);                                          // (B, S, Denc)
-        Span<float> gates = _pEncGates.AsSpan(0, source * gh);
-        for (int b = 0; b < bsz; b++)
-        {
-            int n = sourceLengths[b];
-            if ((uint)n > (uint)source)
-            {
-                throw new ArgumentOutOfRangeException(nameof(sourceLengths), $"{nameof(sourceLengths)}[{b}] = {n} must be in 0..{source}.");
-            }
-            if (b > 0 && n == sourceLengths[b - 1] && sourceIds.Slice(b * source, source).SequenceEqual(sourceIds.Slice((b - 1) * source, source)))
-            {
-                // Same source as the row above (beam search encodes one source K times): copy its encoding.
-                encOut.Slice((b - 1) * source * _denc, source * _denc).CopyTo(encOut.Slice(b * source * _denc, source * _denc));
-                for (int s = 0; s < _states; s++)
-                {
-                    _encH.AsSpan(s * bh + (b - 1) * h, h).CopyTo(_encH.AsSpan(s * bh + b * h, h));
-                    if (_lstm)
-                    {
-                        _encC.AsSpan(s * bh + (b - 1) * h, h).CopyTo(_encC.AsSpan(s * bh + b * h, h));
-                    }
-                }
-                continue;
-            }
-            for (int k = 0; k < layers; k++)
-            {
-                int width = directions * h;                                                                 // D·H
-                int input = k == 0 ? e : width;
-                ReadOnlySpan<float> x = k == 0 ? srcEmb.Slice(b * source * e, source * e)
-                    : _pLayer.AsSpan(((k - 1) & 1) * source * width, source * width);                      // (S, in)
-                Span<float> output = k == layers - 1 ? encOut.Slice(b * source * width, source * width)
-                    : _pLayer.AsSpan((k & 1) * source * width, source * width);                            // (S, D·H)
-                output.Slice(n * width).Clear();                                                            // padded steps: 0
-                for (int d = 0; d < directions; d++)
-                {
-                    int s = k * directions + d;
-                    Span<float> g = gates.Slice(0, n * gh);                                                 // (n, G·H)
-                    PackedMatrix? ihT = weights.EncoderIhT[s];
-                    if (ihT is null)
-                    {
-                        int vs = Config.SourceVocabSize;
-                        ReadOnlySpan<float> table = weights.SourceTable.AsSpan(d * vs * gh, vs * gh);      // (Vs, G·H)
-                        for (int t = 0; t < n; t++)
-                        {
-                            table.Slice(sourceIds[b * source + t] * gh, gh).CopyTo(g.Slice(t * gh, gh));    // x_t W_ihᵀ = T_src[id]
-                        }
-                    }
-                    else if (n > 0)
-                    {
-                        Gemm.Multiply(n, x, input, Transpose.No, ihT, g, gh, accumulate: false);           // (n, G·H) = X W_ihᵀ
-                    }
-                    EncoderSequence(weights.EncoderHh[s], weights.EncoderBiasIh[s].Of(values), weights.EncoderBiasHh[s].Of(values), g, n, d == 1,
-                        output.Slice(d * h), width,
-                        _encH.AsSpan(s * bh + b * h, h), _lstm ? _encC.AsSpan(s * bh + b * h, h) : default);
-                }
-            }
-        }
-
-        // Decoder initial state h_0 (LSTM c_0 = 0), as the plain path.
-        Span<float> h0 = _hs.AsSpan(0, bh);
-        int last = _states - directions;
-        for (int b = 0; b < bsz; b++)
-        {
-            Span<float> h0b = h0.Slice(b * h, h);
-            if (weights.Bridge is not null)
-            {
-                Span<float> bridgeIn = _bridgeIn.AsSpan(0, 2 * h);                                                   // [h_f; h_b]
-                _encH.AsSpan(last * bh + b * h, h).CopyTo(bridgeIn.Slice(0, h));
-                _encH.AsSpan((last + 1) * bh + b * h, h).CopyTo(bridgeIn.Slice(h, h));
-                Gemv.Multiply(weights.Bridge, bridgeIn, h0b, accumulate: false);
-                TensorPrimitives.Add(h0b, _bridge!.Bias!.Of(values), h0b);
-                TensorPrimitives.Tanh(h0b, h0b);                                                                     // h_0 = tanh(W [h_f; h_b] + b)
-            }
-            else
-            {
-                _encH.AsSpan(last * bh + b * h, h).CopyTo(h0b);
-            }
-        }
-        if (_lstm)
-        {
-            _cs.AsSpan(0, bh).Clear();
-        }
+        _encoder.ForwardPrepared(weights, Parameters, new SourceInput(sourceIds, sourceLengths, bsz, source), _memory);   // memory: (B, S, Denc), h_0 (B, H)
+        StartDecoder();
+        ReadOnlySpan<float> encOut = _memory.States;
+        Span<float> h0 = _work.State(0);
 
         // Per-sentence projections for the decoder.
         int rows = bsz * source;
         switch (Config.Decoder)
         {
             case DecoderStyle.None:
-                h0.CopyTo(_fixed.AsSpan(0, bh));
                 for (int b = 0; b < bsz; b++)
                 {
                     Gemv.Multiply(weights.CellIhRest, h0.Slice(b * h, h), _pFixedGates.AsSpan(b * gh, gh), accumulate: false);   // W_r c (G·H)
@@ -204,40 +113,6 @@ public sealed partial class Seq2SeqModel
         }
     }
 
-    private void EncoderSequence(PackedGemvMatrix weightHh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh, Span<float> gates, int n, bool reverse,
-        Span<float> output, int stride, Span<float> hN, Span<float> cN)
-    {
-        switch (Config.Cell)
-        {
-            case RecurrentKind.Rnn:
-                RecurrentInference<RnnGates>.Sequence(weightHh, biasIh, biasHh, gates, n, reverse, output, stride, _pScratch, hN, cN);
-                break;
-            case RecurrentKind.Gru:
-                RecurrentInference<GruGates>.Sequence(weightHh, biasIh, biasHh, gates, n, reverse, output, stride, _pScratch, hN, cN);
-                break;
-            default:
-                RecurrentInference<LstmGates>.Sequence(weightHh, biasIh, biasHh, gates, n, reverse, output, stride, _pScratch, hN, cN);
-                break;
-        }
-    }
-
-    private void CellStep(PackedGemvMatrix weightHh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh, Span<float> gates, ReadOnlySpan<float> hPrev,
-        ReadOnlySpan<float> cPrev, Span<float> h, Span<float> c, Span<float> extra)
-    {
-        switch (Config.Cell)
-        {
-            case RecurrentKind.Rnn:
-                RecurrentInference<RnnGates>.Step(weightHh, biasIh, biasHh, gates, _pGh, hPrev, cPrev, h, c, extra);
-                break;
-            case RecurrentKind.Gru:
-                RecurrentInference<GruGates>.Step(weightHh, biasIh, biasHh, gates, _pGh, hPrev, cPrev, h, c, extra);
-                break;
-            default:
-                RecurrentInference<LstmGates>.Step(weightHh, biasIh, biasHh, gates, _pGh, hPrev, cPrev, h, c, extra);
-                break;
-        }
-    }
-
     /// <summary>One decoder step (as the plain <see cref="DecoderStep(int, int, ReadOnlySpan{int})"/>); with prepared weights, the prepared path.</summary>
     internal void DecoderStep(int t, int bsz, ReadOnlySpan<int> fed, InferenceWeights? weights)
     {
@@ -255,19 +130,19 @@ public sealed partial class Seq2SeqModel
         ReadOnlySpan<float> biasIh = weights.CellBiasIh.Of(values);
         ReadOnlySpan<float> biasHh = weights.CellBiasHh.Of(values);
         ReadOnlySpan<float> outBias = _out.Bias!.Of(values);
-        ReadOnlySpan<float> encOut = _encOut.AsSpan(0, bsz * _source * _denc);
-        Span<float> emb = _tgtEmb.AsSpan(t * bsz * e, bsz * e);
+        ReadOnlySpan<float> encOut = _memory.States;                                                   // keys = values (B, S, Denc)
+        Span<float> emb = _work.Embedded(t);
         Embedding.Forward(fed, _targetEmbedding.Weight.Of(values), _v, e, emb);                        // (B, E), validates the ids
         for (int b = 0; b < bsz; b++)
         {
-            int n = _lengthsView[b];
-            ReadOnlySpan<float> hPrev = _hs.AsSpan(t * bh + b * h, h);
-            Span<float> hCur = _hs.AsSpan((t + 1) * bh + b * h, h);
-            ReadOnlySpan<float> cPrev = _lstm ? _cs.AsSpan(t * bh + b * h, h) : default;
-            Span<float> cCur = _lstm ? _cs.AsSpan((t + 1) * bh + b * h, h) : default;
-            Span<float> rowCache = _cache.AsSpan((t * bsz + b) * cs, cs);
+            int n = _memory.Lengths[b];
+            ReadOnlySpan<float> hPrev = _work.State(t).Slice(b * h, h);
+            Span<float> hCur = _work.State(t + 1).Slice(b * h, h);
+            ReadOnlySpan<float> cPrev = _lstm ? _work.CellState(t).Slice(b * h, h) : default;
+            Span<float> cCur = _lstm ? _work.CellState(t + 1).Slice(b * h, h) : default;
+            Span<float> rowCache = _work.Cache(t).Slice(b * cs, cs);
             Span<float> gates = rowCache.Slice(0, gh);                                                 // (G·H) x W_ihᵀ
-            Span<float> outIn = _outIn.AsSpan((t * bsz + b) * _o, _o);                                  // (O)
+            Span<float> outIn = _work.Output(t).Slice(b * _o, _o);                                      // (O)
             if (weights.TargetTable is not null)
             {
                 weights.TargetTable.AsSpan(fed[b] * gh, gh).CopyTo(gates);                             //     W_e emb = T[y]
@@ -280,8 +155,8 @@ public sealed partial class Seq2SeqModel
             {
                 case DecoderStyle.Bahdanau:
                 {
-                    Span<float> a = _weights.AsSpan((t * bsz + b) * _source, _source);
-                    Span<float> context = _context.AsSpan((t * bsz + b) * _dc, _dc);
+                    Span<float> a = _work.Weights(t).Slice(b * _source, _source);
+                    Span<float> context = _work.Context(t).Slice(b * _dc, _dc);
                     AttendRow(weights, b, n, hPrev, encOut, a, context);                                // (1) c_t = attn(h_{t-1})
                     if (_pUseU)
                     {
@@ -291,7 +166,7 @@ public sealed partial class Seq2SeqModel
                     {
                         Gemv.Multiply(weights.CellIhRest, context, gates, accumulate: true);           // (2) += W_r c_t
                     }
-                    CellStep(weights.CellHh, biasIh, biasHh, gates, hPrev, cPrev, hCur, cCur, rowCache.Slice(gh)); // (3) h_t = cell(x, h_{t-1})
+                    _cell.PreparedStep(weights.CellHh, biasIh, biasHh, gates, _pGh, hPrev, cPrev, hCur, cCur, rowCache.Slice(gh)); // (3) h_t = cell(x, h_{t-1})
                     hCur.CopyTo(outIn.Slice(0, h));
                     context.CopyTo(outIn.Slice(h, _dc));                                               // (4) o = [h_t; c_t]
                     break;
@@ -300,13 +175,13 @@ public sealed partial class Seq2SeqModel
                 {
                     if (t > 0)
                     {
-                        Gemv.Multiply(weights.CellIhRest, _outIn.AsSpan(((t - 1) * bsz + b) * _o, h), gates, accumulate: true); // (1) += W_r h̃_{t-1}
+                        Gemv.Multiply(weights.CellIhRest, _work.Output(t - 1).Slice(b * _o, h), gates, accumulate: true); // (1) += W_r h̃_{t-1}
                     }
-                    CellStep(weights.CellHh, biasIh, biasHh, gates, hPrev, cPrev, hCur, cCur, rowCache.Slice(gh)); // (2) h_t = cell(x, h_{t-1})
-                    Span<float> a = _weights.AsSpan((t * bsz + b) * _source, _source);
-                    Span<float> context = _context.AsSpan((t * bsz + b) * _dc, _dc);
+                    _cell.PreparedStep(weights.CellHh, biasIh, biasHh, gates, _pGh, hPrev, cPrev, hCur, cCur, rowCache.Slice(gh)); // (2) h_t = cell(x, h_{t-1})
+                    Span<float> a = _work.Weights(t).Slice(b * _source, _source);
+                    Span<float> context = _work.Context(t).Slice(b * _dc, _dc);
                     AttendRow(weights, b, n, hCur, encOut, a, context);                                 // (3) c_t = attn(h_t)
-                    Span<float> comb = _comb.AsSpan((t * bsz + b) * (_dc + h), _dc + h);
+                    Span<float> comb = _work.Combined(t).Slice(b * (_dc + h), _dc + h);
                     context.CopyTo(comb.Slice(0, _dc));
                     hCur.CopyTo(comb.Slice(_dc, h));                                                   // (4) [c_t; h_t]
                     Gemv.Multiply(weights.Combine!, comb, outIn, accumulate: false);
@@ -316,13 +191,13 @@ public sealed partial class Seq2SeqModel
                 default:
                 {
                     TensorPrimitives.Add(gates, _pFixedGates.AsSpan(b * gh, gh), gates);             // (1) += W_r c
-                    CellStep(weights.CellHh, biasIh, biasHh, gates, hPrev, cPrev, hCur, cCur, rowCache.Slice(gh)); // (2) h_t = cell(x, h_{t-1})
+                    _cell.PreparedStep(weights.CellHh, biasIh, biasHh, gates, _pGh, hPrev, cPrev, hCur, cCur, rowCache.Slice(gh)); // (2) h_t = cell(x, h_{t-1})
                     hCur.CopyTo(outIn.Slice(0, h));
-                    _fixed.AsSpan(b * h, h).CopyTo(outIn.Slice(h, h));                                 // (3) o = [h_t; c]
+                    _work.FixedContext.Slice(b * h, h).CopyTo(outIn.Slice(h, h));                                 // (3) o = [h_t; c]
                     break;
                 }
             }
-            Span<float> logits = _logits.AsSpan((t * bsz + b) * _v, _v);
+            Span<float> logits = _work.Logits(t).Slice(b * _v, _v);
             Gemv.Multiply(weights.Out, outIn, logits, accumulate: false);
             TensorPrimitives.Add(logits, outBias, logits);                                             // (6) logits = W_out o + b
         }

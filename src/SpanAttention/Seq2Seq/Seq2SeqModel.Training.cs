@@ -1,17 +1,14 @@
 using System.Numerics.Tensors;
-using SpanAttention.Attention;
-using SpanAttention.Kernels;
 using SpanAttention.Parameters;
 
 namespace SpanAttention.Seq2Seq;
 
-/// <summary>The teacher-forced training pass: <see cref="Forward"/> and its <see cref="Backward"/>, side by side (docs/derivations/seq2seq.md).</summary>
+/// <summary>
+/// The teacher-forced training pass: <see cref="Forward"/> and its <see cref="Backward"/>, side by side, the backward
+/// walking the forward's passes in reverse (docs/derivations/seq2seq.md).
+/// </summary>
 public sealed partial class Seq2SeqModel
 {
-    // ------------------------------------------------------------------------------------------------
-    // Training forward and backward.
-    // ------------------------------------------------------------------------------------------------
-
     /// <summary>
     /// Teacher-forced forward over a padded batch and the masked cross-entropy (mean over non-padding target tokens).
     /// </summary>
@@ -30,63 +27,59 @@ public sealed partial class Seq2SeqModel
         }
         int bsz = batch.BatchSize, steps = batch.TargetLength;
         CheckShape(bsz, batch.SourceLength, steps);
-        bool dropping = Training && Config.Dropout > 0f;
-        _dropping = dropping;
-        _dropSteps = steps;
-        // Small vocabularies (and no embedding dropout, see UseInputTable): encoder layer 0's and the decoder cell's input
-        // projections of the embeddings take one of V values per token, so compute the V rows once instead of B·S / T·B.
-        _sourceTablePass = UseSourceTable(bsz, batch.SourceLength);
-        _tableColumns = UseInputTable(bsz, steps) ? _e : 0;
+        float dropout = Training ? Config.Dropout : 0f;
+        // Small vocabularies (and no embedding dropout, see UseInputTable): the decoder cell's input projection of the
+        // embeddings takes one of V values per token, so compute the V rows once instead of T·B (the encoder does the same).
+        var pass = new DecoderPass(UseInputTable(bsz, steps, dropout > 0f) ? _e : 0, dropout, DropoutSeed, DropoutStep, DropoutRowOffset, steps,
+            DropQueryGradient: false);
+        _forwardPass = pass;
+        ReadOnlySpan<float> values = Parameters.Values;
         try
         {
-            _sourceTableInEncode = _sourceTablePass;
-            Encode(batch.SourceIds, batch.SourceLengths, bsz, batch.SourceLength);
-            _sourceTableInEncode = false;
-            int[] input = batch.TargetInput, output = batch.TargetOutput;
-            if (_tableColumns > 0)
+            // 1-3. The encoder: memory (B, S, Denc) and h_0.
+            Encode(batch.SourceIds, batch.SourceLengths, bsz, batch.SourceLength,
+                new EncoderPass(dropout, DropoutSeed, DropoutStep, DropoutRowOffset, AllowTables: !Faults.DisableInputTables));
+            if (pass.TableColumns > 0)
             {
-                int gw = _cell.GateWidth;
-                Gemm.Multiply(_v, gw, _e, _targetEmbedding.Weight.Of(Parameters.Values), _e, Transpose.No,
-                    _cell.WeightIhSlot.Of(Parameters.Values), _i, Transpose.Yes, _inputTable.AsSpan(0, _v * gw), gw, false); // table = E_tgt W_ih[:, :E]ᵀ (V, G·H)
+                InputTable.Build(_v, _cell.GateWidth, _e, _targetEmbedding.Weight.Of(values), _cell.WeightIhSlot.Of(values), _i,
+                    _inputTable.AsSpan(0, _v * _cell.GateWidth));                                     // table = E_tgt W_ih[:, :E]ᵀ (V, G·H)
             }
             if (bsz > 1)
             {
-                _cell.PrepareForwardSteps(Parameters, _tableColumns);   // the cell's weights, packed once for all T steps' GEMMs
+                _cell.PrepareForwardSteps(Parameters, pass.TableColumns);   // the cell's weights, packed once for all T steps' GEMMs
             }
             else
             {
-                _cell.PrepareSingleRowSteps(Parameters, _tableColumns); // B = 1: packed once for all T steps' GEMVs
+                _cell.PrepareSingleRowSteps(Parameters, pass.TableColumns); // B = 1: packed once for all T steps' GEMVs
                 _rowPacked = true;
             }
-            _tableInStep = _tableColumns > 0;
+            // 4. The decoder steps, each fed the reference token (or, with probability 1 - ratio, its own guess).
+            int[] input = batch.TargetInput, output = batch.TargetOutput;
+            Span<int> targets = _work.Targets(steps);
             for (int t = 0; t < steps; t++)
             {
                 bool teacher = t == 0 || teacherForcingRatio >= 1f || random!.NextDouble() < teacherForcingRatio;
-                Span<int> fed = _fed.AsSpan(t * bsz, bsz);
+                Span<int> fed = _work.Fed(t);
                 for (int b = 0; b < bsz; b++)
                 {
-                    _targets[t * bsz + b] = output[b * steps + t];
-                    fed[b] = teacher ? input[b * steps + t]
-                        : TensorPrimitives.IndexOfMax(new ReadOnlySpan<float>(_logits, ((t - 1) * bsz + b) * _v, _v));
+                    targets[t * bsz + b] = output[b * steps + t];
+                    fed[b] = teacher ? input[b * steps + t] : TensorPrimitives.IndexOfMax(_work.Logits(t - 1).Slice(b * _v, _v));
                 }
-                DecoderStep(t, bsz, fed);
+                Step(t, fed, pass);
             }
         }
         finally
         {
-            _dropping = false;
-            _sourceTableInEncode = false;
             if (bsz > 1 || !_rowPacked)
             {
                 _cell.EndSteps();   // decoding later reads the (possibly updated) weights directly
             }
             // B = 1: the single-row packed copies stay valid for this batch's Backward (the same parameter values:
             // it saves packing them again); Backward ends them, and so does the next Encode.
-            _tableInStep = false;
         }
-        _forwardDropped = dropping;
+        // 5. Loss over all T·B rows.
         int rows = steps * bsz;
-        float loss = CrossEntropy.Forward(_logits.AsSpan(0, rows * _v), _targets.AsSpan(0, rows), _v, Config.PaddingId, _probs.AsSpan(0, rows * _v), out _count);
+        float loss = CrossEntropy.Forward(_work.AllLogits(steps), _work.Targets(steps), _v, Config.PaddingId, _work.Probabilities(steps), out _count);
         _steps = steps;
         _hasForward = true;
         _lastBatch = batch;
@@ -98,8 +91,7 @@ public sealed partial class Seq2SeqModel
     public int CountCorrect()
     {
         RequireForward();
-        int rows = _steps * _batch;
-        return CrossEntropy.CountCorrect(_logits.AsSpan(0, rows * _v), _targets.AsSpan(0, rows), _v, Config.PaddingId);
+        return CrossEntropy.CountCorrect(_work.AllLogits(_steps), _work.Targets(_steps), _v, Config.PaddingId);
     }
 
     /// <summary>
@@ -111,154 +103,58 @@ public sealed partial class Seq2SeqModel
         RequireForward();
         Seq2SeqFaults faults = Faults;                                     // Seq2SeqFaults.None outside tests
         Seq2SeqBatch batch = _lastBatch!;
-        int bsz = _batch, steps = _steps, h = _h, e = _e, rows = steps * bsz;
+        int bsz = _batch, steps = _steps, rows = steps * bsz;
+        bool dropped = _forwardPass.Dropping && !faults.SkipDropoutBackward;
+        DecoderPass pass = _forwardPass with { Dropout = dropped ? _forwardPass.Dropout : 0f, DropQueryGradient = faults.DropQueryGradient };
         ParameterSet p = Parameters;
         ReadOnlySpan<float> values = p.Values;
         Span<float> grads = p.Gradients;
-        int bh = bsz * h;
-        int cacheSize = _cell.CacheSize;
-        ReadOnlySpan<int> srcLengths = batch.SourceLengths;
-        int encLen = bsz * _source * _denc;
-        ReadOnlySpan<float> encOut = _encOut.AsSpan(0, encLen);
+        DecoderWorkspace w = _work;
 
-        // 5. Loss and output layer over all T·B rows at once: dLogits = (p - onehot)/count; dOutIn = dLogits W_out.
-        Span<float> dLogits = _dLogits.AsSpan(0, rows * _v);
+        // 5. Loss and output layer over all T·B rows at once: dLogits = (p - onehot)/count; d o = dLogits W_out.
+        Span<float> dLogits = w.DLogits(steps);
         dLogits.Clear();
-        CrossEntropy.Backward(1f, _probs.AsSpan(0, rows * _v), _targets.AsSpan(0, rows), _v, Config.PaddingId, _count, dLogits);
-        Span<float> dOutIn = _dOutIn.AsSpan(0, rows * _o);
-        dOutIn.Clear();
-        _out.Backward(dLogits, _outIn.AsSpan(0, rows * _o), rows, values, grads, dOutIn);
-        bool dropped = _forwardDropped && !faults.SkipDropoutBackward;
-        if (dropped && Config.Decoder != DecoderStyle.Luong)
-        {
-            Dropout.Apply(dOutIn, _outMask.AsSpan(0, rows * _o));            // o = drop(o'): do' = do ⊙ mask (Luong: below, with dTilde)
-        }
+        CrossEntropy.Backward(1f, w.Probabilities(steps), w.Targets(steps), _v, Config.PaddingId, _count, dLogits);
+        Span<float> dOutputs = w.DOutputs(steps);
+        dOutputs.Clear();
+        _out.Backward(dLogits, w.Outputs(steps), rows, values, grads, dOutputs);
 
-        Span<float> dEncOut = _dEncOut.AsSpan(0, encLen);
-        dEncOut.Clear();
-        Span<float> dHPrev = _dHPrev.AsSpan(0, bh);   // gradient of h_{t-1}, filled by step t's backward
-        Span<float> dH = _dH.AsSpan(0, bh);           // gradient of h_t
-        Span<float> dCPrev = _lstm ? _dCPrev.AsSpan(0, bh) : default;
-        Span<float> dC = _lstm ? _dC.AsSpan(0, bh) : default;
-        Span<float> dTilde = _dTilde.AsSpan(0, bh);
-        Span<float> dFixed = _dFixed.AsSpan(0, bh);
-        Span<float> dX = _dX.AsSpan(0, bsz * _i);
-        Span<float> dEmb = _dEmb.AsSpan(0, bsz * e);
-        Span<float> dContext = _dContext.AsSpan(0, bsz * _dc);
-        dHPrev.Clear();
-        dTilde.Clear();
-        dFixed.Clear();
-        if (_lstm)
-        {
-            dCPrev.Clear();
-        }
+        // 4. Decoder steps in reverse (BPTT). Each step stores its gate gradients; the cell's weight gradients are
+        //    formed after the loop with one GEMM over all T·B rows.
+        _memory.DStates.Clear();                                           // d(keys) + d(values), accumulated by every step
+        w.DHPrev.Clear();
+        w.DCPrev.Clear();
+        w.DTilde.Clear();
+        w.DFixed.Clear();
         Span<float> dTargetEmbedding = _targetEmbedding.Weight.Of(grads);
-        Span<float> dQueryBahdanau = faults.DropQueryGradient ? _dPre.AsSpan(0, bh) : dHPrev;
-
-        // 4. Decoder steps in reverse (BPTT). The cell stores each step's gate gradients (dGates (T, B, G·H)) and
-        //    its weight gradients are formed after the loop with one GEMM over all T·B rows.
-        int gw = _cell.GateWidth;
-        Span<float> dGatesAll = _dGates.AsSpan(0, rows * gw);
-        Span<float> dGatesHhAll = _dGatesHh.AsSpan(0, rows * gw);
         if (bsz > 1)
         {
-            _cell.PrepareBackwardSteps(p, _tableColumns);
+            _cell.PrepareBackwardSteps(p, pass.TableColumns);
         }
         else if (!_rowPacked)
         {
-            _cell.PrepareSingleRowSteps(p, _tableColumns);
+            _cell.PrepareSingleRowSteps(p, pass.TableColumns);
         }
         // else: the forward's single-row copies are still valid (same parameters); its W·x and this Wᵀ·x share them
         try
         {
             for (int t = steps - 1; t >= 0; t--)
             {
-                Span<float> dGatesStep = dGatesAll.Slice(t * bsz * gw, bsz * gw);
-                Span<float> dGatesHhStep = dGatesHhAll.Slice(t * bsz * gw, bsz * gw);
                 // what flowed back into h_t (and c_t) from step t+1 becomes this step's upstream gradient
-                dHPrev.CopyTo(dH);
-                dHPrev.Clear();
-                if (_lstm)
+                w.DHPrev.CopyTo(w.DH);
+                w.DHPrev.Clear();
+                w.DCPrev.CopyTo(w.DC);
+                w.DCPrev.Clear();
+                w.DX.Clear();
+                _decoder.StepBackward(p, w, _memory, t, pass);             // (5-1) d o_t, d h_t → d h_{t-1}, d emb(y_t)
+                if (pass.TableColumns == 0)                                // else: the input table's backward below
                 {
-                    dCPrev.CopyTo(dC);
-                    dCPrev.Clear();
-                }
-                ReadOnlySpan<float> hPrev = _hs.AsSpan(t * bh, bh);          // h_{t-1}
-                ReadOnlySpan<float> hCur = _hs.AsSpan((t + 1) * bh, bh);     // h_t
-                ReadOnlySpan<float> cPrev = _lstm ? _cs.AsSpan(t * bh, bh) : default;
-                ReadOnlySpan<float> x = _x.AsSpan(t * bsz * _i, bsz * _i);
-                ReadOnlySpan<float> cache = _cache.AsSpan(t * bsz * cacheSize, bsz * cacheSize);
-                ReadOnlySpan<float> dOut = dOutIn.Slice(t * bsz * _o, bsz * _o);
-                ReadOnlySpan<float> weights = _attention is null ? default : _weights.AsSpan(t * bsz * _source, bsz * _source);
-                dX.Clear();
-                switch (Config.Decoder)
-                {
-                    case DecoderStyle.Bahdanau:
-                        // logits = out([h_t; c_t]): split dOut into dh_t and dc_t
-                        for (int b = 0; b < bsz; b++)
-                        {
-                            ReadOnlySpan<float> row = dOut.Slice(b * _o, _o);
-                            TensorPrimitives.Add(dH.Slice(b * h, h), row.Slice(0, h), dH.Slice(b * h, h));
-                            row.Slice(h, _dc).CopyTo(dContext.Slice(b * _dc, _dc));
-                        }
-                        // h_t = cell([emb(y_t); c_t], h_{t-1})
-                        _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesStep, dGatesHhStep, _tableColumns);
-                        SplitInputGradient(bsz, dX, dEmb, dContext, accumulate: true);
-                        // c_t = attn(query = h_{t-1})
-                        _attention!.Backward(dContext, default, values, hPrev, encOut, encOut, srcLengths, weights, grads, dQueryBahdanau, dEncOut, dEncOut,
-                            hiddenCache: default, ProjectedQueryGradient(t, bsz));   // additive: the tanh layer is recomputed
-                        break;
-                    case DecoderStyle.Luong:
+                    Span<float> dEmb = w.DEmbedded;
+                    if (pass.Dropping)
                     {
-                        // logits = out(h̃_t), and h̃_t also fed step t+1: dh̃ = dOut + dTilde
-                        Span<float> dPre = _dPre.AsSpan(0, bh);
-                        ReadOnlySpan<float> tilde = (dropped ? _tilde : _outIn).AsSpan(t * bsz * _o, bh);
-                        TensorPrimitives.Add(dOut, dTilde, dPre);
-                        if (dropped)
-                        {
-                            Dropout.Apply(dPre, _outMask.AsSpan(t * bh, bh));           // fed and read: drop(h̃_t), so dh̃ = (dOut + dTilde) ⊙ mask
-                        }
-                        // h̃ = tanh(pre): dpre = dh̃ (1 - h̃²)
-                        for (int k = 0; k < bh; k++)
-                        {
-                            dPre[k] *= 1f - tilde[k] * tilde[k];
-                        }
-                        // pre = W_c [c_t; h_t]
-                        Span<float> dComb = _dComb.AsSpan(0, bsz * (_dc + h));
-                        dComb.Clear();
-                        _combine!.Backward(dPre, _comb.AsSpan(t * bsz * (_dc + h), bsz * (_dc + h)), bsz, values, grads, dComb);
-                        for (int b = 0; b < bsz; b++)
-                        {
-                            ReadOnlySpan<float> row = dComb.Slice(b * (_dc + h), _dc + h);
-                            row.Slice(0, _dc).CopyTo(dContext.Slice(b * _dc, _dc));
-                            TensorPrimitives.Add(dH.Slice(b * h, h), row.Slice(_dc, h), dH.Slice(b * h, h));
-                        }
-                        // c_t = attn(query = h_t)
-                        _attention!.Backward(dContext, default, values, hCur, encOut, encOut, srcLengths, weights, grads, faults.DropQueryGradient ? _dPre.AsSpan(0, bh) : dH, dEncOut, dEncOut,
-                            hiddenCache: default, ProjectedQueryGradient(t, bsz));   // additive: the tanh layer is recomputed
-                        // h_t = cell([emb(y_t); h̃_{t-1}], h_{t-1})
-                        _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesStep, dGatesHhStep, _tableColumns);
-                        SplitInputGradient(bsz, dX, dEmb, dTilde, accumulate: false); // h̃_{-1} = 0: its gradient at t = 0 is dropped
-                        break;
+                        Dropout.Apply(dEmb, w.EmbeddingMask(t));           // (0') emb = drop(E[y_t])
                     }
-                    default: // None
-                        for (int b = 0; b < bsz; b++)
-                        {
-                            ReadOnlySpan<float> row = dOut.Slice(b * _o, _o);
-                            TensorPrimitives.Add(dH.Slice(b * h, h), row.Slice(0, h), dH.Slice(b * h, h));
-                            TensorPrimitives.Add(dFixed.Slice(b * h, h), row.Slice(h, h), dFixed.Slice(b * h, h));
-                        }
-                        _cell.Backward(p, bsz, dH, dC, x, hPrev, cPrev, cache, dX, dHPrev, dCPrev, dGatesStep, dGatesHhStep, _tableColumns);
-                        SplitInputGradient(bsz, dX, dEmb, dFixed, accumulate: true);
-                        break;
-                }
-                if (_tableColumns == 0)   // else: the input table's backward below
-                {
-                    if (dropped)
-                    {
-                        Dropout.Apply(dEmb, _tgtMask.AsSpan(t * bsz * e, bsz * e));          // emb = drop(E[y_t])
-                    }
-                    Embedding.Backward(dEmb, _fed.AsSpan(t * bsz, bsz), _v, e, Config.PaddingId, dTargetEmbedding);
+                    _targetEmbedding.Backward(dEmb, w.Fed(t), grads);      // (0) emb = E[y_t]
                 }
             }
         }
@@ -268,75 +164,25 @@ public sealed partial class Seq2SeqModel
             _rowPacked = false;
         }
         // additive attention, pq = W_q q for all t: dW_q += dPQᵀ Q (queries h_{t-1} for Bahdanau, h_t for Luong).
-        if (_dProjQuery.Length > 0)
+        if (w.StoresProjectedQueryGradient)
         {
-            int queryStart = Config.Decoder == DecoderStyle.Luong ? bh : 0;
-            _attention!.AccumulateQueryWeightGradient(grads, rows, _dProjQuery.AsSpan(0, rows * _attention.AttentionDim), _hs.AsSpan(queryStart, rows * h));
+            _attention!.AccumulateQueryWeightGradient(grads, rows, w.DProjectedQueries(steps), w.States(_decoder.QuerySlot, steps));
         }
         // h_t = cell(x_t, h_{t-1}) for all t: dW_ih += dGatesᵀ X, dW_hh += dGatesHhᵀ H_prev (rows t·B + b; H_prev = h_0..h_{T-1}).
-        _cell.AccumulateWeightGradients(p, rows, dGatesAll, dGatesHhAll, _x.AsSpan(0, rows * _i), _hs.AsSpan(0, rows * h), _tableColumns);
-        if (_tableColumns > 0)
+        _cell.AccumulateWeightGradients(p, rows, w.DGates(steps), w.DGatesHh(steps), w.Inputs(steps), w.States(0, steps), pass.TableColumns);
+        if (pass.TableColumns > 0)
         {
             // the decoder cell's gates_in[t, b] = table[y_tb] (table = E_tgt W_ih[:, :E]ᵀ)
-            TableBackward(rows, _fed.AsSpan(0, rows), dGatesAll, gw, _v, e, _targetEmbedding.Weight.Of(values),
-                _cell.WeightIhSlot.Of(values), _i, _cell.WeightIhSlot.Of(grads), _targetEmbedding.Weight.Of(grads));
+            InputTable.Backward(rows, w.AllFed(steps), w.DGates(steps), _cell.GateWidth, _v, _e, Config.PaddingId, _targetEmbedding.Weight.Of(values),
+                _cell.WeightIhSlot.Of(values), _i, _cell.WeightIhSlot.Of(grads), dTargetEmbedding, _dInputTable, _dTableEmb);
         }
 
-        // 3. h_0: dHPrev now holds dh_0 (plus the fixed context's gradient for None).
-        if (Config.Decoder == DecoderStyle.None)
-        {
-            TensorPrimitives.Add(dHPrev, dFixed, dHPrev);
-        }
-        _attention?.PrepareKeysBackward(values, encOut, grads, dEncOut);
-        Span<float> dEncH = _dEncH.AsSpan(0, _states * bh);
-        dEncH.Clear();
-        int last = _states - (Config.Bidirectional ? 2 : 1);
-        if (_bridge is not null)
-        {
-            // h_0 = tanh(bridge([h_f; h_b]))
-            Span<float> dPre = _dPre.AsSpan(0, bh);
-            ReadOnlySpan<float> h0 = _hs.AsSpan(0, bh);
-            for (int k = 0; k < bh; k++)
-            {
-                dPre[k] = dHPrev[k] * (1f - h0[k] * h0[k]);
-            }
-            Span<float> dBridgeIn = _dBridgeIn.AsSpan(0, 2 * bh);
-            dBridgeIn.Clear();
-            _bridge.Backward(dPre, _bridgeIn.AsSpan(0, 2 * bh), bsz, values, grads, dBridgeIn);
-            for (int b = 0; b < bsz; b++)
-            {
-                dBridgeIn.Slice(b * 2 * h, h).CopyTo(dEncH.Slice(last * bh + b * h, h));
-                dBridgeIn.Slice(b * 2 * h + h, h).CopyTo(dEncH.Slice((last + 1) * bh + b * h, h));
-            }
-        }
-        else
-        {
-            dHPrev.CopyTo(dEncH.Slice(last * bh, bh));
-        }
+        // 3. The memory: what attention's key preparation owes it, and d h_0 (DHPrev after step 0, plus the fixed context's).
+        _decoder.FinishBackward(w);
+        _attention?.PrepareKeysBackward(values, _memory.States, grads, _memory.DStates);
+        w.DHPrev.CopyTo(_memory.DInitialState);
 
-        // 2. Encoder BPTT, 1. source embedding.
-        Span<float> dSrcEmb = _dSrcEmb.AsSpan(0, bsz * _source * e);
-        dSrcEmb.Clear();
-        int srcRows = bsz * _source, srcGw = _encoder.GateWidth;
-        Span<float> dSrcProj = _sourceTablePass ? _dSrcProj.AsSpan(0, _encoder.Directions * srcRows * srcGw) : default;
-        _encoder.Backward(p, _srcEmb.AsSpan(0, srcRows * e), dEncOut, dEncH, dSrcEmb, dSrcProj);
-        if (_sourceTablePass)
-        {
-            // layer 0's gates_in = table_d[x_bs]: its gradient goes to W_ih_l0 and the source embedding through the table
-            for (int d = 0; d < _encoder.Directions; d++)
-            {
-                ParameterSlot weightIh = _encoder.FirstLayerWeightIh(d);
-                TableBackward(srcRows, batch.SourceIds, dSrcProj.Slice(d * srcRows * srcGw, srcRows * srcGw), srcGw, Config.SourceVocabSize, e,
-                    _sourceEmbedding.Weight.Of(values), weightIh.Of(values), e, weightIh.Of(grads), _sourceEmbedding.Weight.Of(grads));
-            }
-        }
-        else
-        {
-            if (dropped)
-            {
-                Dropout.Apply(dSrcEmb, _srcMask.AsSpan(0, bsz * _source * e));          // srcEmb = drop(E[x])
-            }
-            Embedding.Backward(dSrcEmb, batch.SourceIds, Config.SourceVocabSize, e, Config.PaddingId, _sourceEmbedding.Weight.Of(grads));
-        }
+        // 2-1. The encoder, from d(memory) and d(h_0).
+        _encoder.Backward(p, new SourceInput(batch.SourceIds, batch.SourceLengths, bsz, _source), _memory, applyDropoutMasks: dropped);
     }
 }

@@ -26,83 +26,30 @@ namespace SpanAttention.Seq2Seq;
 /// </remarks>
 public sealed partial class Seq2SeqModel
 {
-    private readonly IEncoderStack _encoder;
+    private readonly RecurrentEncoder _encoder;
+    private readonly EncoderMemory _memory;
     private readonly IDecoderCell _cell;
     private readonly AttentionLayer? _attention;
-    private readonly Embedding _sourceEmbedding;
     private readonly Embedding _targetEmbedding;
-    private readonly Linear? _bridge;
     private readonly Linear? _combine;
     private readonly Linear _out;
     private readonly bool _lstm;
 
-    // Sizes: E, H, Denc (keys/values), Dc (context), I (cell input), O (output-layer input), V (target vocabulary), Ls (encoder states L·D).
-    private readonly int _e, _h, _denc, _dc, _i, _o, _v, _states;
+    // Sizes: E, H, Denc (keys/values), Dc (context), I (cell input), O (output-layer input), V (target vocabulary).
+    private readonly int _e, _h, _denc, _dc, _i, _o, _v;
 
-    // Workspaces (sized by EnsureCapacity).
+    // Workspaces (sized by EnsureCapacity): the memory above, the decoder's plan, the input table.
+    private readonly RecurrentDecoder _decoder;
+    private readonly DecoderWorkspace _work;
     private int _maxBatch, _maxSource, _maxTarget;
-    private float[] _srcEmb = [];     // (B, S, E)
-    private float[] _encOut = [];     // (B, S, Denc)
-    private float[] _encH = [];       // (Ls, B, H)
-    private float[] _encC = [];       // (Ls, B, H) LSTM
-    private float[] _bridgeIn = [];   // (B, 2H)
-    private float[] _fixed = [];      // (B, H) None: the fixed context
-    private float[] _hs = [];         // (T+1, B, H) decoder states, [0] = h_0
-    private float[] _cs = [];         // (T+1, B, H) LSTM cell states
-    private float[] _tgtEmb = [];     // (T, B, E)
-    private float[] _x = [];          // (T, B, I) cell inputs
-    private float[] _cache = [];      // (T, B, CacheSize)
-    private float[] _context = [];    // (T, B, Dc)
-    private float[] _weights = [];    // (T, B, S) alignments
-    private float[] _comb = [];       // (T, B, Dc + H) Luong [c; h]
-    private float[] _outIn = [];      // (T, B, O) output-layer inputs ([h; c] or h̃)
-    private float[] _logits = [];     // (T, B, V)
-    private float[] _probs = [];      // (T, B, V)
-    private int[] _fed = [];          // (T, B) fed tokens
-    private int[] _targets = [];      // (T, B) expected tokens
-    // Dropout (allocated only when Config.Dropout > 0): masks hold 0 or 1/(1-p).
-    private float[] _srcMask = [];    // (B, S, E)
-    private float[] _tgtMask = [];    // (T, B, E)
-    private float[] _outMask = [];    // (T, B, O)
-    private float[] _tilde = [];      // (T, B, H) Luong: h̃_t before dropout (the tanh backward needs it)
-    // Backward scratch.
-    private float[] _dLogits = [];    // (T, B, V)
-    private float[] _dOutIn = [];     // (T, B, O)
-    private float[] _dEncOut = [];    // (B, S, Denc)
-    private float[] _dSrcEmb = [];    // (B, S, E)
-    private float[] _dEncH = [];      // (Ls, B, H)
-    private float[] _dBridgeIn = [];  // (B, 2H)
-    private float[] _dH = [];         // (B, H) gradient of the current state
-    private float[] _dHPrev = [];     // (B, H) gradient of the previous state (accumulated by the cell and the query)
-    private float[] _dC = [];         // (B, H)
-    private float[] _dCPrev = [];     // (B, H)
-    private float[] _dX = [];         // (B, I)
-    private float[] _dEmb = [];       // (B, E)
-    private float[] _dContext = [];   // (B, Dc)
-    private float[] _dComb = [];      // (B, Dc + H)
-    private float[] _dPre = [];       // (B, H) gradient before a tanh
-    private float[] _dTilde = [];     // (B, H) Luong: gradient of h̃_{t} from step t+1's input
-    private float[] _dFixed = [];     // (B, H)
-    private float[] _dGates = [];     // (T, B, G·H) the decoder cell's gate gradients, for one weight-gradient GEMM after BPTT
-    private float[] _dGatesHh = [];   // (T, B, G·H) their hidden-side twins (GRU)
-    private float[] _dProjQuery = []; // (T, B, A) d(W_q q) per step, for one dW_q GEMM after BPTT
     private float[] _inputTable = []; // (V, G·H) decoder.embedding · W_ih[:, :E]ᵀ: the cell's input projection of every token
     private float[] _dInputTable = [];// (V, G·H) its gradient, summed over the (t, b) rows that fed each token
-    private float[] _tableRows = [];  // (B, G·H) one step's looked-up rows
     private float[] _dTableEmb = [];  // (V, E) dInputTable · W_ih[:, :E]
-    private float[] _srcTable = [];   // (D, V_src, G·H) encoder.embedding · W_ih_l0ᵀ per direction
-    private float[] _srcProj = [];    // (D, B·S, G·H) encoder layer 0's input projection, looked up
-    private float[] _dSrcProj = [];   // (D, B·S, G·H) its gradient
-    private bool _sourceTableInEncode;// the training forward asks Encode to use the source table
-    private bool _sourceTablePass;    // the last teacher-forced pass used the source table
-    private int _tableColumns;        // E while the current teacher-forced pass uses the table, else 0
-    private bool _tableInStep;        // the training forward is running with the table: DecoderStep looks rows up
 
     private int _batch, _source, _steps, _count;
-    private bool _rowPacked;   // a B = 1 Forward packed the cell's weights (PrepareSingleRowSteps), still valid for its Backward
+    private bool _rowPacked;          // a B = 1 Forward packed the cell's weights (PrepareSingleRowSteps), still valid for its Backward
     private bool _hasForward;
-    private bool _dropping;           // inside a training Forward with dropout: Encode and DecoderStep drop
-    private bool _forwardDropped;     // the last Forward dropped: Backward applies the masks
+    private DecoderPass _forwardPass; // how the last training Forward ran (table, dropout): its Backward runs the same way
     private Seq2SeqBatch? _lastBatch;
 
     /// <summary>Builds a model with freshly initialised parameters (PyTorch's default initialisations, seeded).</summary>
@@ -115,9 +62,7 @@ public sealed partial class Seq2SeqModel
         : this(config, null, maxBatch, maxSource, maxTarget)
     {
         var random = new Random(seed);
-        _sourceEmbedding.Initialize(Parameters, random);
         _encoder.Initialize(Parameters, random);
-        _bridge?.Initialize(Parameters, random);
         _targetEmbedding.Initialize(Parameters, random);
         _attention?.InitializeParameters(Parameters, random);
         _cell.Initialize(Parameters, random);
@@ -139,15 +84,13 @@ public sealed partial class Seq2SeqModel
         _denc = config.EncoderOutputSize;
         _v = config.TargetVocabSize;
         _lstm = RecurrentFactory.HasCellState(config.Cell);
-        _states = config.EncoderLayers * (config.Bidirectional ? 2 : 1);
         _dc = config.Decoder == DecoderStyle.None ? _h : _denc;
         _i = _e + (config.Decoder == DecoderStyle.Luong ? _h : _dc);
         _o = config.Decoder == DecoderStyle.Luong ? _h : _h + _dc;
 
         var layout = new ParameterLayout();
-        _sourceEmbedding = new Embedding(layout, "encoder.embedding", config.SourceVocabSize, _e, config.PaddingId);
-        _encoder = RecurrentFactory.Encoder(config.Cell, layout, "encoder.rnn.", _e, _h, config.EncoderLayers, config.Bidirectional, maxBatch, maxSource);
-        _bridge = config.Bidirectional ? new Linear(layout, "bridge", 2 * _h, _h) : null;
+        _encoder = new RecurrentEncoder(config, layout, maxBatch, maxSource);
+        _memory = new EncoderMemory(_denc, _h, maxBatch, maxSource);
         _targetEmbedding = new Embedding(layout, "decoder.embedding", _v, _e, config.PaddingId);
         if (config.Decoder != DecoderStyle.None)
         {
@@ -157,6 +100,15 @@ public sealed partial class Seq2SeqModel
         _cell = RecurrentFactory.Cell(config.Cell, layout, "decoder.cell.", _i, _h, maxBatch);
         _combine = config.Decoder == DecoderStyle.Luong ? new Linear(layout, "decoder.combine", _dc + _h, _h, bias: false) : null;
         _out = new Linear(layout, "decoder.out", _o, _v);
+        _decoder = config.Decoder switch
+        {
+            DecoderStyle.Bahdanau => new BahdanauDecoder(_cell, _attention!, _e, _h, _dc),
+            DecoderStyle.Luong => new LuongDecoder(_cell, _attention!, _combine!, _e, _h, _dc),
+            _ => new FixedContextDecoder(_cell, _e, _h),
+        };
+        bool additive = _attention is not null && config.Scorer == AttentionScorer.Additive;
+        _work = new DecoderWorkspace(_e, _h, _dc, _i, _o, _v, _cell.CacheSize, _cell.GateWidth, additive ? _attention!.AttentionDim : 0,
+            _lstm, config.Decoder == DecoderStyle.Luong, config.Dropout > 0f, maxBatch, maxSource, maxTarget);
         if (shared is not null)
         {
             if (shared.Layout.Count != layout.Count || shared.Layout.Slots.Count != layout.Slots.Count)
@@ -240,67 +192,13 @@ public sealed partial class Seq2SeqModel
         int s = _maxSource = Math.Max(maxSource, _maxSource);
         int t = _maxTarget = Math.Max(maxTarget, _maxTarget);
         _encoder.EnsureCapacity(b, s);
+        _memory.EnsureCapacity(b, s);
         _attention?.EnsureCapacity(b, s, 1);
-        int h = _h;
-        _srcEmb = new float[b * s * _e];
-        _encOut = new float[b * s * _denc];
-        _encH = new float[_states * b * h];
-        _encC = _lstm ? new float[_states * b * h] : [];
-        _bridgeIn = new float[b * 2 * h];
-        _fixed = new float[b * h];
-        _hs = new float[(t + 1) * b * h];
-        _cs = _lstm ? new float[(t + 1) * b * h] : [];
-        _tgtEmb = new float[t * b * _e];
-        _x = new float[t * b * _i];
-        _cache = new float[t * b * _cell.CacheSize];
-        _context = new float[t * b * _dc];
-        _weights = new float[t * b * s];
-        _comb = new float[t * b * (_dc + h)];
-        _outIn = new float[t * b * _o];
-        _logits = new float[t * b * _v];
-        _probs = new float[t * b * _v];
-        _fed = new int[t * b];
-        _targets = new int[t * b];
-        _dLogits = new float[t * b * _v];
-        _dOutIn = new float[t * b * _o];
-        _dEncOut = new float[b * s * _denc];
-        _dSrcEmb = new float[b * s * _e];
-        _dEncH = new float[_states * b * h];
-        _dBridgeIn = new float[b * 2 * h];
-        _dH = new float[b * h];
-        _dHPrev = new float[b * h];
-        _dC = new float[b * h];
-        _dCPrev = new float[b * h];
-        _dX = new float[b * _i];
-        _dEmb = new float[b * _e];
-        _dContext = new float[b * _dc];
-        _dComb = new float[b * (_dc + h)];
-        _dPre = new float[b * h];
-        _dTilde = new float[b * h];
-        _dFixed = new float[b * h];
-        _dGates = new float[t * b * _cell.GateWidth];
-        _dGatesHh = new float[t * b * _cell.GateWidth];
-        bool additive = _attention is not null && Config.Scorer == AttentionScorer.Additive;
-        // The additive scorer's tanh layer (T, B, S, A) is not kept for backward: AdditiveScores recomputes it there
-        // in the same pass that uses it, which measured about 10 % faster per training step at B = 32, H = 256 than
-        // writing 33.5 MB in the forward and reading it back (docs/performance.md).
-        _dProjQuery = additive ? new float[t * b * _attention!.AttentionDim] : [];
-        int gw = _cell.GateWidth, vMax = Math.Max(_v, Config.SourceVocabSize);
+        _work.EnsureCapacity(b, s, t);
+        int gw = _cell.GateWidth;
         _inputTable = new float[_v * gw];
-        _dInputTable = new float[vMax * gw];
-        _tableRows = new float[b * gw];
-        _dTableEmb = new float[vMax * _e];
-        int srcGw = _encoder.GateWidth, dirs = _encoder.Directions;
-        _srcTable = new float[dirs * Config.SourceVocabSize * srcGw];
-        _srcProj = new float[dirs * b * s * srcGw];
-        _dSrcProj = new float[dirs * b * s * srcGw];
-        if (Config.Dropout > 0f)
-        {
-            _srcMask = new float[b * s * _e];
-            _tgtMask = new float[t * b * _e];
-            _outMask = new float[t * b * _o];
-            _tilde = Config.Decoder == DecoderStyle.Luong ? new float[t * b * h] : [];
-        }
+        _dInputTable = new float[_v * gw];
+        _dTableEmb = new float[_v * _e];
         _hasForward = false;
         _encodedWith = null;                                                                                      // new buffers: Encode again
     }

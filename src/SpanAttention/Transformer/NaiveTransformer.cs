@@ -5,7 +5,7 @@ namespace SpanAttention.Transformer;
 /// <see cref="MultiheadAttention"/> as plain loops in double, recomputing everything from the inputs. They are
 /// the tests' oracle for the fast paths (and a readable statement of what those compute).
 /// </summary>
-internal static class NaiveTransformer
+internal static partial class NaiveTransformer
 {
     /// <summary>LayerNorm forward: y = γ (x - μ) / sqrt(σ² + ε) + β per row (biased σ²).</summary>
     /// <param name="x">(N, E).</param>

@@ -1,0 +1,65 @@
+using SpanAttention.Parameters;
+
+namespace SpanAttention.Seq2Seq;
+
+/// <summary>
+/// The encoder seam: an encoder turns a source batch into an <see cref="EncoderMemory"/> (states as keys and values,
+/// valid positions, the decoder's initial state), and its backward takes d(states) and d(initial state) from that
+/// memory and accumulates its own parameter gradients. The decoder depends on the memory only, never on the encoder.
+/// </summary>
+/// <remarks>
+/// <see cref="RecurrentEncoder"/> (token ids, embedding, recurrent stack, bridge) is today's implementation. Another
+/// encoder (a Transformer over token ids, a projection of a CNN feature grid) is a new class behind this interface,
+/// registering its parameters in the model's layout under its own names.
+/// </remarks>
+internal interface IEncoder
+{
+    /// <summary>D: the width of a memory state.</summary>
+    int Size { get; }
+
+    /// <summary>Fills this encoder's parameters with their initial values.</summary>
+    void Initialize(ParameterSet parameters, Random random);
+
+    /// <summary>Grows the workspaces for (maxBatch, maxSource); allocates only when growing.</summary>
+    void EnsureCapacity(int maxBatch, int maxSource);
+
+    /// <summary>Encodes a source batch into <paramref name="memory"/> (sets its shape, states, lengths and initial state).</summary>
+    void Forward(ParameterSet parameters, SourceInput source, EncoderPass pass, EncoderMemory memory);
+
+    /// <summary>
+    /// Backward of the last <see cref="Forward"/>: reads <see cref="EncoderMemory.DStates"/> and
+    /// <see cref="EncoderMemory.DInitialState"/>, accumulates into the parameter gradients.
+    /// </summary>
+    void Backward(ParameterSet parameters, SourceInput source, EncoderMemory memory, bool applyDropoutMasks);
+
+    /// <summary>The decoding forward with weights prepared by <see cref="Seq2SeqModel.PrepareInference"/>; caches nothing for backward.</summary>
+    void ForwardPrepared(InferenceWeights weights, ParameterSet parameters, SourceInput source, EncoderMemory memory);
+}
+
+/// <summary>A source batch as an encoder reads it: token ids (B, S) with per-row lengths.</summary>
+/// <param name="Ids">(B, S) token ids, padded.</param>
+/// <param name="Lengths">(B) valid steps per row, each in 0..S.</param>
+/// <param name="Batch">B.</param>
+/// <param name="Steps">S.</param>
+internal readonly ref struct SourceInput(ReadOnlySpan<int> Ids, ReadOnlySpan<int> Lengths, int Batch, int Steps)
+{
+    public ReadOnlySpan<int> Ids { get; } = Ids;
+
+    public ReadOnlySpan<int> Lengths { get; } = Lengths;
+
+    public int Batch { get; } = Batch;
+
+    public int Steps { get; } = Steps;
+}
+
+/// <summary>How a training forward runs the encoder.</summary>
+/// <param name="Dropout">Dropout probability of the source embeddings; 0 when not training.</param>
+/// <param name="DropoutSeed">The seed of the mask hash.</param>
+/// <param name="DropoutStep">The step of the mask hash.</param>
+/// <param name="DropoutRowOffset">The index of row 0 in the whole batch (a half batch on another thread draws the same masks).</param>
+/// <param name="AllowTables">Whether the encoder may use its per-token input tables (off in tests of the reference path).</param>
+internal readonly record struct EncoderPass(float Dropout, ulong DropoutSeed, long DropoutStep, int DropoutRowOffset, bool AllowTables)
+{
+    /// <summary>No dropout, tables allowed: what decoding uses.</summary>
+    public static EncoderPass Plain => new(0f, 0, 0, 0, true);
+}
