@@ -1,3 +1,4 @@
+using SpanAttention.Attention;
 using SpanAttention.Seq2Seq;
 
 namespace SpanAttention.Tests.Seq2Seq;
@@ -5,6 +6,26 @@ namespace SpanAttention.Tests.Seq2Seq;
 /// <summary>Synthetic data for the model tests: random token sequences and their reversal.</summary>
 internal static class Seq2SeqTestData
 {
+    /// <summary>A small bidirectional GRU model with additive attention (V = 12, E = 8, H = 16, A = 8).</summary>
+    public static Seq2SeqConfig Small(DecoderStyle style = DecoderStyle.Bahdanau) => new()
+    {
+        SourceVocabSize = 12,
+        TargetVocabSize = 12,
+        EmbeddingSize = 8,
+        HiddenSize = 16,
+        AttentionSize = 8,
+        Decoder = style,
+        Bidirectional = true,
+        Scorer = AttentionScorer.Additive,
+    };
+
+    /// <summary><paramref name="count"/> reversal pairs of lengths 2..7, bucketed into batches of at most 8 rows.</summary>
+    public static List<Seq2SeqBatch> Batches(Seq2SeqConfig config, int count, ulong seed)
+    {
+        var (src, tgt) = Reverse(count, 2, 7, 9, 3, seed);
+        return Seq2SeqBatch.Bucketed(src, tgt, 8, config.PaddingId, config.BosId, config.EosId);
+    }
+
     /// <summary>Pairs (x, reverse(x)) with tokens in [firstToken, firstToken + symbols) and lengths in [minLen, maxLen].</summary>
     public static (List<int[]> Sources, List<int[]> Targets) Reverse(int count, int minLen, int maxLen, int symbols, int firstToken, ulong seed)
     {
