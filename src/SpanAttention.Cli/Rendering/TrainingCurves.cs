@@ -52,12 +52,11 @@ internal static class TrainingCurves
         svg.Append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
         svg.Append(C, $"<text x=\"{Width / 2}\" y=\"24\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">{Escape(title)}</text>\n");
 
+        // The epoch axis reaches a little past the first and last epoch, so their dots and the best-epoch marker (often
+        // the last epoch) stay off the panel frame.
         (double lo, double hi) = (epochs[0], epochs[^1]);
-        if (hi <= lo)
-        {
-            (lo, hi) = (lo - 0.5, hi + 0.5);
-        }
-        var x = new Axis(lo, hi, Left, Width - Right, logarithmic: false, integers: true);
+        double pad = hi > lo ? Math.Max(0.15, 0.04 * (hi - lo)) : 0.5;
+        var x = new Axis(lo - pad, hi + pad, Left, Width - Right, logarithmic: false, integers: true);
 
         double[] lossValues = [.. losses.SelectMany(c => c.Values).Where(v => double.IsFinite(v) && v > 0)];
         double lossMin = lossValues.Length > 0 ? lossValues.Min() : 0.1, lossMax = lossValues.Length > 0 ? lossValues.Max() : 1;
@@ -68,7 +67,8 @@ internal static class TrainingCurves
         Panel(svg, x, lossY, losses, epochs, best, Top, log ? "loss (nats per token, log scale)" : "loss (nats per token)");
 
         double accuracyTop = Top + PanelHeight + Gap;
-        var accuracyY = new Axis(0, 100, accuracyTop + PanelHeight, accuracyTop, logarithmic: false, integers: false);
+        // Headroom above 100 %: a converged run's curves run along the top and would hide in the frame.
+        var accuracyY = new Axis(0, 100, accuracyTop + PanelHeight, accuracyTop, logarithmic: false, integers: false, headroom: 0.05);
         Panel(svg, x, accuracyY, accuracies, epochs, best, accuracyTop, "held-out accuracy (%)");
 
         svg.Append(C, $"<text x=\"{(Left + Width - Right) / 2}\" y=\"{height - 12}\" text-anchor=\"middle\" font-size=\"13\">epoch</text>\n");
@@ -140,9 +140,18 @@ internal static class TrainingCurves
     private sealed class Axis
     {
         private readonly double _min, _max, _from, _to;
+        private readonly double _top; // the value mapped to the far end: _max plus the headroom
         private readonly bool _integers;
 
-        public Axis(double min, double max, double from, double to, bool logarithmic, bool integers)
+        /// <summary>An axis over data values <paramref name="min"/>..<paramref name="max"/> (widened to nice bounds) drawn from pixel <paramref name="from"/> to <paramref name="to"/>.</summary>
+        /// <param name="min">The smallest value shown.</param>
+        /// <param name="max">The largest value with a tick.</param>
+        /// <param name="from">The pixel coordinate of <paramref name="min"/>.</param>
+        /// <param name="to">The pixel coordinate of the far end.</param>
+        /// <param name="logarithmic">Base-10 logarithmic instead of linear.</param>
+        /// <param name="integers">Ticks on whole numbers only (epochs).</param>
+        /// <param name="headroom">Extra room above <paramref name="max"/>, as a fraction of the range (of decades on a log axis): mapped, but without ticks.</param>
+        public Axis(double min, double max, double from, double to, bool logarithmic, bool integers, double headroom = 0)
         {
             Logarithmic = logarithmic;
             _integers = integers;
@@ -155,13 +164,14 @@ internal static class TrainingCurves
                 max = max <= min ? min + 1 : NiceCeiling(max);
             }
             (_min, _max, _from, _to) = (min, max, from, to);
+            _top = logarithmic ? max * Math.Pow(max / min, headroom) : max + (headroom * (max - min));
         }
 
         public bool Logarithmic { get; }
 
         public double Map(double v)
         {
-            double t = Logarithmic ? (Math.Log10(v) - Math.Log10(_min)) / (Math.Log10(_max) - Math.Log10(_min)) : (v - _min) / (_max - _min);
+            double t = Logarithmic ? (Math.Log10(v) - Math.Log10(_min)) / (Math.Log10(_top) - Math.Log10(_min)) : (v - _min) / (_top - _min);
             return _from + (t * (_to - _from));
         }
 

@@ -29,6 +29,7 @@ public static class AttentionHeatmap
     private const double CharWidth = 8.5;   // estimated advance of one label character at FontSize, px
     private const double Margin = 16;       // outer margin, px
     private const double LabelGap = 6;      // between a label and the grid, px
+    private const double BelowBase = 5;     // room under an upright label's baseline for below-base vowel signs (ु ू ृ), px
     private const double LegendGap = 24;    // between the grid and the legend bar, px
     private const double LegendWidth = 14;  // width of the legend bar, px
     // Devanagari labels need a font that has it: Debian/Ubuntu fonts-noto-core (Noto Sans Devanagari) or fonts-lohit-deva.
@@ -130,7 +131,7 @@ public static class AttentionHeatmap
         double sourceLabel = MaxLabelWidth(source), targetLabel = MaxLabelWidth(target);
         bool upright = HasCombiningMarks(source);
         int uprightRows = Math.Clamp((int)Math.Ceiling((sourceLabel + 4) / Cell), 1, 4); // adjacent labels in one row are rows·Cell apart
-        double diagonal = upright ? (uprightRows * (FontSize + LabelGap)) - FontSize : sourceLabel * Math.Sqrt(0.5);
+        double diagonal = upright ? (uprightRows * (FontSize + LabelGap)) - FontSize + BelowBase : sourceLabel * Math.Sqrt(0.5);
         double captionHeight = caption is null ? 0 : FontSize * 2;
         double gridX = Margin + targetLabel + LabelGap;
         double gridY = Margin + captionHeight + diagonal + FontSize;
@@ -193,7 +194,7 @@ public static class AttentionHeatmap
                 double x = gridX + ((j + 0.5) * Cell), y = gridY - LabelGap;
                 if (upright)
                 {
-                    Text(xml, x, y - ((j % uprightRows) * (FontSize + LabelGap)), source[j], "middle", null);
+                    Text(xml, x, y - BelowBase - ((j % uprightRows) * (FontSize + LabelGap)), source[j], "middle", null);
                 }
                 else
                 {

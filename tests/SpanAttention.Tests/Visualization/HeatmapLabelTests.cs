@@ -39,6 +39,21 @@ public class HeatmapLabelTests
     }
 
     [Fact]
+    public void Devanagari_LowestRowLeavesRoomForBelowBaseSigns()
+    {
+        // The ू of हूँ hangs about a third of the font size below the baseline; it must not touch the grid.
+        string[] source = ["मैं", "खाना", "खा", "रहा", "हूँ", "<eos>"];
+        var weights = new float[source.Length * 2];
+        Array.Fill(weights, 1f / source.Length);
+        XDocument document = XDocument.Parse(AttentionHeatmap.ToSvgString(source, ["i", "am"], weights));
+        double gridTop = document.Descendants(Svg + "rect").Where(r => r.Attribute("data-weight") is not null)
+            .Min(r => double.Parse((string)r.Attribute("y")!, CultureInfo.InvariantCulture));
+        XElement[] labels = [.. document.Descendants(Svg + "g").Single(g => (string?)g.Attribute("class") == "source").Elements(Svg + "text")];
+
+        Assert.True(gridTop - labels.Max(Y) >= 10, $"lowest label baseline {labels.Max(Y)}, grid top {gridTop}");
+    }
+
+    [Fact]
     public void LatinLabels_StillRotated()
     {
         XElement[] labels = SourceLabels(["the", "cat", "<eos>"], ["a", "b"]);
