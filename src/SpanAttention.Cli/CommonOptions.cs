@@ -29,12 +29,24 @@ internal static class CommonOptions
     /// <summary><c>--threads N</c> of <c>train</c> and <c>demo</c>: 1 up to the machine's processor count.</summary>
     public static Option<int> Threads() => new("--threads")
     {
-        Description = $"Training threads, 1 to the processor count ({Environment.ProcessorCount} here); 2 or more split each batch in two halves trained concurrently (the trainer runs at most 2). Default: {DefaultThreads}.",
+        Description = $"Training threads, 1 to the processor count ({Environment.ProcessorCount} here). The trainer runs at most 2: with 2 or more each batch is split in two halves trained concurrently, and a value above 2 is used as 2 (with a warning). Default: {DefaultThreads}.",
         DefaultValueFactory = _ => DefaultThreads,
     };
 
-    /// <summary>Checks a <see cref="Threads"/> value against the machine.</summary>
-    public static void CheckThreads(int value) => Commands.TrainCommand.CheckRange(value, 1, Environment.ProcessorCount, "--threads");
+    /// <summary>
+    /// The trainer's thread count for a <see cref="Threads"/> value, after checking it against
+    /// <paramref name="processorCount"/>; a value above what the trainer runs is accepted with one warning saying so.
+    /// </summary>
+    public static int ResolveThreads(CliContext context, int value, int processorCount)
+    {
+        Commands.TrainCommand.CheckRange(value, 1, processorCount, "--threads");
+        int used = TrainerThreads(value);
+        if (used < value)
+        {
+            context.Warn($"--threads {value}: the trainer runs at most {used} threads (each trains half of every batch); using {used}.");
+        }
+        return used;
+    }
 
     /// <summary>The library trainer's thread count for a <see cref="Threads"/> value: it runs 1 or 2 (two half-batches).</summary>
     public static int TrainerThreads(int value) => Math.Min(2, value);

@@ -69,8 +69,7 @@ internal static class DemoCommand
     {
         var culture = CultureInfo.InvariantCulture;
         TrainCommand.CheckRange(epochs, 1, 1000, "--epochs");
-        CommonOptions.CheckThreads(threads);
-        threads = CommonOptions.TrainerThreads(threads);
+        threads = CommonOptions.ResolveThreads(context, threads, Environment.ProcessorCount);
         TrainCommand.CheckRange(count, 100, 1_000_000, "--count");
         TrainingLog? log = logPath is null ? null : TrainingLog.For(logPath, "Hindi → English, GRU encoder + additive attention");
         foreach (string? path in (ReadOnlySpan<string?>)[output, svg, log?.Path, log?.PlotPath])

@@ -164,8 +164,7 @@ internal static class TrainCommand
         CheckRange(settings.TeacherForcingRatio, 0, 1, "--teacher-forcing");
         CheckBelowOne(c.Dropout, "--dropout");
         CheckBelowOne(settings.Momentum, "--momentum");
-        CommonOptions.CheckThreads(settings.Threads);
-        settings = settings with { Threads = CommonOptions.TrainerThreads(settings.Threads) };
+        settings = settings with { Threads = CommonOptions.ResolveThreads(context, settings.Threads, Environment.ProcessorCount) };
         CheckRange(settings.Patience, 0, 100_000, "--patience");
         CheckScorerFitsEncoder(c);
         spec.CheckOptions();

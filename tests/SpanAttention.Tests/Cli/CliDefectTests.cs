@@ -258,6 +258,27 @@ public class CliDefectTests : IClassFixture<TinyModels>
     }
 
     [Fact]
+    public void ResolveThreads_AboveWhatTheTrainerRuns_UsesTwoWithOneWarning()
+    {
+        var error = new StringWriter();
+        var context = new CliContext(TextWriter.Null, error, ColorMode.Plain);
+
+        Assert.Equal(2, CommonOptions.ResolveThreads(context, 8, processorCount: 16));
+        string[] lines = CliRunner.Lines(error.ToString());
+        Assert.Equal(["spanattn: warning: --threads 8: the trainer runs at most 2 threads (each trains half of every batch); using 2."], lines);
+
+        var quiet = new StringWriter();
+        var quietContext = new CliContext(TextWriter.Null, quiet, ColorMode.Plain);
+        Assert.Equal(2, CommonOptions.ResolveThreads(quietContext, 2, processorCount: 16));
+        Assert.Equal(1, CommonOptions.ResolveThreads(quietContext, 1, processorCount: 16));
+        Assert.Equal("", quiet.ToString());
+        Assert.Throws<UsageException>(() => CommonOptions.ResolveThreads(quietContext, 17, processorCount: 16));
+
+        (_, string help, _) = CliRunner.Run("demo", "--help");
+        Assert.Contains("a value above 2 is used as 2", help.ReplaceLineEndings(" ").Replace("  ", " ", StringComparison.Ordinal), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Train_ThreadsEqualToProcessorCount_Trains()
     {
         using var folder = new TempFolder();
