@@ -136,8 +136,8 @@ internal sealed class RecurrentCell<TGates>
     /// <param name="parameters">Parameter values (read).</param>
     /// <param name="projectedColumns">P, as for <see cref="PrepareForwardSteps"/>: only W_ih[:, P:] is packed.</param>
     /// <remarks>
-    /// A batch-1 step is two GEMVs over (G·H, ·) weights, bound by streaming them from cache; the packed stream
-    /// measured 30-37 % faster than the four strided rows of the unpacked kernels at H = 256 (docs/kernels.md).
+    /// A batch-1 step is two GEMVs over (G·H, ·) weights, bound by streaming them from cache; the packed layout is
+    /// one sequential stream instead of four strided rows (the numbers are in docs/kernels.md).
     /// Packing costs about one GEMV per weight. The packed copies are allocated on the first call, then reused.
     /// </remarks>
     public void PrepareSingleRowSteps(ParameterSet parameters, int projectedColumns = 0)

@@ -288,7 +288,7 @@ internal sealed class RecurrentLayer<TGates>
 
         // 1. Input projection of every step at once: gates (B·S, G·H) = input (B·S, in) · W_ihᵀ.
         //    The GEMM reads W_ih (G·H, in) as op(B) = W_ihᵀ directly: its B packing transposes 8 x 8 blocks in
-        //    registers, one pass over W_ih (a separate transposed copy first measured 2.5 % of a B = 1 step).
+        //    registers, one pass over W_ih (no separate transposed copy of W_ih per call).
         //    Or given by the caller (projection (B·S, G·H), e.g. a per-token table lookup).
         if (projection.IsEmpty)
         {
@@ -301,7 +301,7 @@ internal sealed class RecurrentLayer<TGates>
         if (batch > 1)
         {
             // W_hhᵀ (H, G·H) packed once into the GEMM's panel layout: every step's GEMM then skips
-            // packing B again (at B = 32, H = 256 the packed step GEMM measured about 20 % faster).
+            // packing B again (docs/performance.md has the measurement).
             _packedHhT.Pack(weightHh, h, Transpose.Yes);
         }
         else

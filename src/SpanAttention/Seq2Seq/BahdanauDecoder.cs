@@ -1,4 +1,5 @@
 using SpanAttention.Attention;
+using SpanAttention.Kernels;
 using SpanAttention.Parameters;
 
 namespace SpanAttention.Seq2Seq;
@@ -55,5 +56,37 @@ internal sealed class BahdanauDecoder(IDecoderCell cell, AttentionLayer attentio
         // (1) c_t = attn(query = h_{t-1}); the additive scorer's tanh layer is recomputed here
         Attention!.Backward(dContext, default, parameters.Values, hPrev, states, states, memory.Lengths, w.Weights(t), parameters.Gradients,
             pass.DropQueryGradient ? w.DPre : w.DHPrev, dStates, dStates, hiddenCache: default, w.DProjectedQuery(t));
+    }
+
+    /// <inheritdoc/>
+    public override void PrepareSentences(InferenceWeights weights, DecoderWorkspace w, EncoderMemory memory, PreparedDecoding prepared)
+    {
+        int rows = memory.Batch * memory.Source;
+        prepared.UseU = memory.Source <= Dc;
+        if (prepared.UseU)
+        {
+            Gemm.Multiply(rows, memory.States, Dc, Transpose.No, weights.CellIhRestT!, prepared.AllU(rows), Cell.GateWidth, accumulate: false); // U = K W_rᵀ (B·S, G·H)
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void StepPrepared(InferenceWeights weights, ReadOnlySpan<float> values, DecoderWorkspace w, EncoderMemory memory,
+        PreparedDecoding prepared, int t, int b, Span<float> gates)
+    {
+        int h = H, n = memory.Lengths[b], gh = Cell.GateWidth;
+        Span<float> hCur = w.State(t + 1).Slice(b * h, h), output = w.Output(t).Slice(b * O, O);
+        Span<float> a = w.Weights(t).Slice(b * memory.Source, memory.Source), context = w.Context(t).Slice(b * Dc, Dc);
+        prepared.AttendRow(Attention!.ScorerImplementation, weights, values, b, n, w.State(t).Slice(b * h, h), memory.States, Dc, a, context); // (1) c_t = attn(h_{t-1})
+        if (prepared.UseU)
+        {
+            Gemv.MultiplyTransposed(prepared.U(b).Slice(0, n * gh), n, gh, gh, a.Slice(0, n), gates, accumulate: true);  // (2) += Σ_j a_j U_j = W_r c_t
+        }
+        else
+        {
+            Gemv.Multiply(weights.CellIhRest, context, gates, accumulate: true);                                      // (2) += W_r c_t
+        }
+        CellStepPrepared(weights, values, w, prepared, t, b, gates);                                                  // (3) h_t = cell(x, h_{t-1})
+        hCur.CopyTo(output.Slice(0, h));
+        context.CopyTo(output.Slice(h, Dc));                                                                          // (4) o = [h_t; c_t]
     }
 }

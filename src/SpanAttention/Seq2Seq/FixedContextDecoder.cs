@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+using SpanAttention.Kernels;
 using SpanAttention.Parameters;
 
 namespace SpanAttention.Seq2Seq;
@@ -51,6 +53,28 @@ internal sealed class FixedContextDecoder(IDecoderCell cell, int embedding, int 
     public override void FinishBackward(DecoderWorkspace w)
     {
         Span<float> dH0 = w.DHPrev;
-        System.Numerics.Tensors.TensorPrimitives.Add(dH0, w.DFixed, dH0);
+        TensorPrimitives.Add(dH0, w.DFixed, dH0);
+    }
+
+    /// <inheritdoc/>
+    public override void PrepareSentences(InferenceWeights weights, DecoderWorkspace w, EncoderMemory memory, PreparedDecoding prepared)
+    {
+        ReadOnlySpan<float> fixedContext = w.FixedContext;
+        for (int b = 0; b < memory.Batch; b++)
+        {
+            Gemv.Multiply(weights.CellIhRest, fixedContext.Slice(b * H, H), prepared.FixedGates(b), accumulate: false);   // W_r c (G·H), once per sentence
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void StepPrepared(InferenceWeights weights, ReadOnlySpan<float> values, DecoderWorkspace w, EncoderMemory memory,
+        PreparedDecoding prepared, int t, int b, Span<float> gates)
+    {
+        int h = H;
+        TensorPrimitives.Add(gates, prepared.FixedGates(b), gates);                                                   // (1) += W_r c
+        CellStepPrepared(weights, values, w, prepared, t, b, gates);                                                  // (2) h_t = cell(x, h_{t-1})
+        Span<float> output = w.Output(t).Slice(b * O, O);
+        w.State(t + 1).Slice(b * h, h).CopyTo(output.Slice(0, h));
+        w.FixedContext.Slice(b * h, h).CopyTo(output.Slice(h, h));                                                    // (3) o = [h_t; c]
     }
 }

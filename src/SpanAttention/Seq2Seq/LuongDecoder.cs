@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using SpanAttention.Attention;
+using SpanAttention.Kernels;
 using SpanAttention.Parameters;
 
 namespace SpanAttention.Seq2Seq;
@@ -84,5 +85,26 @@ internal sealed class LuongDecoder(IDecoderCell cell, AttentionLayer attention, 
     {
         base.ReorderState(w, t, parents, scratch);
         Reorder(w.Output(t), O, parents, scratch);                                                  // h̃_t, fed to step t+1
+    }
+
+    /// <inheritdoc/>
+    public override void StepPrepared(InferenceWeights weights, ReadOnlySpan<float> values, DecoderWorkspace w, EncoderMemory memory,
+        PreparedDecoding prepared, int t, int b, Span<float> gates)
+    {
+        int h = H, dc = Dc;
+        if (t > 0)
+        {
+            Gemv.Multiply(weights.CellIhRest, w.Output(t - 1).Slice(b * O, h), gates, accumulate: true);            // (1) += W_r h̃_{t-1}
+        }
+        CellStepPrepared(weights, values, w, prepared, t, b, gates);                                                  // (2) h_t = cell(x, h_{t-1})
+        Span<float> hCur = w.State(t + 1).Slice(b * h, h);
+        Span<float> a = w.Weights(t).Slice(b * memory.Source, memory.Source), context = w.Context(t).Slice(b * dc, dc);
+        prepared.AttendRow(Attention!.ScorerImplementation, weights, values, b, memory.Lengths[b], hCur, memory.States, dc, a, context); // (3) c_t = attn(h_t)
+        Span<float> combined = w.Combined(t).Slice(b * (dc + h), dc + h);
+        context.CopyTo(combined.Slice(0, dc));
+        hCur.CopyTo(combined.Slice(dc, h));                                                                           // (4) [c_t; h_t]
+        Span<float> output = w.Output(t).Slice(b * O, O);
+        Gemv.Multiply(weights.Combine!, combined, output, accumulate: false);
+        TensorPrimitives.Tanh(output, output);                                                                        // (5) h̃_t = tanh(W_c [c_t; h_t])
     }
 }

@@ -55,6 +55,31 @@ internal abstract class RecurrentDecoder
     /// <summary>Step t's backward: from d o_t and d h_t to d h_{t-1}, d emb(y_t), d(memory) and the parameter gradients.</summary>
     public abstract void StepBackward(ParameterSet parameters, DecoderWorkspace w, EncoderMemory memory, int t, in DecoderPass pass);
 
+    /// <summary>
+    /// The prepared decoding path, once per sentence batch after the encoder: what the prepared steps precompute from
+    /// the memory (none by default).
+    /// </summary>
+    public virtual void PrepareSentences(InferenceWeights weights, DecoderWorkspace w, EncoderMemory memory, PreparedDecoding prepared)
+    {
+    }
+
+    /// <summary>
+    /// The prepared decoding path's step t for row b, the same equations as <see cref="Step"/> with packed GEMVs: on
+    /// entry <paramref name="gates"/> (G·H) holds W_ih[:, :E] emb(y_t) + nothing else; writes the row's h_t, c_t and o_t.
+    /// </summary>
+    public abstract void StepPrepared(InferenceWeights weights, ReadOnlySpan<float> values, DecoderWorkspace w, EncoderMemory memory,
+        PreparedDecoding prepared, int t, int b, Span<float> gates);
+
+    /// <summary>Row b's h_t = cell(gates, h_{t-1}) with the packed W_hh; gates (G·H) hold the whole input projection.</summary>
+    protected void CellStepPrepared(InferenceWeights weights, ReadOnlySpan<float> values, DecoderWorkspace w, PreparedDecoding prepared, int t, int b, Span<float> gates)
+    {
+        int h = H, cs = Cell.CacheSize;
+        ReadOnlySpan<float> cPrev = w.CellState(t), cCur = w.CellState(t + 1);
+        Cell.PreparedStep(weights.CellHh, weights.CellBiasIh.Of(values), weights.CellBiasHh.Of(values), gates, prepared.Gh,
+            w.State(t).Slice(b * h, h), cPrev.IsEmpty ? default : cPrev.Slice(b * h, h), w.State(t + 1).Slice(b * h, h),
+            cCur.IsEmpty ? default : w.CellState(t + 1).Slice(b * h, h), w.Cache(t).Slice(b * cs + Cell.GateWidth, cs - Cell.GateWidth));
+    }
+
     /// <summary>After the last (t = 0) <see cref="StepBackward"/>: completes d h_0 in <see cref="DecoderWorkspace.DHPrev"/>.</summary>
     public virtual void FinishBackward(DecoderWorkspace w)
     {

@@ -215,10 +215,10 @@ public class ProgramTests
         Assert.Equal("file not found: 'x.tsv'", Program.Describe(new FileNotFoundException("gone", "x.tsv")));
         Assert.Equal("line 3: two columns expected", Program.Describe(new FormatException("line 3:\ntwo columns expected")));
         Assert.Equal("nope", Program.Describe(new CliException("nope")));
-        Assert.NotNull(Program.Describe(new UnauthorizedAccessException("denied")));
-        Assert.NotNull(Program.Describe(new IOException("disk full")));
-        Assert.NotNull(Program.Describe(new SpanAttention.Visualization.HeatmapInputException("bad weights")));
-        Assert.NotNull(Program.Describe(new SpanAttention.Evaluation.EvaluationInputException("bad corpus")));
+        Assert.Equal("permission denied: denied", Program.Describe(new UnauthorizedAccessException("denied")));
+        Assert.Equal("disk full", Program.Describe(new IOException("disk full")));
+        Assert.Equal("bad weights", Program.Describe(new SpanAttention.Visualization.HeatmapInputException("bad weights")));
+        Assert.Equal("bad corpus", Program.Describe(new SpanAttention.Evaluation.EvaluationInputException("bad corpus")));
     }
 
     [Fact]

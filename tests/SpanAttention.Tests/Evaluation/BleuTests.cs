@@ -99,8 +99,12 @@ public class BleuTests
     {
         BleuScore bleu = Bleu.Corpus<string>([W("a b c x d e f")], [W("a b c y d e f")]);
 
-        Assert.True(bleu.Precisions[0] > 0 && bleu.Precisions[1] > 0 && bleu.Precisions[2] > 0);
-        Assert.Equal(0, bleu.Matches[3]);
+        // unigrams 6 of 7; bigrams ab, bc, de, ef of 6; trigrams abc, def of 5; no 4-gram of 4
+        Assert.Equal([6L, 4L, 2L, 0L], bleu.Matches);
+        Assert.Equal([7L, 6L, 5L, 4L], bleu.Totals);
+        Assert.Equal(6.0 / 7, bleu.Precisions[0], Tolerance);
+        Assert.Equal(4.0 / 6, bleu.Precisions[1], Tolerance);
+        Assert.Equal(2.0 / 5, bleu.Precisions[2], Tolerance);
         Assert.Equal(0.0, bleu.Score);
     }
 

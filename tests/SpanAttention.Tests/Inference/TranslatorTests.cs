@@ -16,7 +16,7 @@ public sealed class TranslatorTests
         var model = new Seq2SeqModel(config, 4, 8, 12, seed: 8);
         var (sources, _) = Seq2SeqTestData.Reverse(24, 2, 7, 9, 3, 17);
         var translator = new Translator(model);
-        Assert.NotNull(translator.Weights);
+        Assert.Same(model.Parameters, translator.Weights?.Parameters); // prepared from this model's parameters
         Hypothesis[] expectedGreedy = [.. sources.Select(s => Decoding.Greedy(model, [s], 10, translator.Weights)[0])];
         Hypothesis[][] expectedBeam = [.. sources.Select(s => Decoding.Beam(model, s, 3, 10, weights: translator.Weights))];
         var failures = new System.Collections.Concurrent.ConcurrentBag<string>();

@@ -33,7 +33,7 @@ public class RecurrentCellTests
 
     [Fact]
     public void Backward_WrongGruCellBackward_IsCaught() =>
-        Assert.ThrowsAny<Exception>(() => Check<WrongGruGates>(RecurrentKind.Gru, 2));
+        Assert.ThrowsAny<Xunit.Sdk.XunitException>(() => Check<WrongGruGates>(RecurrentKind.Gru, 2));
 
     private static void Check<TGates>(RecurrentKind kind, int batch)
         where TGates : struct, IRecurrentGates

@@ -110,6 +110,7 @@ public sealed class TrainerOptimizerTests
                 {
                     Assert.Equal("sgd", reader.Metadata["spanattention.trainer.optimizer"]);
                     Assert.True(reader.Contains("optimizer.momentum_buffer.decoder.out.weight"));
+                    Assert.Equal(saved.Model.Layout["decoder.out.weight"].Shape.Select(d => (long)d), reader["optimizer.momentum_buffer.decoder.out.weight"].Shape);
                 }
                 Assert.Equal(saved.Optimizer.StepCount, loaded.Optimizer.StepCount);
                 Assert.Equal(((Sgd)saved.Optimizer).MomentumBuffer, ((Sgd)loaded.Optimizer).MomentumBuffer);

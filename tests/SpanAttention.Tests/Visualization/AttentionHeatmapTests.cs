@@ -175,7 +175,9 @@ public class AttentionHeatmapTests
     public void Validate_RoundingWithinTolerance_Accepted()
     {
         AttentionHeatmap.Validate(["a", "b"], ["x"], [-0.0005f, 1.0005f]);
-        XDocument.Parse(AttentionHeatmap.ToSvgString(["a", "b"], ["x"], [-0.0005f, 1.0005f]));
+        XDocument document = XDocument.Parse(AttentionHeatmap.ToSvgString(["a", "b"], ["x"], [-0.0005f, 1.0005f]));
+        // drawn as the ends of the colour scale
+        Assert.Equal([ColorScale.Hex(0), ColorScale.Hex(1)], Cells(document).Select(c => (string?)c.Attribute("fill")));
     }
 
     [Fact]
