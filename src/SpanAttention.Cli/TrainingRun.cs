@@ -2,6 +2,7 @@ using System.Globalization;
 using SpanAttention.Cli.Rendering;
 using SpanAttention.Data;
 using SpanAttention.IO;
+using SpanAttention.Seq2Seq;
 using SpanAttention.Training;
 
 namespace SpanAttention.Cli;
@@ -12,6 +13,17 @@ namespace SpanAttention.Cli;
 /// </summary>
 internal static class TrainingRun
 {
+    /// <summary>
+    /// The architecture as the training header shows it: cell, layers, sizes, decoder and scorer, vocabularies; a
+    /// decoder without attention shows no scorer (it has none, whatever <see cref="Seq2SeqConfig.Scorer"/> holds).
+    /// </summary>
+    internal static string Describe(Seq2SeqConfig c)
+    {
+        string decoder = c.Decoder == DecoderStyle.None ? "None (no attention)" : $"{c.Decoder}/{c.Scorer}";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{c.Cell} x{c.EncoderLayers}{(c.Bidirectional ? " bi" : "")} E={c.EmbeddingSize} H={c.HiddenSize} {decoder} V={c.SourceVocabSize}->{c.TargetVocabSize}{(c.Dropout > 0f ? $" dropout={c.Dropout}" : "")}");
+    }
+
     public static TrainingResult Run(CliContext context, Dataset data, TaskSpec? task, TrainingOptions options, CancellationToken cancellationToken, TrainingLog? log = null)
     {
         var culture = CultureInfo.InvariantCulture;
@@ -50,7 +62,7 @@ internal static class TrainingRun
             context.Error.WriteLine($"resuming {options.ResumeFrom} at epoch {session.EpochsDone + 1}");
         }
         context.Error.WriteLine(string.Create(culture,
-            $"{data.Name}: {data.Train.Count:N0} training / {session.HeldOut.Count:N0} held-out pairs, vocabularies {session.Source.Count} -> {session.Target.Count}; model {session.Model.Config.Describe()}, {session.Model.Layout.Count:N0} parameters"));
+            $"{data.Name}: {data.Train.Count:N0} training / {session.HeldOut.Count:N0} held-out pairs, vocabularies {session.Source.Count} -> {session.Target.Count}; model {Describe(session.Model.Config)}, {session.Model.Layout.Count:N0} parameters"));
 
         IProgress<TrainingProgress> reporter = new ProgressReporter(context.Error, context.ErrorIsTerminal);
         if (log is not null)

@@ -30,7 +30,7 @@ internal static class TrainCommand
         cell.AcceptOnlyFromAmong("gru", "lstm", "rnn");
         var layers = new Option<int>("--layers") { Description = "Encoder layers.", DefaultValueFactory = _ => 1 };
         var bidirectional = new Option<bool>("--bidirectional") { Description = "Bidirectional encoder." };
-        var scorer = new Option<string>("--scorer") { Description = "Attention score: dot, scaled-dot, general or additive.", DefaultValueFactory = _ => "additive" };
+        var scorer = new Option<string>("--scorer") { Description = "Attention score: dot, scaled-dot, general or additive. dot and scaled-dot need keys as wide as the query (H), so they do not work with --bidirectional (2H-wide keys): use general or additive there.", DefaultValueFactory = _ => "additive" };
         scorer.AcceptOnlyFromAmong("dot", "scaled-dot", "general", "additive");
         var decoder = new Option<string>("--decoder") { Description = "Decoder: bahdanau, luong or none (no attention).", DefaultValueFactory = _ => "bahdanau" };
         decoder.AcceptOnlyFromAmong("bahdanau", "luong", "none");
@@ -128,6 +128,19 @@ internal static class TrainCommand
         }
     }
 
+    /// <summary>
+    /// dot and scaled-dot compare the query (H) with each key directly, so they need keys of the same size; a
+    /// bidirectional encoder's keys are [forward; backward], 2H wide. Refused here, before any data is built.
+    /// </summary>
+    internal static void CheckScorerFitsEncoder(Seq2SeqConfig c)
+    {
+        if (c.Bidirectional && c.Decoder != DecoderStyle.None && c.Scorer is (AttentionScorer.Dot or AttentionScorer.ScaledDot))
+        {
+            string name = c.Scorer == AttentionScorer.Dot ? "dot" : "scaled-dot";
+            throw new UsageException($"--scorer {name} does not work with --bidirectional: it needs keys as wide as the query (H), and a bidirectional encoder gives 2H-wide keys. Use --scorer general or --scorer additive, or a unidirectional encoder (leave out --bidirectional).");
+        }
+    }
+
     internal static void CheckBelowOne(double value, string name)
     {
         if (!(value >= 0 && value < 1))
@@ -153,6 +166,7 @@ internal static class TrainCommand
         CheckBelowOne(settings.Momentum, "--momentum");
         settings = settings with { Threads = CommonOptions.ResolveThreads(context, settings.Threads, Environment.ProcessorCount) };
         CheckRange(settings.Patience, 0, 100_000, "--patience");
+        CheckScorerFitsEncoder(c);
         spec.CheckOptions();
         string output = settings.BestModelPath!;
         TrainingLog? log = logPath is null ? null : TrainingLog.For(logPath, $"training on {spec.Describe()}");
