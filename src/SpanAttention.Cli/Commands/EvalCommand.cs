@@ -24,11 +24,13 @@ internal static class EvalCommand
         var minLength = new Option<int?>("--min-length") { Description = "reverse: shortest sequence (default: the model's)." };
         var maxLength = new Option<int?>("--max-length") { Description = "reverse: longest sequence (default: the model's)." };
         var limit = new Option<int>("--limit") { Description = "Score at most this many pairs (0: all)." };
+        var buckets = new Option<string?>("--buckets") { Description = "Source-length buckets by their upper edges, e.g. 10,20,30,40: lengths up to 10, 11-20, 21-30, 31-40 and over 40. Each label shows the lengths its sentences really have (5-10 when the shortest source has 5 tokens)." };
+        var bucketWidth = new Option<int?>("--bucket-width") { Description = "Source-length buckets N lengths wide: 1-N, N+1-2N, ... (default: five equal buckets up to the longest source)." };
         Option<string> format = CommonOptions.Format();
         Option<int> maxSource = CommonOptions.MaxSourceLength();
         var command = new Command("eval", "Score models on held-out data: exact match, token accuracy, BLEU-4, by source length.")
         {
-            models, task, data, allLines, seed, count, minLength, maxLength, limit, format, maxSource,
+            models, task, data, allLines, seed, count, minLength, maxLength, limit, buckets, bucketWidth, format, maxSource,
         };
         command.SetAction(parsed =>
         {
@@ -36,14 +38,15 @@ internal static class EvalCommand
             {
                 throw new UsageException("give either --task or --data, not both.");
             }
+            BucketChoice choice = BucketChoice.Parse(parsed.GetValue(buckets), parsed.GetValue(bucketWidth));
             return Execute(context, parsed.GetValue(models) ?? [], parsed.GetValue(task), parsed.GetValue(data), parsed.GetValue(seed), parsed.GetValue(count),
-                parsed.GetValue(minLength), parsed.GetValue(maxLength), parsed.GetValue(limit), CommonOptions.ParseFormat(parsed.GetValue(format)), parsed.GetValue(maxSource), parsed.GetValue(allLines));
+                parsed.GetValue(minLength), parsed.GetValue(maxLength), parsed.GetValue(limit), CommonOptions.ParseFormat(parsed.GetValue(format)), parsed.GetValue(maxSource), parsed.GetValue(allLines), choice);
         });
         return command;
     }
 
     internal static int Execute(CliContext context, string[] modelPaths, string? task, string? data, int? seed, int? count, int? minLength, int? maxLength, int limit, TableFormat format,
-        int maxSourceLength = Inference.DecodeLimits.DefaultMaxSourceLength, bool allLines = false)
+        int maxSourceLength = Inference.DecodeLimits.DefaultMaxSourceLength, bool allLines = false, BucketChoice? buckets = null)
     {
         if (allLines && data is null)
         {
@@ -112,7 +115,7 @@ internal static class EvalCommand
         var reports = new List<(string, EvaluationReport)>();
         foreach (ModelBundle bundle in bundles)
         {
-            reports.Add((Path.GetFileName(bundle.Path), Score(context, bundle, pairs, maxSourceLength)));
+            reports.Add((Path.GetFileName(bundle.Path), Score(context, bundle, pairs, maxSourceLength, buckets)));
         }
         context.Out.WriteLine($"evaluated on {what}");
         context.Out.WriteLine();
@@ -131,7 +134,7 @@ internal static class EvalCommand
         return test;
     }
 
-    internal static EvaluationReport Score(CliContext context, ModelBundle bundle, IReadOnlyList<SentencePair> pairs, int maxSourceLength)
+    internal static EvaluationReport Score(CliContext context, ModelBundle bundle, IReadOnlyList<SentencePair> pairs, int maxSourceLength, BucketChoice? buckets = null)
     {
         var unknown = new UnknownTokens();
         var sources = new string[pairs.Count];
@@ -161,8 +164,60 @@ internal static class EvalCommand
         {
             outputs.Add(t.Tokens);
         }
-        int longest = lengths.Max();
-        int width = Math.Max(1, (longest + 4) / 5);
-        return EvaluationReport.Compute(lengths, outputs, references, LengthBucket.Uniform(width, longest));
+        return EvaluationReport.Compute(lengths, outputs, references, (buckets ?? BucketChoice.Default).For(lengths.Max()));
+    }
+}
+
+/// <summary>
+/// How <c>eval</c> splits the sentences by source length: <c>--buckets</c> (ascending upper edges, the last bucket
+/// open-ended), <c>--bucket-width</c> (equal widths from 1), or by default five equal buckets up to the longest source.
+/// </summary>
+/// <param name="UpperEdges">The upper edges of <c>--buckets</c>, strictly increasing and at least 1; null when not given.</param>
+/// <param name="Width">The width of <c>--bucket-width</c> (at least 1); null when not given.</param>
+internal sealed record BucketChoice(IReadOnlyList<int>? UpperEdges, int? Width)
+{
+    /// <summary>Neither option: five equal buckets.</summary>
+    public static BucketChoice Default { get; } = new(null, null);
+
+    /// <summary>The buckets for sources up to <paramref name="longest"/> tokens.</summary>
+    public IReadOnlyList<LengthBucket> For(int longest) =>
+        UpperEdges is not null ? LengthBucket.FromUpperBounds(UpperEdges)
+        : LengthBucket.Uniform(Width ?? Math.Max(1, (longest + 4) / 5), Math.Max(1, longest));
+
+    /// <summary>Checks and parses the two options (before any model is loaded).</summary>
+    /// <param name="edges">The <c>--buckets</c> text, e.g. <c>10,20,30,40</c>; null when not given.</param>
+    /// <param name="width">The <c>--bucket-width</c> value; null when not given.</param>
+    /// <exception cref="UsageException">Both are given, the width is below 1, or an edge is not a whole number, below 1 or not above the one before.</exception>
+    public static BucketChoice Parse(string? edges, int? width)
+    {
+        if (edges is not null && width is not null)
+        {
+            throw new UsageException("give either --buckets or --bucket-width, not both.");
+        }
+        if (width is int w)
+        {
+            Commands.TrainCommand.CheckRange(w, 1, 100_000, "--bucket-width");
+            return new BucketChoice(null, w);
+        }
+        if (edges is null)
+        {
+            return Default;
+        }
+        const string Example = "give increasing upper edges such as 10,20,30,40";
+        string[] parts = edges.Split(',', StringSplitOptions.TrimEntries);
+        var bounds = new List<int>(parts.Length);
+        foreach (string part in parts)
+        {
+            if (!int.TryParse(part, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int bound) || bound < 1)
+            {
+                throw new UsageException($"--buckets: '{part}' is not a whole number of at least 1 ({Example}).");
+            }
+            if (bounds.Count > 0 && bound <= bounds[^1])
+            {
+                throw new UsageException($"--buckets must be strictly increasing, got {edges.Trim()} ({Example}).");
+            }
+            bounds.Add(bound);
+        }
+        return new BucketChoice(bounds, null);
     }
 }

@@ -42,7 +42,9 @@ public sealed record ComparisonTable(string Title, IReadOnlyList<string> Headers
 
     /// <summary>
     /// One metric by source-length bucket: model | all | one column per bucket (the union over the models,
-    /// shortest first, headed with its label and sentence count). A model with no sentence in a bucket shows "–".
+    /// shortest first, headed with the range of lengths its sentences really have over all models, e.g. 5-12 for
+    /// a 1-12 bucket whose shortest source has 5 tokens, and its sentence count). A model with no sentence in a
+    /// bucket shows "–".
     /// </summary>
     /// <param name="models">The models' names and reports, in row order.</param>
     /// <param name="metric">The metric to show.</param>
@@ -50,18 +52,21 @@ public sealed record ComparisonTable(string Title, IReadOnlyList<string> Headers
     public static ComparisonTable ByBucket(IReadOnlyList<(string Model, EvaluationReport Report)> models, Metric metric)
     {
         ArgumentNullException.ThrowIfNull(models);
-        var buckets = new SortedDictionary<LengthBucket, int>(Comparer<LengthBucket>.Create(static (a, b) => a.Min != b.Min ? a.Min.CompareTo(b.Min) : a.Max.CompareTo(b.Max)));
+        // Per bucket asked for: the most sentences any model has in it, and the lengths they hold over all models.
+        var buckets = new SortedDictionary<LengthBucket, (int Sentences, LengthBucket Held)>(Comparer<LengthBucket>.Create(static (a, b) => a.Min != b.Min ? a.Min.CompareTo(b.Min) : a.Max.CompareTo(b.Max)));
         foreach ((_, EvaluationReport report) in models)
         {
             foreach (BucketMetrics b in report.Buckets)
             {
-                buckets[b.Bucket] = Math.Max(buckets.GetValueOrDefault(b.Bucket), b.Metrics.Sentences);
+                buckets[b.Bucket] = buckets.TryGetValue(b.Bucket, out (int Sentences, LengthBucket Held) seen)
+                    ? (Math.Max(seen.Sentences, b.Metrics.Sentences), new LengthBucket(Math.Min(seen.Held.Min, b.Held.Min), Math.Max(seen.Held.Max, b.Held.Max)))
+                    : (b.Metrics.Sentences, b.Held);
             }
         }
         var headers = new List<string> { "model", "all" };
-        foreach (KeyValuePair<LengthBucket, int> b in buckets)
+        foreach ((int sentences, LengthBucket held) in buckets.Values)
         {
-            headers.Add($"{b.Key.Label} (n={b.Value.ToString(CultureInfo.InvariantCulture)})");
+            headers.Add($"{held.Label} (n={sentences.ToString(CultureInfo.InvariantCulture)})");
         }
         var rows = new List<IReadOnlyList<string>>(models.Count);
         foreach ((string model, EvaluationReport report) in models)

@@ -24,13 +24,22 @@ public sealed record MetricSet(int Sentences, double ExactMatch, double TokenAcc
 }
 
 /// <summary>The metrics of the sentences whose source length falls in one bucket.</summary>
-/// <param name="Bucket">The source-length range.</param>
+/// <param name="Bucket">The source-length range asked for (e.g. 1-10, or 41+ for the last of some upper bounds).</param>
 /// <param name="Metrics">The metrics of those sentences.</param>
-public sealed record BucketMetrics(LengthBucket Bucket, MetricSet Metrics);
+public sealed record BucketMetrics(LengthBucket Bucket, MetricSet Metrics)
+{
+    private readonly LengthBucket? _held;
+
+    /// <summary>
+    /// The lengths the bucket's sentences really have, shortest to longest (5-12 for a 1-12 bucket whose shortest
+    /// source has 5 tokens): what a label should show. <see cref="Bucket"/> itself when not set.
+    /// </summary>
+    public LengthBucket Held { get => _held ?? Bucket; init => _held = value; }
+}
 
 /// <summary>One model's evaluation: overall, and per source-length bucket (empty buckets are left out).</summary>
 /// <param name="Overall">Every sentence.</param>
-/// <param name="Buckets">One entry per non-empty bucket, in bucket order.</param>
+/// <param name="Buckets">One entry per non-empty bucket, in bucket order, each with the range of lengths it holds (<see cref="BucketMetrics.Held"/>).</param>
 public sealed record EvaluationReport(MetricSet Overall, IReadOnlyList<BucketMetrics> Buckets)
 {
     /// <summary>Scores a test set overall and per source-length bucket.</summary>
@@ -60,17 +69,20 @@ public sealed record EvaluationReport(MetricSet Overall, IReadOnlyList<BucketMet
         {
             var h = new List<IReadOnlyList<T>>();
             var r = new List<IReadOnlyList<T>>();
+            int shortest = int.MaxValue, longest = int.MinValue;
             for (int i = 0; i < sourceLengths.Count; i++)
             {
                 if (bucket.Contains(sourceLengths[i]))
                 {
                     h.Add(hypotheses[i]);
                     r.Add(references[i]);
+                    shortest = Math.Min(shortest, sourceLengths[i]);
+                    longest = Math.Max(longest, sourceLengths[i]);
                 }
             }
             if (h.Count > 0 && HasReferenceTokens(r))
             {
-                perBucket.Add(new BucketMetrics(bucket, MetricSet.Compute(h, r)));
+                perBucket.Add(new BucketMetrics(bucket, MetricSet.Compute(h, r)) { Held = new LengthBucket(shortest, longest) });
             }
         }
         return new EvaluationReport(overall, perBucket);

@@ -73,8 +73,8 @@ public class ViewTests
         Assert.Equal("attention          2          100.0             100.0   100.0", lines[3]);
         Assert.Equal("none               2           50.0              50.0    50.0", lines[4]);
         Assert.Contains("exact match % by source length:", lines);
-        Assert.Contains("model        all  1-3 (n=1)  4+ (n=1)", lines);
-        Assert.Equal(3, lines.Count(l => l == "none        50.0      100.0       0.0"));
+        Assert.Contains("model        all  2 (n=1)  5 (n=1)", lines); // buckets 1-3 and 4+ hold lengths 2 and 5
+        Assert.Equal(3, lines.Count(l => l == "none        50.0    100.0      0.0"));
     }
 
     [Fact]

@@ -134,7 +134,7 @@ public class SequenceMetricsTests
 
         ComparisonTable table = ComparisonTable.ByBucket([("both", both), ("short", shortOnly)], Metric.TokenAccuracy);
 
-        Assert.Equal(["model", "all", "1-3 (n=1)", "4+ (n=1)"], table.Headers);
+        Assert.Equal(["model", "all", "1-2 (n=1)", "5 (n=1)"], table.Headers); // the lengths held: 2 and 1 in 1-3, 5 in 4+
         Assert.Equal(["both", "87.5", "100.0", "75.0"], table.Rows[0]);
         Assert.Equal(["short", "100.0", "100.0", "–"], table.Rows[1]);
         Assert.Equal("token accuracy % by source length", table.Title);
