@@ -16,6 +16,7 @@ namespace SpanAttention.Seq2Seq;
 /// <item>Encoder, per layer·direction: W_hh (G·H, H) packed for GEMV; W_ih as op(B) = W_ihᵀ (in, G·H) packed for GEMM,
 /// except layer 0 when Vs ≤ 4E: then the table T_src[v] = W_ih E_src[v] (Vs, G·H) replaces the input projection.</item>
 /// <item>Bridge (bidirectional): W (H, 2H) packed for GEMV.</item>
+/// <item>A Transformer encoder: nothing (its prepared forward is the plain one, see <see cref="TransformerEncoder"/>).</item>
 /// <item>Decoder cell: W_hh packed for GEMV. W_ih = [W_e | W_r] is split at column E: the embedding part becomes the
 /// table T[v] = W_e E[v] (V, G·H) when V ≤ 4E (else W_e packed for GEMV); the rest W_r (G·H, I−E) is packed for GEMV
 /// and, for Bahdanau, also as op(B) = W_rᵀ so that U = K W_rᵀ (S, G·H) is formed once per sentence and
@@ -40,17 +41,18 @@ public sealed class InferenceWeights
         ReadOnlySpan<float> values = parameters.Values;
         int e = config.EmbeddingSize, h = config.HiddenSize, gh = gates * h;
         int directions = config.Bidirectional ? 2 : 1;
-        int states = config.EncoderLayers * directions;
 
-        // Encoder.
+        // Encoder: recurrent only (a Transformer encoder's prepared forward is its plain forward: nothing to pack here).
+        int recurrentLayers = config.Encoder == EncoderKind.Recurrent ? config.EncoderLayers : 0;
+        int states = recurrentLayers * directions;
         EncoderHh = new PackedGemvMatrix[states];
         EncoderIhT = new PackedMatrix?[states];
         EncoderBiasIh = new ParameterSlot[states];
         EncoderBiasHh = new ParameterSlot[states];
-        bool sourceTable = config.SourceVocabSize <= TableVocabularyFactor * e;
+        bool sourceTable = recurrentLayers > 0 && config.SourceVocabSize <= TableVocabularyFactor * e;
         SourceTable = sourceTable ? new float[directions * config.SourceVocabSize * gh] : null;
         ReadOnlySpan<float> sourceEmbedding = layout["encoder.embedding.weight"].Of(values);                  // (Vs, E)
-        for (int k = 0; k < config.EncoderLayers; k++)
+        for (int k = 0; k < recurrentLayers; k++)
         {
             int input = k == 0 ? e : directions * h;
             for (int d = 0; d < directions; d++)

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using SpanAttention.Attention;
 using SpanAttention.Recurrent;
+using SpanAttention.Transformer;
 
 namespace SpanAttention.Seq2Seq;
 
@@ -19,6 +20,19 @@ public enum DecoderStyle
     None = 2,
 }
 
+/// <summary>What turns the source tokens into the memory the decoder attends to.</summary>
+public enum EncoderKind
+{
+    /// <summary>A stack of <see cref="Seq2SeqConfig.Cell"/> layers over the embedded tokens, one step at a time (optionally bidirectional).</summary>
+    Recurrent = 0,
+
+    /// <summary>
+    /// <see cref="Seq2SeqConfig.EncoderLayers"/> Transformer encoder layers (multi-head self-attention and a feed-forward
+    /// block, post-norm) over the sqrt(E)-scaled embeddings plus the sinusoidal positional encoding, all positions at once.
+    /// </summary>
+    Transformer = 1,
+}
+
 /// <summary>
 /// The whole architecture of a <see cref="Seq2SeqModel"/> as one record with commented defaults. It is
 /// stored as JSON text in a model file's <c>__metadata__</c> (<see cref="ToJson"/> / <see cref="FromJson"/>).
@@ -28,6 +42,9 @@ public enum DecoderStyle
 /// <see cref="HiddenSize"/> units. When the encoder is bidirectional its final state ([forward; backward] of the
 /// last layer, 2H) is mapped to the decoder's initial state by a learned bridge h0 = tanh(W [h_f; h_b] + b);
 /// otherwise h0 is the last layer's final state itself. An LSTM decoder starts from c0 = 0.
+/// A Transformer encoder (<see cref="Encoder"/>) gives memory states of size E (d_model = E, <see cref="Heads"/> heads,
+/// feed-forward size <see cref="FeedForwardSize"/>) and h0 = tanh(W mean(valid memory rows) + b); the decoder is still
+/// one <see cref="Cell"/> of <see cref="HiddenSize"/> units.
 /// </remarks>
 public sealed record Seq2SeqConfig
 {
@@ -46,8 +63,20 @@ public sealed record Seq2SeqConfig
     /// <summary>Cell of the encoder and the decoder. Default GRU.</summary>
     public RecurrentKind Cell { get; init; } = RecurrentKind.Gru;
 
-    /// <summary>L: encoder layers. Default 1.</summary>
+    /// <summary>L: encoder layers (recurrent layers, or Transformer encoder layers). Default 1.</summary>
     public int EncoderLayers { get; init; } = 1;
+
+    /// <summary>The encoder: recurrent (default) or Transformer.</summary>
+    public EncoderKind Encoder { get; init; } = EncoderKind.Recurrent;
+
+    /// <summary>Transformer encoder: attention heads; must divide E. Ignored by a recurrent encoder. Default 4.</summary>
+    public int Heads { get; init; } = 4;
+
+    /// <summary>F: Transformer encoder feed-forward size (dim_feedforward); 0 means 4E. Ignored by a recurrent encoder. Default 0.</summary>
+    public int FeedForwardSize { get; init; }
+
+    /// <summary>Transformer encoder: the feed-forward activation. Ignored by a recurrent encoder. Default ReLU (PyTorch's).</summary>
+    public FeedForwardActivation Activation { get; init; } = FeedForwardActivation.Relu;
 
     /// <summary>Whether the encoder is bidirectional (then a bridge maps 2H to H). Default false.</summary>
     public bool Bidirectional { get; init; }
@@ -76,8 +105,11 @@ public sealed record Seq2SeqConfig
     /// <summary>End-of-sequence id: decoding stops after emitting it. Default 2.</summary>
     public int EosId { get; init; } = 2;
 
-    /// <summary>Encoder output (key/value) size: H or 2H.</summary>
-    public int EncoderOutputSize => (Bidirectional ? 2 : 1) * HiddenSize;
+    /// <summary>Encoder output (key/value) size: H or 2H (recurrent), E (Transformer).</summary>
+    public int EncoderOutputSize => Encoder == EncoderKind.Transformer ? EmbeddingSize : (Bidirectional ? 2 : 1) * HiddenSize;
+
+    /// <summary>F as used: <see cref="FeedForwardSize"/> or 4E when 0.</summary>
+    public int EffectiveFeedForwardSize => FeedForwardSize > 0 ? FeedForwardSize : 4 * EmbeddingSize;
 
     /// <summary>A as used: <see cref="AttentionSize"/> or H when 0.</summary>
     public int EffectiveAttentionSize => AttentionSize > 0 ? AttentionSize : HiddenSize;
@@ -118,6 +150,10 @@ public sealed record Seq2SeqConfig
         Check(Enum.IsDefined(Decoder), $"unknown Decoder {(int)Decoder}.");
         Check(Enum.IsDefined(Scorer), $"unknown Scorer {(int)Scorer}.");
         Check(AttentionSize >= 0, $"AttentionSize must be ≥ 0, got {AttentionSize}.");
+        Check(Enum.IsDefined(Encoder), $"unknown Encoder {(int)Encoder}.");
+        Check(Heads >= 1, $"Heads must be ≥ 1, got {Heads}.");
+        Check(FeedForwardSize >= 0, $"FeedForwardSize must be ≥ 0, got {FeedForwardSize}.");
+        Check(Enum.IsDefined(Activation), $"unknown Activation {(int)Activation}.");
         Check(Dropout is >= 0f and < 1f, $"Dropout must be in [0, 1), got {Dropout.ToString(CultureInfo.InvariantCulture)}.");
         Check(PaddingId >= 0 && PaddingId < SourceVocabSize && PaddingId < TargetVocabSize, $"PaddingId {PaddingId} is outside a vocabulary.");
         Check(BosId >= 0 && BosId < TargetVocabSize && BosId != PaddingId, $"BosId {BosId} must be a non-padding target id.");
@@ -128,6 +164,16 @@ public sealed record Seq2SeqConfig
         Check(HiddenSize <= MaxWidth, $"HiddenSize must be ≤ {MaxWidth}, got {HiddenSize}.");
         Check(AttentionSize <= MaxWidth, $"AttentionSize must be ≤ {MaxWidth}, got {AttentionSize}.");
         Check(EncoderLayers <= MaxEncoderLayers, $"EncoderLayers must be ≤ {MaxEncoderLayers}, got {EncoderLayers}.");
+        Check(FeedForwardSize <= MaxWidth, $"FeedForwardSize must be ≤ {MaxWidth}, got {FeedForwardSize}.");
+        if (Encoder == EncoderKind.Transformer)
+        {
+            Check(EmbeddingSize % Heads == 0, $"a Transformer encoder needs EmbeddingSize divisible by Heads, got EmbeddingSize {EmbeddingSize} and Heads {Heads}.");
+            Check(!Bidirectional, "Bidirectional applies to a recurrent encoder only (a Transformer encoder already sees the whole sentence).");
+            Check(Decoder == DecoderStyle.None || Scorer is not (AttentionScorer.Dot or AttentionScorer.ScaledDot) || EmbeddingSize == HiddenSize,
+                $"{Scorer} attention needs key size = query size; a Transformer encoder gives E = {EmbeddingSize} keys for an H = {HiddenSize} query (use General or Additive, or E = H).");
+            Check((long)EffectiveFeedForwardSize * EmbeddingSize <= Array.MaxLength && 3L * EmbeddingSize * EmbeddingSize <= Array.MaxLength,
+                $"the Transformer sizes (EmbeddingSize {EmbeddingSize}, FeedForwardSize {EffectiveFeedForwardSize}) give a weight of more than {Array.MaxLength} floats.");
+        }
         // The largest config-sized buffers, in long arithmetic (all factors are bounded above, so no long overflows):
         // gate rows G·H times the widest row any weight or table has.
         long gh = 4L * HiddenSize;                                                  // G ≤ 4
@@ -161,6 +207,14 @@ public sealed record Seq2SeqConfig
             w.WriteNumber(nameof(PaddingId), PaddingId);
             w.WriteNumber(nameof(BosId), BosId);
             w.WriteNumber(nameof(EosId), EosId);
+            if (Encoder != EncoderKind.Recurrent)
+            {
+                // Written for a Transformer encoder only: a recurrent model's JSON is what it was before these keys existed.
+                w.WriteString(nameof(Encoder), Encoder.ToString());
+                w.WriteNumber(nameof(Heads), Heads);
+                w.WriteNumber(nameof(FeedForwardSize), FeedForwardSize);
+                w.WriteString(nameof(Activation), Activation.ToString());
+            }
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray());
@@ -197,6 +251,10 @@ public sealed record Seq2SeqConfig
                 PaddingId = Int(nameof(PaddingId)),
                 BosId = Int(nameof(BosId)),
                 EosId = Int(nameof(EosId)),
+                Encoder = r.TryGetProperty(nameof(Encoder), out _) ? Enum<EncoderKind>(nameof(Encoder)) : EncoderKind.Recurrent, // files from before: recurrent
+                Heads = r.TryGetProperty(nameof(Heads), out _) ? Int(nameof(Heads)) : 4,
+                FeedForwardSize = r.TryGetProperty(nameof(FeedForwardSize), out _) ? Int(nameof(FeedForwardSize)) : 0,
+                Activation = r.TryGetProperty(nameof(Activation), out _) ? Enum<FeedForwardActivation>(nameof(Activation)) : FeedForwardActivation.Relu,
             };
             config.Validate();
             return config;
@@ -210,5 +268,5 @@ public sealed record Seq2SeqConfig
     /// <summary>A short human-readable summary.</summary>
     /// <returns>The summary.</returns>
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"{Cell} x{EncoderLayers}{(Bidirectional ? " bi" : "")} E={EmbeddingSize} H={HiddenSize} {Decoder}/{Scorer} V={SourceVocabSize}->{TargetVocabSize}{(Dropout > 0f ? $" dropout={Dropout}" : "")}");
+        $"{(Encoder == EncoderKind.Transformer ? $"Transformer x{EncoderLayers} heads={Heads} F={EffectiveFeedForwardSize}{(Activation == FeedForwardActivation.Gelu ? " gelu" : "")} + {Cell} decoder" : $"{Cell} x{EncoderLayers}{(Bidirectional ? " bi" : "")}")} E={EmbeddingSize} H={HiddenSize} {Decoder}/{Scorer} V={SourceVocabSize}->{TargetVocabSize}{(Dropout > 0f ? $" dropout={Dropout}" : "")}");
 }

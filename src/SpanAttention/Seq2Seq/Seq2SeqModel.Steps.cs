@@ -84,7 +84,13 @@ public sealed partial class Seq2SeqModel
     internal bool LastPassUsedInputTable => _forwardPass.TableColumns > 0;
 
     /// <summary>Whether the last teacher-forced <see cref="Forward"/> used the encoder's source table.</summary>
-    internal bool LastPassUsedSourceTable => _encoder.LastPassUsedTable;
+    internal bool LastPassUsedSourceTable => _encoder is RecurrentEncoder { LastPassUsedTable: true };
+
+    /// <summary>The memory states of the last Encode: (B, S, Denc), padded rows 0.</summary>
+    internal ReadOnlySpan<float> MemoryStates => _memory.States;
+
+    /// <summary>The decoder's initial state h_0 of the last Encode: (B, H).</summary>
+    internal ReadOnlySpan<float> MemoryInitialState => _memory.InitialState;
 
     /// <summary>Logits of step t: (B, V).</summary>
     internal ReadOnlySpan<float> StepLogits(int t, int bsz)

@@ -12,7 +12,9 @@ namespace SpanAttention.Seq2Seq;
 /// </summary>
 /// <remarks>
 /// <para>Names, in registration (= state_dict) order: <c>encoder.embedding.weight</c>; <c>encoder.rnn.weight_ih_l0</c>,
-/// ... (nn.GRU/LSTM/RNN names); <c>bridge.weight</c>, <c>bridge.bias</c> (bidirectional only);
+/// ... (nn.GRU/LSTM/RNN names); <c>bridge.weight</c>, <c>bridge.bias</c> (bidirectional only) — or, for a Transformer
+/// encoder, <c>encoder.embedding.weight</c>, <c>encoder.layers.{i}.*</c>, <c>bridge.weight</c>, <c>bridge.bias</c>
+/// (see <see cref="TransformerEncoder"/>);
 /// <c>decoder.embedding.weight</c>; <c>decoder.attention.*</c> (see <see cref="AttentionLayer.RegisterParameters"/>;
 /// not for <see cref="DecoderStyle.None"/>); <c>decoder.cell.weight_ih</c>, <c>weight_hh</c>, <c>bias_ih</c>,
 /// <c>bias_hh</c>; <c>decoder.combine.weight</c> (Luong W_c, no bias); <c>decoder.out.weight</c>, <c>decoder.out.bias</c>.</para>
@@ -26,7 +28,7 @@ namespace SpanAttention.Seq2Seq;
 /// </remarks>
 public sealed partial class Seq2SeqModel
 {
-    private readonly RecurrentEncoder _encoder;
+    private readonly IEncoder _encoder;
     private readonly EncoderMemory _memory;
     private readonly IDecoderCell _cell;
     private readonly AttentionLayer? _attention;
@@ -89,7 +91,9 @@ public sealed partial class Seq2SeqModel
         _o = config.Decoder == DecoderStyle.Luong ? _h : _h + _dc;
 
         var layout = new ParameterLayout();
-        _encoder = new RecurrentEncoder(config, layout, maxBatch, maxSource);
+        _encoder = config.Encoder == EncoderKind.Transformer
+            ? new TransformerEncoder(config, layout, maxBatch, maxSource)
+            : new RecurrentEncoder(config, layout, maxBatch, maxSource);
         _memory = new EncoderMemory(_denc, _h, maxBatch, maxSource);
         _targetEmbedding = new Embedding(layout, "decoder.embedding", _v, _e, config.PaddingId);
         if (config.Decoder != DecoderStyle.None)

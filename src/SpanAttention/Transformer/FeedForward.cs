@@ -5,13 +5,13 @@ using SpanAttention.Seq2Seq;
 namespace SpanAttention.Transformer;
 
 /// <summary>The activation between the two linear maps of <see cref="FeedForward"/>.</summary>
-internal enum FeedForwardActivation
+public enum FeedForwardActivation
 {
     /// <summary>max(x, 0), PyTorch's default for nn.TransformerEncoderLayer.</summary>
-    Relu,
+    Relu = 0,
 
     /// <summary>The exact GELU x·Φ(x) (<c>F.gelu</c>, approximate='none').</summary>
-    Gelu,
+    Gelu = 1,
 }
 
 /// <summary>
@@ -26,9 +26,9 @@ internal enum FeedForwardActivation
 /// </remarks>
 internal sealed class FeedForward
 {
-    private readonly float[] _hidden;     // h = x W1ᵀ + b1: (N, F)
-    private readonly float[] _activated;  // a = act(h): (N, F)
-    private readonly float[] _dActivated; // da = dY W2: (N, F)
+    private float[] _hidden = [];     // h = x W1ᵀ + b1: (N, F)
+    private float[] _activated = [];  // a = act(h): (N, F)
+    private float[] _dActivated = []; // da = dY W2: (N, F)
 
     /// <summary>Registers linear1 and linear2 and allocates the buffers.</summary>
     /// <param name="layout">The model's layout, still being built.</param>
@@ -45,7 +45,19 @@ internal sealed class FeedForward
         Linear1 = new Linear(layout, prefix + "linear1", features, hidden);
         Linear2 = new Linear(layout, prefix + "linear2", hidden, features);
         Activation = activation;
+        EnsureCapacity(maxRows);
+    }
+
+    /// <summary>Grows the buffers to hold <paramref name="maxRows"/> rows (never shrinks). Allocates only when growing.</summary>
+    /// <param name="maxRows">The most rows (B·S) a call may have.</param>
+    public void EnsureCapacity(int maxRows)
+    {
+        if (maxRows <= MaxRows)
+        {
+            return;
+        }
         MaxRows = maxRows;
+        int hidden = Linear1.OutFeatures;
         _hidden = new float[maxRows * hidden];
         _activated = new float[maxRows * hidden];
         _dActivated = new float[maxRows * hidden];
@@ -61,7 +73,7 @@ internal sealed class FeedForward
     public FeedForwardActivation Activation { get; }
 
     /// <summary>The most rows per call.</summary>
-    public int MaxRows { get; }
+    public int MaxRows { get; private set; }
 
     /// <summary>The last forward's activations a = act(h): (N, F) for N rows (for inspection; backward overwrites them).</summary>
     public ReadOnlySpan<float> Activated(int rows) => _activated.AsSpan(0, rows * Linear1.OutFeatures);

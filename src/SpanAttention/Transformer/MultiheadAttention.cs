@@ -27,13 +27,13 @@ namespace SpanAttention.Transformer;
 /// </remarks>
 internal sealed class MultiheadAttention
 {
-    private readonly float[] _q, _k, _v;        // projections: (B, T, E), (B, S, E), (B, S, E)
-    private readonly float[] _weights;          // A: (B, H, T, S)
-    private readonly float[] _context;          // C: (B, T, E)
-    private readonly float[] _dq, _dk, _dv;     // their gradients
-    private readonly float[] _dContext;         // (B, T, E)
-    private readonly float[] _dWeights;         // dA of one (b, h): (T, S)
-    private readonly float[] _dScores;          // dscores of one (b, h): (T, S)
+    private float[] _q = [], _k = [], _v = [];  // projections: (B, T, E), (B, S, E), (B, S, E)
+    private float[] _weights = [];              // A: (B, H, T, S)
+    private float[] _context = [];              // C: (B, T, E)
+    private float[] _dq = [], _dk = [], _dv = []; // their gradients
+    private float[] _dContext = [];             // (B, T, E)
+    private float[] _dWeights = [];             // dA of one (b, h): (T, S)
+    private float[] _dScores = [];              // dscores of one (b, h): (T, S)
     private int _b, _t, _s;
 
     /// <summary>Registers the tensors and allocates the buffers.</summary>
@@ -60,24 +60,39 @@ internal sealed class MultiheadAttention
         Embedding = embedding;
         Heads = heads;
         HeadSize = embedding / heads;
-        MaxBatch = maxBatch;
-        MaxQueries = maxQueries;
-        MaxKeys = maxKeys;
         InProjWeight = layout.Add(prefix + "in_proj_weight", 3 * embedding, embedding);
         InProjBias = layout.Add(prefix + "in_proj_bias", 3 * embedding);
         OutProj = new Linear(layout, prefix + "out_proj", embedding, embedding);
-        int queries = maxBatch * maxQueries * embedding, keys = maxBatch * maxKeys * embedding;
+        EnsureCapacity(maxBatch, maxQueries, maxKeys);
+    }
+
+    /// <summary>Grows the buffers to hold (maxBatch, maxQueries, maxKeys) (never shrinks). Allocates only when growing.</summary>
+    /// <param name="maxBatch">The most batch rows per call.</param>
+    /// <param name="maxQueries">The most query steps T per call.</param>
+    /// <param name="maxKeys">The most key steps S per call.</param>
+    public void EnsureCapacity(int maxBatch, int maxQueries, int maxKeys)
+    {
+        if (maxBatch <= MaxBatch && maxQueries <= MaxQueries && maxKeys <= MaxKeys)
+        {
+            return;
+        }
+        MaxBatch = Math.Max(maxBatch, MaxBatch);
+        MaxQueries = Math.Max(maxQueries, MaxQueries);
+        MaxKeys = Math.Max(maxKeys, MaxKeys);
+        int embedding = Embedding, heads = Heads;
+        int queries = MaxBatch * MaxQueries * embedding, keys = MaxBatch * MaxKeys * embedding;
         _q = new float[queries];
         _k = new float[keys];
         _v = new float[keys];
         _context = new float[queries];
-        _weights = new float[maxBatch * heads * maxQueries * maxKeys];
+        _weights = new float[MaxBatch * heads * MaxQueries * MaxKeys];
         _dq = new float[queries];
         _dk = new float[keys];
         _dv = new float[keys];
         _dContext = new float[queries];
-        _dWeights = new float[maxQueries * maxKeys];
-        _dScores = new float[maxQueries * maxKeys];
+        _dWeights = new float[MaxQueries * MaxKeys];
+        _dScores = new float[MaxQueries * MaxKeys];
+        _b = _t = _s = 0;
     }
 
     /// <summary>E.</summary>
@@ -90,13 +105,13 @@ internal sealed class MultiheadAttention
     public int HeadSize { get; }
 
     /// <summary>The most batch rows per call.</summary>
-    public int MaxBatch { get; }
+    public int MaxBatch { get; private set; }
 
     /// <summary>The most query steps per call.</summary>
-    public int MaxQueries { get; }
+    public int MaxQueries { get; private set; }
 
     /// <summary>The most key steps per call.</summary>
-    public int MaxKeys { get; }
+    public int MaxKeys { get; private set; }
 
     /// <summary>[Wq; Wk; Wv]: (3E, E).</summary>
     public ParameterSlot InProjWeight { get; }

@@ -12,8 +12,8 @@ namespace SpanAttention.Transformer;
 /// <remarks>The encoding is a fixed table (no parameters); only the embedding has a gradient, sqrt(E) · dx.</remarks>
 internal sealed class PositionalEncoding
 {
-    private readonly float[] _table;     // PE: (maxSteps, E)
-    private readonly float[] _dScaled;   // sqrt(E)·dx: (maxTokens, E)
+    private float[] _table = [];     // PE: (maxSteps, E)
+    private float[] _dScaled = [];   // sqrt(E)·dx: (maxTokens, E)
 
     /// <summary>Builds the table and the backward buffer.</summary>
     /// <param name="embedding">The token embedding (its Dimension is E).</param>
@@ -25,21 +25,36 @@ internal sealed class PositionalEncoding
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxSteps);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxTokens);
         Embedding = embedding;
-        MaxSteps = maxSteps;
-        MaxTokens = maxTokens;
-        _table = new float[maxSteps * embedding.Dimension];
-        Sinusoidal(maxSteps, embedding.Dimension, _table);
-        _dScaled = new float[maxTokens * embedding.Dimension];
+        EnsureCapacity(maxSteps, maxTokens);
+    }
+
+    /// <summary>Grows the table and the backward buffer (never shrinks). Allocates only when growing.</summary>
+    /// <param name="maxSteps">The most positions S per sequence.</param>
+    /// <param name="maxTokens">The most tokens B·S per call.</param>
+    public void EnsureCapacity(int maxSteps, int maxTokens)
+    {
+        int e = Embedding.Dimension;
+        if (maxSteps > MaxSteps)
+        {
+            MaxSteps = maxSteps;
+            _table = new float[maxSteps * e];
+            Sinusoidal(maxSteps, e, _table);
+        }
+        if (maxTokens > MaxTokens)
+        {
+            MaxTokens = maxTokens;
+            _dScaled = new float[maxTokens * e];
+        }
     }
 
     /// <summary>The token embedding.</summary>
     public Embedding Embedding { get; }
 
     /// <summary>The most positions per sequence.</summary>
-    public int MaxSteps { get; }
+    public int MaxSteps { get; private set; }
 
     /// <summary>The most tokens per call.</summary>
-    public int MaxTokens { get; }
+    public int MaxTokens { get; private set; }
 
     /// <summary>The encoding table PE: (maxSteps, E).</summary>
     public ReadOnlySpan<float> Table => _table;

@@ -18,14 +18,14 @@ namespace SpanAttention.Transformer;
 /// </remarks>
 internal sealed class TransformerEncoderLayer
 {
-    private readonly float[] _attended;   // SA output: (N, E)
-    private readonly float[] _first;      // post: x + SA(x); pre: norm1(x)       (N, E)
-    private readonly float[] _u;          // the block between the two sublayers  (N, E)
-    private readonly float[] _fed;        // FF output                            (N, E)
-    private readonly float[] _second;     // post: u + FF(u); pre: norm2(u)       (N, E)
-    private readonly float[] _mean1, _rstd1, _mean2, _rstd2;   // (N) each
-    private readonly float[] _dFirst, _dU, _dSecond;           // (N, E) each
-    private int _rows;
+    private float[] _attended = [];   // SA output: (N, E)
+    private float[] _first = [];      // post: x + SA(x); pre: norm1(x)       (N, E)
+    private float[] _u = [];          // the block between the two sublayers  (N, E)
+    private float[] _fed = [];        // FF output                            (N, E)
+    private float[] _second = [];     // post: u + FF(u); pre: norm2(u)       (N, E)
+    private float[] _mean1 = [], _rstd1 = [], _mean2 = [], _rstd2 = [];   // (N) each
+    private float[] _dFirst = [], _dU = [], _dSecond = [];                // (N, E) each
+    private int _rows, _maxBatch, _maxSteps;
 
     /// <summary>Registers every tensor and allocates the buffers.</summary>
     /// <param name="layout">The model's layout, still being built.</param>
@@ -46,7 +46,23 @@ internal sealed class TransformerEncoderLayer
         Norm1 = new LayerNorm(layout, prefix + "norm1", embedding);
         Norm2 = new LayerNorm(layout, prefix + "norm2", embedding);
         NormFirst = normFirst;
-        int n = maxBatch * maxSteps;
+        EnsureCapacity(maxBatch, maxSteps);
+    }
+
+    /// <summary>Grows the buffers (this layer's and its sublayers') to hold (maxBatch, maxSteps) (never shrinks). Allocates only when growing.</summary>
+    /// <param name="maxBatch">The most batch rows per call.</param>
+    /// <param name="maxSteps">The most positions per call.</param>
+    public void EnsureCapacity(int maxBatch, int maxSteps)
+    {
+        if (maxBatch <= _maxBatch && maxSteps <= _maxSteps)
+        {
+            return;
+        }
+        _maxBatch = Math.Max(maxBatch, _maxBatch);
+        _maxSteps = Math.Max(maxSteps, _maxSteps);
+        SelfAttention.EnsureCapacity(_maxBatch, _maxSteps, _maxSteps);
+        FeedForward.EnsureCapacity(_maxBatch * _maxSteps);
+        int embedding = SelfAttention.Embedding, n = _maxBatch * _maxSteps;
         _attended = new float[n * embedding];
         _first = new float[n * embedding];
         _u = new float[n * embedding];
@@ -59,6 +75,7 @@ internal sealed class TransformerEncoderLayer
         _dFirst = new float[n * embedding];
         _dU = new float[n * embedding];
         _dSecond = new float[n * embedding];
+        _rows = 0;
     }
 
     /// <summary>self_attn.</summary>

@@ -136,13 +136,23 @@ public sealed class Seq2SeqGradientTests
     }
 
     /// <summary>Null when every parameter's gradient agrees, else a message naming the first bad element.</summary>
-    internal static string? Check(Seq2SeqModel model, Seq2SeqBatch batch)
+    /// <param name="model">The model (sharpened here).</param>
+    /// <param name="batch">The batch.</param>
+    /// <param name="curved">
+    /// For the Transformer encoder, more curved than the recurrent ones (layer norms over E = 4 features): Richardson's
+    /// extrapolation (4 D(h/2) − D(h)) / 3 instead of D(h), which cancels the O(h²) truncation term at about 4/3 of the
+    /// quotient's float noise at h/2 (~5e-5, below the absolute tolerance); and the encoder is not sharpened (its layer
+    /// norms already give unit-scale outputs; ×3 on them makes the loss ~10 and its float noise as much larger).
+    /// Measured on the 2-layer configuration over seeds 1-12 (GRU and LSTM decoders): D(h) fails 3 of 24, this 1 of 24
+    /// (by 3 %, at the tolerance's edge), both pass at h = 1e-4 against the analytic gradient.
+    /// </param>
+    internal static string? Check(Seq2SeqModel model, Seq2SeqBatch batch, bool curved = false)
     {
         // Sharpen the tiny model (×3 on every non-embedding tensor): PyTorch's default init on H = 4 gives near-uniform
         // attention and gradients of ~1e-4, too close to the float loss's quantisation (~1e-5 on the quotient) to be a test.
         foreach (var slot in model.Layout.Slots)
         {
-            if (!slot.Name.Contains("embedding", StringComparison.Ordinal))
+            if (!slot.Name.Contains("embedding", StringComparison.Ordinal) && !(curved && slot.Name.StartsWith("encoder.", StringComparison.Ordinal)))
             {
                 Span<float> v = slot.Of(model.Parameters.Values.AsSpan());
                 System.Numerics.Tensors.TensorPrimitives.Multiply(v, 3f, v);
@@ -159,12 +169,16 @@ public sealed class Seq2SeqGradientTests
             {
                 int i = slot.Offset + k;
                 float saved = values[i];
-                values[i] = (float)(saved + H);
-                double plus = model.Forward(batch);
-                values[i] = (float)(saved - H);
-                double minus = model.Forward(batch);
-                values[i] = saved;
-                double numerical = (plus - minus) / (2 * H);
+                double Quotient(double h)
+                {
+                    values[i] = (float)(saved + h);
+                    double plus = model.Forward(batch);
+                    values[i] = (float)(saved - h);
+                    double minus = model.Forward(batch);
+                    values[i] = saved;
+                    return (plus - minus) / (2 * h);
+                }
+                double numerical = curved ? (4 * Quotient(H / 2) - Quotient(H)) / 3 : Quotient(H);
                 if (!(Math.Abs(numerical - analytic[i]) <= Atol + Rtol * Math.Abs(numerical)))
                 {
                     return $"{slot.Name}[{k}]: analytic {analytic[i]:R}, numerical {numerical:R}";
