@@ -120,7 +120,29 @@ public static class Seq2SeqModelFile
         long input = e + (config.Decoder == DecoderStyle.Luong ? h : dc);
         long output = config.Decoder == DecoderStyle.Luong ? h : h + dc;
         yield return ("encoder.embedding.weight", [config.SourceVocabSize, e]);
-        for (int k = 0; k < config.EncoderLayers; k++)
+        if (config.Encoder == EncoderKind.Transformer)
+        {
+            long f = config.EffectiveFeedForwardSize;
+            for (int k = 0; k < config.EncoderLayers; k++)
+            {
+                string layer = $"encoder.layers.{k}.";
+                yield return (layer + "self_attn.in_proj_weight", [3 * e, e]);
+                yield return (layer + "self_attn.in_proj_bias", [3 * e]);
+                yield return (layer + "self_attn.out_proj.weight", [e, e]);
+                yield return (layer + "self_attn.out_proj.bias", [e]);
+                yield return (layer + "linear1.weight", [f, e]);
+                yield return (layer + "linear1.bias", [f]);
+                yield return (layer + "linear2.weight", [e, f]);
+                yield return (layer + "linear2.bias", [e]);
+                yield return (layer + "norm1.weight", [e]);
+                yield return (layer + "norm1.bias", [e]);
+                yield return (layer + "norm2.weight", [e]);
+                yield return (layer + "norm2.bias", [e]);
+            }
+            yield return ("bridge.weight", [h, e]);
+            yield return ("bridge.bias", [h]);
+        }
+        for (int k = 0; k < (config.Encoder == EncoderKind.Recurrent ? config.EncoderLayers : 0); k++)
         {
             for (int d = 0; d < directions; d++)
             {

@@ -8,9 +8,10 @@ namespace SpanAttention.Seq2Seq;
 /// memory and accumulates its own parameter gradients. The decoder depends on the memory only, never on the encoder.
 /// </summary>
 /// <remarks>
-/// <see cref="RecurrentEncoder"/> (token ids, embedding, recurrent stack, bridge) is today's implementation. Another
-/// encoder (a Transformer over token ids, a projection of a CNN feature grid) is a new class behind this interface,
-/// registering its parameters in the model's layout under its own names.
+/// <see cref="RecurrentEncoder"/> (token ids, embedding, recurrent stack, bridge) and <see cref="TransformerEncoder"/>
+/// (token ids, scaled embedding + positions, self-attention layers, bridge from the mean state) implement it. Another
+/// encoder (a projection of a CNN feature grid) is a new class behind this interface, registering its parameters in the
+/// model's layout under its own names.
 /// </remarks>
 internal interface IEncoder
 {
