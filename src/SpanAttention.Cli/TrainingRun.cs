@@ -14,14 +14,19 @@ namespace SpanAttention.Cli;
 internal static class TrainingRun
 {
     /// <summary>
-    /// The architecture as the training header shows it: cell, layers, sizes, decoder and scorer, vocabularies; a
+    /// The architecture as the training header shows it: cell and layers (or the Transformer encoder's layers, heads and
+    /// feed-forward size, and the decoder's cell), sizes, decoder and scorer, vocabularies; a
     /// decoder without attention shows no scorer (it has none, whatever <see cref="Seq2SeqConfig.Scorer"/> holds).
     /// </summary>
     internal static string Describe(Seq2SeqConfig c)
     {
         string decoder = c.Decoder == DecoderStyle.None ? "None (no attention)" : $"{c.Decoder}/{c.Scorer}";
+        string encoder = c.Encoder == EncoderKind.Transformer
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"Transformer x{c.EncoderLayers} heads={c.Heads} F={c.EffectiveFeedForwardSize}{(c.Activation == Transformer.FeedForwardActivation.Gelu ? " gelu" : "")} + {c.Cell} decoder")
+            : string.Create(CultureInfo.InvariantCulture, $"{c.Cell} x{c.EncoderLayers}{(c.Bidirectional ? " bi" : "")}");
         return string.Create(CultureInfo.InvariantCulture,
-            $"{c.Cell} x{c.EncoderLayers}{(c.Bidirectional ? " bi" : "")} E={c.EmbeddingSize} H={c.HiddenSize} {decoder} V={c.SourceVocabSize}->{c.TargetVocabSize}{(c.Dropout > 0f ? $" dropout={c.Dropout}" : "")}");
+            $"{encoder} E={c.EmbeddingSize} H={c.HiddenSize} {decoder} V={c.SourceVocabSize}->{c.TargetVocabSize}{(c.Dropout > 0f ? $" dropout={c.Dropout}" : "")}");
     }
 
     public static TrainingResult Run(CliContext context, Dataset data, TaskSpec? task, TrainingOptions options, CancellationToken cancellationToken, TrainingLog? log = null)

@@ -6,6 +6,7 @@ using SpanAttention.Data;
 using SpanAttention.Recurrent;
 using SpanAttention.Seq2Seq;
 using SpanAttention.Training;
+using SpanAttention.Transformer;
 
 namespace SpanAttention.Cli.Commands;
 
@@ -26,9 +27,15 @@ internal static class TrainCommand
         var count = new Option<int>("--count") { Description = "Pairs to generate for a built-in task (0: its default)." };
         var minLength = new Option<int>("--min-length") { Description = "reverse: shortest sequence (default 5)." };
         var maxLength = new Option<int>("--max-length") { Description = "reverse: longest sequence (default 20)." };
-        var cell = new Option<string>("--cell") { Description = "Recurrent cell: gru, lstm or rnn.", DefaultValueFactory = _ => "gru" };
+        var cell = new Option<string>("--cell") { Description = "Recurrent cell: gru, lstm or rnn (of the encoder and the decoder; of the decoder only with --encoder transformer).", DefaultValueFactory = _ => "gru" };
         cell.AcceptOnlyFromAmong("gru", "lstm", "rnn");
-        var layers = new Option<int>("--layers") { Description = "Encoder layers.", DefaultValueFactory = _ => 1 };
+        var layers = new Option<int>("--layers") { Description = "Encoder layers (recurrent layers, or Transformer encoder layers).", DefaultValueFactory = _ => 1 };
+        var encoder = new Option<string>("--encoder") { Description = "Encoder: recurrent (--cell, --layers, --bidirectional) or transformer (--layers self-attention layers of width E with --heads, --ff-size, --activation; the decoder stays one --cell).", DefaultValueFactory = _ => "recurrent" };
+        encoder.AcceptOnlyFromAmong("recurrent", "transformer");
+        var heads = new Option<int?>("--heads") { Description = "Transformer encoder: attention heads, dividing --embedding-size (default 4)." };
+        var ffSize = new Option<int?>("--ff-size") { Description = "Transformer encoder: feed-forward size (default 4 x --embedding-size)." };
+        var activation = new Option<string?>("--activation") { Description = "Transformer encoder: feed-forward activation, relu or gelu (default relu)." };
+        activation.AcceptOnlyFromAmong("relu", "gelu");
         var bidirectional = new Option<bool>("--bidirectional") { Description = "Bidirectional encoder." };
         var scorer = new Option<string>("--scorer") { Description = "Attention score: dot, scaled-dot, general or additive. dot and scaled-dot need keys as wide as the query (H), so they do not work with --bidirectional (2H-wide keys): use general or additive there.", DefaultValueFactory = _ => "additive" };
         scorer.AcceptOnlyFromAmong("dot", "scaled-dot", "general", "additive");
@@ -55,7 +62,7 @@ internal static class TrainCommand
         var log = new Option<string?>("--log") { Description = "Per-epoch history as FILE.jsonl (JSON lines) or FILE.csv, rewritten every epoch, with the curves plotted beside it as FILE.svg." };
         var command = new Command("train", "Train a sequence-to-sequence model on a built-in task or a TSV file.")
         {
-            task, data, tokens, count, minLength, maxLength, cell, layers, bidirectional, scorer, decoder, embedding, hidden,
+            task, data, tokens, count, minLength, maxLength, encoder, cell, layers, bidirectional, heads, ffSize, activation, scorer, decoder, embedding, hidden,
             batch, epochs, optimizer, momentum, lr, decay, clip, dropout, teacher, seed, threads, patience, output, checkpoint, resume, log,
         };
         command.SetAction((parsed, cancellationToken) =>
@@ -68,12 +75,21 @@ internal static class TrainCommand
             {
                 throw new UsageException("--min-length and --max-length apply to --task reverse only.");
             }
+            bool transformer = parsed.GetValue(encoder) == "transformer";
+            if (!transformer && (parsed.GetValue(heads) is not null || parsed.GetValue(ffSize) is not null || parsed.GetValue(activation) is not null))
+            {
+                throw new UsageException("--heads, --ff-size and --activation apply to --encoder transformer only.");
+            }
             var spec = new TaskSpec(parsed.GetValue(data) is null ? parsed.GetValue(task) ?? HindiEnglish.Name : null, parsed.GetValue(data), parsed.GetValue(tokens)!,
                 parsed.GetValue(seed), parsed.GetValue(count), parsed.GetValue(minLength), parsed.GetValue(maxLength));
             var config = new Seq2SeqConfig
             {
                 Cell = parsed.GetValue(cell) switch { "lstm" => RecurrentKind.Lstm, "rnn" => RecurrentKind.Rnn, _ => RecurrentKind.Gru },
                 EncoderLayers = parsed.GetValue(layers),
+                Encoder = transformer ? EncoderKind.Transformer : EncoderKind.Recurrent,
+                Heads = parsed.GetValue(heads) ?? 4,
+                FeedForwardSize = parsed.GetValue(ffSize) ?? 0,
+                Activation = parsed.GetValue(activation) == "gelu" ? FeedForwardActivation.Gelu : FeedForwardActivation.Relu,
                 Bidirectional = parsed.GetValue(bidirectional),
                 Scorer = ParseScorer(parsed.GetValue(scorer)!),
                 Decoder = parsed.GetValue(decoder) switch { "luong" => DecoderStyle.Luong, "none" => DecoderStyle.None, _ => DecoderStyle.Bahdanau },
@@ -141,6 +157,38 @@ internal static class TrainCommand
         }
     }
 
+    /// <summary>
+    /// The Transformer encoder's own limits, refused before any data is built: no --bidirectional (it reads the whole
+    /// sentence at once), E divisible by the heads, and dot/scaled-dot only with E = H (its keys are E wide).
+    /// </summary>
+    internal static void CheckTransformerEncoder(Seq2SeqConfig c)
+    {
+        if (c.Encoder != EncoderKind.Transformer)
+        {
+            return;
+        }
+        if (c.Bidirectional)
+        {
+            throw new UsageException("--bidirectional applies to --encoder recurrent only: a Transformer encoder already reads the whole sentence at once.");
+        }
+        CheckRange(c.Heads, 1, 256, "--heads");
+        if (c.FeedForwardSize != 0)
+        {
+            CheckRange(c.FeedForwardSize, 1, 16384, "--ff-size");
+        }
+        if (c.EmbeddingSize % c.Heads != 0)
+        {
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture,
+                $"--embedding-size {c.EmbeddingSize} is not divisible by --heads {c.Heads}: each head gets an equal share of the E columns."));
+        }
+        if (c.Decoder != DecoderStyle.None && c.Scorer is (AttentionScorer.Dot or AttentionScorer.ScaledDot) && c.EmbeddingSize != c.HiddenSize)
+        {
+            string name = c.Scorer == AttentionScorer.Dot ? "dot" : "scaled-dot";
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture,
+                $"--scorer {name} needs keys as wide as the query: a Transformer encoder gives E = {c.EmbeddingSize} wide keys for an H = {c.HiddenSize} query. Use --scorer general or --scorer additive, or --embedding-size equal to --hidden-size."));
+        }
+    }
+
     internal static void CheckBelowOne(double value, string name)
     {
         if (!(value >= 0 && value < 1))
@@ -167,6 +215,7 @@ internal static class TrainCommand
         settings = settings with { Threads = CommonOptions.ResolveThreads(context, settings.Threads, Environment.ProcessorCount) };
         CheckRange(settings.Patience, 0, 100_000, "--patience");
         CheckScorerFitsEncoder(c);
+        CheckTransformerEncoder(c);
         spec.CheckOptions();
         string output = settings.BestModelPath!;
         TrainingLog? log = logPath is null ? null : TrainingLog.For(logPath, $"training on {spec.Describe()}");
