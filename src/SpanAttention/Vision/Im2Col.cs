@@ -50,11 +50,11 @@ internal static class Im2Col
                         segment[..lo].Clear();
                         segment[hi..].Clear();
                         ReadOnlySpan<float> source = plane.Slice(ih * width, width);
-                        if (s == 1)
+                        if (s == 1 && hi > lo)
                         {
                             source.Slice(lo - p + j, hi - lo).CopyTo(segment[lo..hi]); // iw = ow - p + j
                         }
-                        else
+                        else if (s > 1)
                         {
                             for (int ow = lo; ow < hi; ow++)
                             {
@@ -97,12 +97,12 @@ internal static class Im2Col
                         }
                         ReadOnlySpan<float> segment = row.Slice(oh * outWidth, outWidth);
                         Span<float> target = plane.Slice(ih * width, width);
-                        if (s == 1)
+                        if (s == 1 && hi > lo)
                         {
                             Span<float> t = target.Slice(lo - p + j, hi - lo);
                             TensorPrimitives.Add(t, segment[lo..hi], t);
                         }
-                        else
+                        else if (s > 1)
                         {
                             for (int ow = lo; ow < hi; ow++)
                             {
