@@ -105,6 +105,12 @@ public sealed partial class Seq2SeqModel
     /// <summary>The memory states of the last Encode: (B, S, Denc), padded rows 0.</summary>
     internal ReadOnlySpan<float> MemoryStates => _memory.States;
 
+    /// <summary>
+    /// d(loss)/d(memory states) after the last <see cref="Backward"/>: (B, S, Denc). For a feature-grid encoder this is
+    /// d(loss)/d(features) (its bridge's share included); for the others, what the decoder owes the memory.
+    /// </summary>
+    internal ReadOnlySpan<float> MemoryStateGradients => _memory.DStates;
+
     /// <summary>The decoder's initial state h_0 of the last Encode: (B, H).</summary>
     internal ReadOnlySpan<float> MemoryInitialState => _memory.InitialState;
 
