@@ -314,6 +314,27 @@ public sealed class FeatureGridEncoderTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ModelFile_FeatureGrid_RoundTripsParametersAndDecoding()
+    {
+        Seq2SeqConfig config = Tiny(DecoderStyle.Bahdanau) with { TargetVocabSize = 11 };
+        var model = new Seq2SeqModel(config, 2, 6, 8, seed: 4);
+        string path = Path.Combine(Path.GetTempPath(), $"spanattention-grid-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            Seq2SeqModelFile.Save(path, model);
+            Seq2SeqModelFileContents loaded = Seq2SeqModelFile.Load(path, 2, 6, 8);
+            Assert.Equal(config, loaded.Model.Config);
+            Assert.Equal(model.Parameters.Values, loaded.Model.Parameters.Values);
+            float[] grid = [.. Enumerable.Range(0, 6 * 5).Select(i => MathF.Cos(0.7f * i))];
+            Assert.Equal(Decoding.GreedyFeatures(model, [grid], 8)[0].Tokens, Decoding.GreedyFeatures(loaded.Model, [grid], 8)[0].Tokens);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void Json_FeatureGridRoundTrips()
     {
         Seq2SeqConfig config = Tiny(DecoderStyle.Luong, AttentionScorer.General, RecurrentKind.Lstm);
