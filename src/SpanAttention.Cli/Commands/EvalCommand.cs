@@ -2,6 +2,7 @@ using System.CommandLine;
 using SpanAttention.Cli.Rendering;
 using SpanAttention.Data;
 using SpanAttention.Evaluation;
+using SpanAttention.IO;
 
 namespace SpanAttention.Cli.Commands;
 
@@ -26,11 +27,12 @@ internal static class EvalCommand
         var limit = new Option<int>("--limit") { Description = "Score at most this many pairs (0: all)." };
         var buckets = new Option<string?>("--buckets") { Description = "Source-length buckets by their upper edges, e.g. 10,20,30,40: lengths up to 10, 11-20, 21-30, 31-40 and over 40. Each label shows the lengths its sentences really have (5-10 when the shortest source has 5 tokens)." };
         var bucketWidth = new Option<int?>("--bucket-width") { Description = "Source-length buckets N lengths wide: 1-N, N+1-2N, ... (default: five equal buckets up to the longest source)." };
+        var plot = new Option<string?>("--plot") { Description = "Also write FILE.svg: exact match and BLEU-4 against source length (a point per length bucket), one line per model." };
         Option<string> format = CommonOptions.Format();
         Option<int> maxSource = CommonOptions.MaxSourceLength();
         var command = new Command("eval", "Score models on held-out data: exact match, token accuracy, BLEU-4, by source length.")
         {
-            models, task, data, allLines, seed, count, minLength, maxLength, limit, buckets, bucketWidth, format, maxSource,
+            models, task, data, allLines, seed, count, minLength, maxLength, limit, buckets, bucketWidth, plot, format, maxSource,
         };
         command.SetAction(parsed =>
         {
@@ -40,13 +42,14 @@ internal static class EvalCommand
             }
             BucketChoice choice = BucketChoice.Parse(parsed.GetValue(buckets), parsed.GetValue(bucketWidth));
             return Execute(context, parsed.GetValue(models) ?? [], parsed.GetValue(task), parsed.GetValue(data), parsed.GetValue(seed), parsed.GetValue(count),
-                parsed.GetValue(minLength), parsed.GetValue(maxLength), parsed.GetValue(limit), CommonOptions.ParseFormat(parsed.GetValue(format)), parsed.GetValue(maxSource), parsed.GetValue(allLines), choice);
+                parsed.GetValue(minLength), parsed.GetValue(maxLength), parsed.GetValue(limit), CommonOptions.ParseFormat(parsed.GetValue(format)), parsed.GetValue(maxSource), parsed.GetValue(allLines), choice,
+                parsed.GetValue(plot));
         });
         return command;
     }
 
     internal static int Execute(CliContext context, string[] modelPaths, string? task, string? data, int? seed, int? count, int? minLength, int? maxLength, int limit, TableFormat format,
-        int maxSourceLength = Inference.DecodeLimits.DefaultMaxSourceLength, bool allLines = false, BucketChoice? buckets = null)
+        int maxSourceLength = Inference.DecodeLimits.DefaultMaxSourceLength, bool allLines = false, BucketChoice? buckets = null, string? plot = null)
     {
         if (allLines && data is null)
         {
@@ -57,6 +60,10 @@ internal static class EvalCommand
         if (modelPaths.Length == 0)
         {
             throw new UsageException("give at least one model file.");
+        }
+        if (plot is not null)
+        {
+            FileChecks.CheckOutputs([.. modelPaths.Select(m => ((string?)m, "model file")), (data, "data file")], [(plot, "plot file")]);
         }
         var bundles = new List<ModelBundle>();
         foreach (string path in modelPaths)
@@ -120,6 +127,12 @@ internal static class EvalCommand
         context.Out.WriteLine($"evaluated on {what}");
         context.Out.WriteLine();
         EvaluationView.Write(context, reports, format);
+        if (plot is not null)
+        {
+            AtomicFile.WriteAllBytes(plot, System.Text.Encoding.UTF8.GetBytes(EvaluationView.LengthPlot(reports, $"Quality by source length: {what}")));
+            context.Out.WriteLine();
+            context.Out.WriteLine($"plot: {plot}");
+        }
         return ExitCodes.Success;
     }
 

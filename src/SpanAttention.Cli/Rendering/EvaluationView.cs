@@ -33,6 +33,34 @@ internal static class EvaluationView
         }
     }
 
+    /// <summary>
+    /// Exact match and BLEU-4 (both in %) against source length, one line per model and a point per length bucket at
+    /// the middle of the lengths the bucket holds: the picture of Bahdanau et al. (2015), Fig. 2.
+    /// </summary>
+    /// <param name="models">The models' names and reports, as for <c>Write</c>; at least one.</param>
+    /// <param name="title">The heading (e.g. what was evaluated).</param>
+    public static string LengthPlot(IReadOnlyList<(string Model, EvaluationReport Report)> models, string title)
+    {
+        ArgumentNullException.ThrowIfNull(models);
+        LinePlot.Series[] exact = new LinePlot.Series[models.Count], bleu = new LinePlot.Series[models.Count];
+        for (int m = 0; m < models.Count; m++)
+        {
+            IReadOnlyList<BucketMetrics> buckets = models[m].Report.Buckets;
+            var e = new (double, double)[buckets.Count];
+            var b = new (double, double)[buckets.Count];
+            for (int i = 0; i < buckets.Count; i++)
+            {
+                double middle = (buckets[i].Held.Min + (double)buckets[i].Held.Max) / 2;
+                e[i] = (middle, 100 * buckets[i].Metrics.ExactMatch);
+                b[i] = (middle, 100 * buckets[i].Metrics.Bleu.Score);
+            }
+            exact[m] = new LinePlot.Series(models[m].Model, e);
+            bleu[m] = new LinePlot.Series(models[m].Model, b);
+        }
+        return LinePlot.Svg(title, "source length (tokens; a point per length bucket)",
+            [new LinePlot.Panel("exact match (%)", exact, YMax: 100), new LinePlot.Panel("BLEU-4", bleu, YMax: 100)]);
+    }
+
     /// <summary>Printed under the tables when a BLEU-4 of 0 stands beside a nonzero exact match.</summary>
     internal const string ZeroBleuNote =
         "note: BLEU-4 is 0 wherever no output has a 4-gram matching its reference (always when the targets have fewer than 4 tokens), "

@@ -119,7 +119,15 @@ public static class Seq2SeqModelFile
         long dc = config.Decoder == DecoderStyle.None ? h : denc;
         long input = e + (config.Decoder == DecoderStyle.Luong ? h : dc);
         long output = config.Decoder == DecoderStyle.Luong ? h : h + dc;
-        yield return ("encoder.embedding.weight", [config.SourceVocabSize, e]);
+        if (config.HasSourceVocabulary)
+        {
+            yield return ("encoder.embedding.weight", [config.SourceVocabSize, e]);
+        }
+        if (config.Encoder == EncoderKind.Features)
+        {
+            yield return ("bridge.weight", [h, denc]);
+            yield return ("bridge.bias", [h]);
+        }
         if (config.Encoder == EncoderKind.Transformer)
         {
             long f = config.EffectiveFeedForwardSize;

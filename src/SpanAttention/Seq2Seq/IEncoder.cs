@@ -37,20 +37,64 @@ internal interface IEncoder
     void ForwardPrepared(InferenceWeights weights, ParameterSet parameters, SourceInput source, EncoderMemory memory);
 }
 
-/// <summary>A source batch as an encoder reads it: token ids (B, S) with per-row lengths.</summary>
-/// <param name="Ids">(B, S) token ids, padded.</param>
-/// <param name="Lengths">(B) valid steps per row, each in 0..S.</param>
-/// <param name="Batch">B.</param>
-/// <param name="Steps">S.</param>
-internal readonly ref struct SourceInput(ReadOnlySpan<int> Ids, ReadOnlySpan<int> Lengths, int Batch, int Steps)
+/// <summary>
+/// A source batch as an encoder reads it: either token ids (B, S) or a grid of feature vectors (B, S, F) (e.g. a CNN's
+/// h' x w' grid flattened to S = h'·w' positions), with per-row lengths. Each encoder reads the kind it is built for.
+/// </summary>
+internal readonly ref struct SourceInput
 {
-    public ReadOnlySpan<int> Ids { get; } = Ids;
+    /// <summary>Token ids.</summary>
+    /// <param name="ids">(B, S) token ids, padded.</param>
+    /// <param name="lengths">(B) valid steps per row, each in 0..S.</param>
+    /// <param name="batch">B.</param>
+    /// <param name="steps">S.</param>
+    public SourceInput(ReadOnlySpan<int> ids, ReadOnlySpan<int> lengths, int batch, int steps)
+    {
+        Ids = ids;
+        Lengths = lengths;
+        Batch = batch;
+        Steps = steps;
+    }
 
-    public ReadOnlySpan<int> Lengths { get; } = Lengths;
+    private SourceInput(ReadOnlySpan<float> features, int featureSize, ReadOnlySpan<int> lengths, int batch, int steps)
+    {
+        Features = features;
+        FeatureSize = featureSize;
+        Lengths = lengths;
+        Batch = batch;
+        Steps = steps;
+    }
 
-    public int Batch { get; } = Batch;
+    /// <summary>A feature grid.</summary>
+    /// <param name="features">(B, S, F) feature vectors, padded (padded rows are ignored).</param>
+    /// <param name="featureSize">F.</param>
+    /// <param name="lengths">(B) valid positions per row, each in 0..S.</param>
+    /// <param name="batch">B.</param>
+    /// <param name="steps">S.</param>
+    /// <returns>The source.</returns>
+    public static SourceInput FromFeatures(ReadOnlySpan<float> features, int featureSize, ReadOnlySpan<int> lengths, int batch, int steps) =>
+        new(features, featureSize, lengths, batch, steps);
 
-    public int Steps { get; } = Steps;
+    /// <summary>(B, S) token ids; empty for a feature grid.</summary>
+    public ReadOnlySpan<int> Ids { get; }
+
+    /// <summary>(B, S, F) feature vectors; empty for token ids.</summary>
+    public ReadOnlySpan<float> Features { get; }
+
+    /// <summary>F: the width of one feature vector; 0 for token ids.</summary>
+    public int FeatureSize { get; }
+
+    /// <summary>Whether this source is a feature grid (else token ids).</summary>
+    public bool IsFeatures => FeatureSize > 0;
+
+    /// <summary>(B) valid positions per row.</summary>
+    public ReadOnlySpan<int> Lengths { get; }
+
+    /// <summary>B.</summary>
+    public int Batch { get; }
+
+    /// <summary>S.</summary>
+    public int Steps { get; }
 }
 
 /// <summary>How a training forward runs the encoder.</summary>

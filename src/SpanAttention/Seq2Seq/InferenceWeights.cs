@@ -51,7 +51,7 @@ public sealed class InferenceWeights
         EncoderBiasHh = new ParameterSlot[states];
         bool sourceTable = recurrentLayers > 0 && config.SourceVocabSize <= TableVocabularyFactor * e;
         SourceTable = sourceTable ? new float[directions * config.SourceVocabSize * gh] : null;
-        ReadOnlySpan<float> sourceEmbedding = layout["encoder.embedding.weight"].Of(values);                  // (Vs, E)
+        ReadOnlySpan<float> sourceEmbedding = recurrentLayers > 0 ? layout["encoder.embedding.weight"].Of(values) : default; // (Vs, E)
         for (int k = 0; k < recurrentLayers; k++)
         {
             int input = k == 0 ? e : directions * h;

@@ -91,9 +91,12 @@ public sealed partial class Seq2SeqModel
         _o = config.Decoder == DecoderStyle.Luong ? _h : _h + _dc;
 
         var layout = new ParameterLayout();
-        _encoder = config.Encoder == EncoderKind.Transformer
-            ? new TransformerEncoder(config, layout, maxBatch, maxSource)
-            : new RecurrentEncoder(config, layout, maxBatch, maxSource);
+        _encoder = config.Encoder switch
+        {
+            EncoderKind.Transformer => new TransformerEncoder(config, layout, maxBatch, maxSource),
+            EncoderKind.Features => new FeatureGridEncoder(config, layout, maxBatch),
+            _ => new RecurrentEncoder(config, layout, maxBatch, maxSource),
+        };
         _memory = new EncoderMemory(_denc, _h, maxBatch, maxSource);
         _targetEmbedding = new Embedding(layout, "decoder.embedding", _v, _e, config.PaddingId);
         if (config.Decoder != DecoderStyle.None)
