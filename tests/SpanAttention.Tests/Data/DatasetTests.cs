@@ -52,7 +52,7 @@ public class DatasetTests
     [Fact]
     public void BuiltInDatasets_Names_CreateEachAndRejectUnknown()
     {
-        Assert.Equal(["hi-en", "dates", "reverse"], BuiltInDatasets.Names);
+        Assert.Equal(["hi-en", "hi-en-long", "hi-en-longer", "dates", "reverse"], BuiltInDatasets.Names);
         Assert.Equal("hi-en", BuiltInDatasets.Default);
         Assert.True(BuiltInDatasets.Contains("HI-EN"));
         Assert.False(BuiltInDatasets.Contains("fr-en"));
