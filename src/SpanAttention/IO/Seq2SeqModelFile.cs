@@ -101,7 +101,7 @@ public static class Seq2SeqModelFile
         using SafeTensorsReader reader = SafeTensorsReader.Open(stream, leaveOpen: true);
         Seq2SeqConfig config = ReadConfig(reader.Metadata, path);
         CheckTensors(reader, config, path);
-        var model = new Seq2SeqModel(config, null, maxBatch, maxSource, maxTarget);
+        var model = new Seq2SeqModel(config, (Parameters.ParameterSet?)null, maxBatch, maxSource, maxTarget);
         reader.ReadInto(model.Layout, model.Parameters.Values);
         RequireFinite(model.Layout, model.Parameters.Values, "", path);
         return new Seq2SeqModelFileContents(path, model, reader.Metadata);
@@ -119,7 +119,15 @@ public static class Seq2SeqModelFile
         long dc = config.Decoder == DecoderStyle.None ? h : denc;
         long input = e + (config.Decoder == DecoderStyle.Luong ? h : dc);
         long output = config.Decoder == DecoderStyle.Luong ? h : h + dc;
-        yield return ("encoder.embedding.weight", [config.SourceVocabSize, e]);
+        if (config.HasSourceVocabulary)
+        {
+            yield return ("encoder.embedding.weight", [config.SourceVocabSize, e]);
+        }
+        if (config.Encoder == EncoderKind.Features)
+        {
+            yield return ("bridge.weight", [h, denc]);
+            yield return ("bridge.bias", [h]);
+        }
         if (config.Encoder == EncoderKind.Transformer)
         {
             long f = config.EffectiveFeedForwardSize;

@@ -32,6 +32,45 @@ public static class Decoding
     }
 
     /// <summary>
+    /// Greedy decoding of feature grids (a <see cref="EncoderKind.Features"/> model), as <see cref="Greedy"/> does for
+    /// token ids: each grid is (S_i, F) row-major, F = the model's <see cref="Seq2SeqConfig.FeatureSize"/>.
+    /// </summary>
+    internal static Hypothesis[] GreedyFeatures(Seq2SeqModel model, IReadOnlyList<float[]> grids, int maxLength, InferenceWeights? weights = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(grids);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxLength, 1);
+        var results = new Hypothesis[grids.Count];
+        for (int start = 0; start < grids.Count; start += model.MaxBatch)
+        {
+            int n = Math.Min(model.MaxBatch, grids.Count - start);
+            var chunk = new float[n][];
+            for (int b = 0; b < n; b++)
+            {
+                chunk[b] = grids[start + b];
+            }
+            Seq2SeqBatch padded = FeatureBatch(model, chunk, nameof(grids));
+            model.EnsureCapacity(n, padded.SourceLength, maxLength);
+            GreedyCore(model, null, padded.SourceFeatures, padded.FeatureSize, padded.SourceLengths, padded.SourceLength, start, n, maxLength,
+                n <= PreparedMaxBatch ? weights : null, results);
+        }
+        return results;
+    }
+
+    /// <summary>The grids padded into a batch (its targets unused); each grid checked against the model's F.</summary>
+    private static Seq2SeqBatch FeatureBatch(Seq2SeqModel model, float[][] grids, string name)
+    {
+        int f = model.Config.FeatureSize;
+        if (f == 0)
+        {
+            throw new ArgumentException($"This model's {model.Config.Encoder} encoder reads token ids, not feature grids.", name);
+        }
+        var targets = new int[grids.Length][];
+        Array.Fill(targets, []);
+        return Seq2SeqBatch.FromFeatureGrids(grids, f, targets, model.Config.PaddingId, model.Config.BosId, model.Config.EosId);
+    }
+
+    /// <summary>
     /// Largest batch (greedy chunk or beam width) decoded on the prepared path: it reads every weight once per row,
     /// the plain path's GEMMs once per batch, so the prepared path wins only for a few rows.
     /// </summary>
@@ -59,7 +98,15 @@ public static class Decoding
             sources[start + b].CopyTo(ids, b * s);
             lengths[b] = sources[start + b].Length;
         }
-        model.Encode(ids, lengths, bsz, s, prepared);
+        GreedyCore(model, ids, null, 0, lengths, s, start, bsz, maxLength, prepared, results);
+    }
+
+    /// <summary>The greedy loop over one padded chunk: token ids (B, S), or features (B, S, F) when <paramref name="features"/> is given.</summary>
+    private static void GreedyCore(Seq2SeqModel model, int[]? ids, float[]? features, int featureSize, int[] lengths, int s, int start, int bsz, int maxLength,
+        InferenceWeights? prepared, Hypothesis[] results)
+    {
+        Seq2SeqConfig config = model.Config;
+        model.Encode(features is null ? new SourceInput(ids, lengths, bsz, s) : SourceInput.FromFeatures(features, featureSize, lengths, bsz, s), prepared);
         int v = model.Vocabulary;
         var fed = new int[bsz];
         Array.Fill(fed, config.BosId);
@@ -140,22 +187,48 @@ public static class Decoding
         {
             throw new ArgumentOutOfRangeException(nameof(beamWidth), $"Beam width {beamWidth} exceeds the model's batch capacity {model.MaxBatch}.");
         }
-        nBest = nBest <= 0 ? beamWidth : Math.Min(nBest, beamWidth);
-        Seq2SeqConfig config = model.Config;
-        int k = beamWidth, s = source.Length, v = model.Vocabulary;
+        int k = beamWidth, s = source.Length;
         model.EnsureCapacity(k, s, maxLength);
         var ids = new int[k * s];
-        var lengths = new int[k];
         for (int b = 0; b < k; b++)
         {
             source.CopyTo(ids, b * s);
-            lengths[b] = s;
         }
+        return BeamCore(model, ids, null, 0, s, beamWidth, maxLength, lengthPenalty, nBest, weights);
+    }
+
+    /// <summary>Beam search over one feature grid (S, F) of a <see cref="EncoderKind.Features"/> model, as <see cref="Beam"/> does for token ids.</summary>
+    internal static Hypothesis[] BeamFeatures(Seq2SeqModel model, float[] grid, int beamWidth, int maxLength, float lengthPenalty = 1f, int nBest = 0, InferenceWeights? weights = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(grid);
+        ArgumentOutOfRangeException.ThrowIfLessThan(beamWidth, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxLength, 1);
+        if (beamWidth > model.MaxBatch)
+        {
+            throw new ArgumentOutOfRangeException(nameof(beamWidth), $"Beam width {beamWidth} exceeds the model's batch capacity {model.MaxBatch}.");
+        }
+        var copies = new float[beamWidth][];
+        Array.Fill(copies, grid);
+        Seq2SeqBatch padded = FeatureBatch(model, copies, nameof(grid));
+        model.EnsureCapacity(beamWidth, padded.SourceLength, maxLength);
+        return BeamCore(model, null, padded.SourceFeatures, padded.FeatureSize, padded.SourceLength, beamWidth, maxLength, lengthPenalty, nBest, weights);
+    }
+
+    /// <summary>The beam search over K copies of one source: token ids (K, S), or features (K, S, F) when <paramref name="features"/> is given.</summary>
+    private static Hypothesis[] BeamCore(Seq2SeqModel model, int[]? ids, float[]? features, int featureSize, int s, int beamWidth, int maxLength,
+        float lengthPenalty, int nBest, InferenceWeights? weights)
+    {
+        nBest = nBest <= 0 ? beamWidth : Math.Min(nBest, beamWidth);
+        Seq2SeqConfig config = model.Config;
+        int k = beamWidth, v = model.Vocabulary;
+        var lengths = new int[k];
+        Array.Fill(lengths, s);
         if (k > PreparedMaxBatch)
         {
             weights = null;
         }
-        model.Encode(ids, lengths, k, s, weights);
+        model.Encode(features is null ? new SourceInput(ids, lengths, k, s) : SourceInput.FromFeatures(features, featureSize, lengths, k, s), weights);
         bool attention = config.Decoder != DecoderStyle.None;
         var scores = new double[k];
         Array.Fill(scores, double.NegativeInfinity);

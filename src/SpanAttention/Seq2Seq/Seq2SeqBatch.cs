@@ -1,7 +1,8 @@
 namespace SpanAttention.Seq2Seq;
 
 /// <summary>
-/// One padded mini-batch: B source rows of S ids and B target rows of T ids, row-major, with per-row lengths.
+/// One padded mini-batch: B source rows of S ids (or of S feature vectors, for a <see cref="EncoderKind.Features"/>
+/// model) and B target rows of T ids, row-major, with per-row lengths.
 /// </summary>
 /// <remarks>
 /// Target input row b is [BOS, y_1, ..., y_n] and target output row b is [y_1, ..., y_n, EOS] (length n + 1 =
@@ -19,16 +20,45 @@ public sealed class Seq2SeqBatch
     /// <param name="targetOutput">(B, T).</param>
     /// <param name="targetLengths">(B), each in [1, T].</param>
     public Seq2SeqBatch(int batchSize, int sourceLength, int targetLength, int[] sourceIds, int[] sourceLengths, int[] targetInput, int[] targetOutput, int[] targetLengths)
+        : this(batchSize, sourceLength, targetLength, sourceIds ?? throw new ArgumentNullException(nameof(sourceIds)), [], 0, sourceLengths, targetInput, targetOutput, targetLengths)
+    {
+    }
+
+    /// <summary>Wraps existing arrays (not copied): a batch of feature grids.</summary>
+    /// <param name="batchSize">B ≥ 1.</param>
+    /// <param name="sourceLength">S ≥ 1: positions per grid (padded).</param>
+    /// <param name="targetLength">T ≥ 1.</param>
+    /// <param name="sourceFeatures">(B, S, F).</param>
+    /// <param name="featureSize">F ≥ 1.</param>
+    /// <param name="sourceLengths">(B), each in [1, S].</param>
+    /// <param name="targetInput">(B, T).</param>
+    /// <param name="targetOutput">(B, T).</param>
+    /// <param name="targetLengths">(B), each in [1, T].</param>
+    internal Seq2SeqBatch(int batchSize, int sourceLength, int targetLength, float[] sourceFeatures, int featureSize, int[] sourceLengths, int[] targetInput, int[] targetOutput, int[] targetLengths)
+        : this(batchSize, sourceLength, targetLength, [], sourceFeatures ?? throw new ArgumentNullException(nameof(sourceFeatures)),
+            featureSize >= 1 ? featureSize : throw new ArgumentOutOfRangeException(nameof(featureSize), $"featureSize must be ≥ 1, got {featureSize}."),
+            sourceLengths, targetInput, targetOutput, targetLengths)
+    {
+    }
+
+    private Seq2SeqBatch(int batchSize, int sourceLength, int targetLength, int[] sourceIds, float[] sourceFeatures, int featureSize, int[] sourceLengths,
+        int[] targetInput, int[] targetOutput, int[] targetLengths)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(sourceLength, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(targetLength, 1);
-        ArgumentNullException.ThrowIfNull(sourceIds);
         ArgumentNullException.ThrowIfNull(sourceLengths);
         ArgumentNullException.ThrowIfNull(targetInput);
         ArgumentNullException.ThrowIfNull(targetOutput);
         ArgumentNullException.ThrowIfNull(targetLengths);
-        Expect(sourceIds.Length, batchSize * sourceLength, nameof(sourceIds));
+        if (featureSize == 0)
+        {
+            Expect(sourceIds.Length, batchSize * sourceLength, nameof(sourceIds));
+        }
+        else
+        {
+            Expect(sourceFeatures.Length, batchSize * sourceLength * featureSize, nameof(sourceFeatures));
+        }
         Expect(sourceLengths.Length, batchSize, nameof(sourceLengths));
         Expect(targetInput.Length, batchSize * targetLength, nameof(targetInput));
         Expect(targetOutput.Length, batchSize * targetLength, nameof(targetOutput));
@@ -48,6 +78,8 @@ public sealed class Seq2SeqBatch
         SourceLength = sourceLength;
         TargetLength = targetLength;
         SourceIds = sourceIds;
+        SourceFeatures = sourceFeatures;
+        FeatureSize = featureSize;
         SourceLengths = sourceLengths;
         TargetInput = targetInput;
         TargetOutput = targetOutput;
@@ -63,8 +95,30 @@ public sealed class Seq2SeqBatch
     /// <summary>T: padded target length.</summary>
     public int TargetLength { get; }
 
-    /// <summary>(B, S) source ids.</summary>
+    /// <summary>(B, S) source ids; empty for a batch of feature grids.</summary>
     public int[] SourceIds { get; }
+
+    /// <summary>(B, S, F) source feature vectors; empty for a batch of token ids.</summary>
+    internal float[] SourceFeatures { get; }
+
+    /// <summary>F: features per source position; 0 for a batch of token ids.</summary>
+    internal int FeatureSize { get; }
+
+    /// <summary>The source as an encoder reads it.</summary>
+    internal SourceInput Source => FeatureSize > 0
+        ? SourceInput.FromFeatures(SourceFeatures, FeatureSize, SourceLengths, BatchSize, SourceLength)
+        : new SourceInput(SourceIds, SourceLengths, BatchSize, SourceLength);
+
+    /// <summary>Rows <paramref name="start"/>..start+count-1 as a batch of their own (copied), with the same S and T.</summary>
+    internal Seq2SeqBatch Rows(int start, int count)
+    {
+        int s = SourceLength, t = TargetLength, f = FeatureSize;
+        return new Seq2SeqBatch(count, s, t,
+            f == 0 ? SourceIds.AsSpan(start * s, count * s).ToArray() : [], f == 0 ? [] : SourceFeatures.AsSpan(start * s * f, count * s * f).ToArray(), f,
+            SourceLengths.AsSpan(start, count).ToArray(),
+            TargetInput.AsSpan(start * t, count * t).ToArray(), TargetOutput.AsSpan(start * t, count * t).ToArray(),
+            TargetLengths.AsSpan(start, count).ToArray());
+    }
 
     /// <summary>(B) valid source steps.</summary>
     public int[] SourceLengths { get; }
@@ -119,6 +173,45 @@ public sealed class Seq2SeqBatch
             tlen[i] = y.Length + 1;
         }
         return new Seq2SeqBatch(b, s, t, src, srcLen, tin, tout, tlen);
+    }
+
+    /// <summary>Pads feature grids and their targets into a batch: target input = [BOS; target], output = [target; EOS].</summary>
+    /// <param name="grids">Feature grids, each (S_i, F) row-major with S_i ≥ 1.</param>
+    /// <param name="featureSize">F ≥ 1.</param>
+    /// <param name="targets">Target id sequences (without BOS/EOS).</param>
+    /// <param name="paddingId">Padding id.</param>
+    /// <param name="bosId">BOS id.</param>
+    /// <param name="eosId">EOS id.</param>
+    /// <returns>The batch.</returns>
+    internal static Seq2SeqBatch FromFeatureGrids(IReadOnlyList<float[]> grids, int featureSize, IReadOnlyList<int[]> targets, int paddingId, int bosId, int eosId)
+    {
+        ArgumentNullException.ThrowIfNull(grids);
+        int[][] positions = GridLengths(grids, featureSize);
+        Seq2SeqBatch ids = FromSequences(positions, targets, paddingId, bosId, eosId);   // the targets, padded as for token sources
+        int s = ids.SourceLength;
+        var features = new float[grids.Count * s * featureSize];
+        for (int i = 0; i < grids.Count; i++)
+        {
+            grids[i].CopyTo(features, i * s * featureSize);
+        }
+        return new Seq2SeqBatch(ids.BatchSize, s, ids.TargetLength, features, featureSize, ids.SourceLengths, ids.TargetInput, ids.TargetOutput, ids.TargetLengths);
+    }
+
+    /// <summary>A placeholder id sequence per grid, as long as its number of positions (for the padding of <see cref="FromSequences"/>).</summary>
+    private static int[][] GridLengths(IReadOnlyList<float[]> grids, int featureSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(featureSize, 1);
+        var positions = new int[grids.Count][];
+        for (int i = 0; i < grids.Count; i++)
+        {
+            float[] g = grids[i] ?? throw new ArgumentException($"grids[{i}] is null.", nameof(grids));
+            if (g.Length == 0 || g.Length % featureSize != 0)
+            {
+                throw new ArgumentException($"grids[{i}] has {g.Length} values, not a positive multiple of F = {featureSize}.", nameof(grids));
+            }
+            positions[i] = new int[g.Length / featureSize];
+        }
+        return positions;
     }
 
     /// <summary>

@@ -31,6 +31,12 @@ public enum EncoderKind
     /// block, post-norm) over the sqrt(E)-scaled embeddings plus the sinusoidal positional encoding, all positions at once.
     /// </summary>
     Transformer = 1,
+
+    /// <summary>
+    /// A precomputed feature grid (<see cref="Seq2SeqConfig.FeatureSize"/> features per position, e.g. a CNN's flattened
+    /// h' x w' map) is the memory itself; h0 = tanh(W mean(valid positions) + b). No source vocabulary.
+    /// </summary>
+    Features = 2,
 }
 
 /// <summary>
@@ -48,7 +54,7 @@ public enum EncoderKind
 /// </remarks>
 public sealed record Seq2SeqConfig
 {
-    /// <summary>V_src: source vocabulary size (ids 0..V_src-1; id <see cref="PaddingId"/> is padding).</summary>
+    /// <summary>V_src: source vocabulary size (ids 0..V_src-1; id <see cref="PaddingId"/> is padding); 0 for a <see cref="EncoderKind.Features"/> source.</summary>
     public int SourceVocabSize { get; init; }
 
     /// <summary>V_tgt: target vocabulary size.</summary>
@@ -78,6 +84,9 @@ public sealed record Seq2SeqConfig
     /// <summary>Transformer encoder: the feed-forward activation. Ignored by a recurrent encoder. Default ReLU (PyTorch's).</summary>
     public FeedForwardActivation Activation { get; init; } = FeedForwardActivation.Relu;
 
+    /// <summary>F: features per position of a <see cref="EncoderKind.Features"/> source (the memory's width). Ignored by the other encoders. Default 0.</summary>
+    public int FeatureSize { get; init; }
+
     /// <summary>Whether the encoder is bidirectional (then a bridge maps 2H to H). Default false.</summary>
     public bool Bidirectional { get; init; }
 
@@ -105,8 +114,16 @@ public sealed record Seq2SeqConfig
     /// <summary>End-of-sequence id: decoding stops after emitting it. Default 2.</summary>
     public int EosId { get; init; } = 2;
 
-    /// <summary>Encoder output (key/value) size: H or 2H (recurrent), E (Transformer).</summary>
-    public int EncoderOutputSize => Encoder == EncoderKind.Transformer ? EmbeddingSize : (Bidirectional ? 2 : 1) * HiddenSize;
+    /// <summary>Encoder output (key/value) size: H or 2H (recurrent), E (Transformer), F (features).</summary>
+    public int EncoderOutputSize => Encoder switch
+    {
+        EncoderKind.Transformer => EmbeddingSize,
+        EncoderKind.Features => FeatureSize,
+        _ => (Bidirectional ? 2 : 1) * HiddenSize,
+    };
+
+    /// <summary>Whether the source is token ids (a source vocabulary), not a feature grid.</summary>
+    public bool HasSourceVocabulary => Encoder != EncoderKind.Features;
 
     /// <summary>F as used: <see cref="FeedForwardSize"/> or 4E when 0.</summary>
     public int EffectiveFeedForwardSize => FeedForwardSize > 0 ? FeedForwardSize : 4 * EmbeddingSize;
@@ -141,7 +158,8 @@ public sealed record Seq2SeqConfig
                 throw new ArgumentException("Seq2SeqConfig: " + message);
             }
         }
-        Check(SourceVocabSize >= 2, $"SourceVocabSize must be ≥ 2, got {SourceVocabSize}.");
+        Check(HasSourceVocabulary ? SourceVocabSize >= 2 : SourceVocabSize == 0,
+            HasSourceVocabulary ? $"SourceVocabSize must be ≥ 2, got {SourceVocabSize}." : $"a Features encoder has no source vocabulary: SourceVocabSize must be 0, got {SourceVocabSize}.");
         Check(TargetVocabSize >= 3, $"TargetVocabSize must be ≥ 3, got {TargetVocabSize}.");
         Check(EmbeddingSize >= 1, $"EmbeddingSize must be ≥ 1, got {EmbeddingSize}.");
         Check(HiddenSize >= 1, $"HiddenSize must be ≥ 1, got {HiddenSize}.");
@@ -155,7 +173,7 @@ public sealed record Seq2SeqConfig
         Check(FeedForwardSize >= 0, $"FeedForwardSize must be ≥ 0, got {FeedForwardSize}.");
         Check(Enum.IsDefined(Activation), $"unknown Activation {(int)Activation}.");
         Check(Dropout is >= 0f and < 1f, $"Dropout must be in [0, 1), got {Dropout.ToString(CultureInfo.InvariantCulture)}.");
-        Check(PaddingId >= 0 && PaddingId < SourceVocabSize && PaddingId < TargetVocabSize, $"PaddingId {PaddingId} is outside a vocabulary.");
+        Check(PaddingId >= 0 && (PaddingId < SourceVocabSize || !HasSourceVocabulary) && PaddingId < TargetVocabSize, $"PaddingId {PaddingId} is outside a vocabulary.");
         Check(BosId >= 0 && BosId < TargetVocabSize && BosId != PaddingId, $"BosId {BosId} must be a non-padding target id.");
         Check(EosId >= 0 && EosId < TargetVocabSize && EosId != PaddingId, $"EosId {EosId} must be a non-padding target id.");
         Check(SourceVocabSize <= MaxVocabSize, $"SourceVocabSize must be ≤ {MaxVocabSize}, got {SourceVocabSize}.");
@@ -174,11 +192,22 @@ public sealed record Seq2SeqConfig
             Check((long)EffectiveFeedForwardSize * EmbeddingSize <= Array.MaxLength && 3L * EmbeddingSize * EmbeddingSize <= Array.MaxLength,
                 $"the Transformer sizes (EmbeddingSize {EmbeddingSize}, FeedForwardSize {EffectiveFeedForwardSize}) give a weight of more than {Array.MaxLength} floats.");
         }
+        if (Encoder == EncoderKind.Features)
+        {
+            Check(FeatureSize is >= 1 and <= MaxWidth, $"a Features encoder needs FeatureSize in 1..{MaxWidth}, got {FeatureSize}.");
+            Check(!Bidirectional, "Bidirectional applies to a recurrent encoder only (a feature grid has no direction).");
+            Check(Decoder == DecoderStyle.None || Scorer is not (AttentionScorer.Dot or AttentionScorer.ScaledDot) || FeatureSize == HiddenSize,
+                $"{Scorer} attention needs key size = query size; a feature grid gives F = {FeatureSize} keys for an H = {HiddenSize} query (use General or Additive, or F = H).");
+        }
+        else
+        {
+            Check(FeatureSize == 0, $"FeatureSize applies to a Features encoder only, got {FeatureSize} with a {Encoder} encoder.");
+        }
         // The largest config-sized buffers, in long arithmetic (all factors are bounded above, so no long overflows):
         // gate rows G·H times the widest row any weight or table has.
         long gh = 4L * HiddenSize;                                                  // G ≤ 4
         long vocab = Math.Max(SourceVocabSize, TargetVocabSize);
-        long widest = Math.Max(Math.Max(vocab, 2L * EmbeddingSize + 4L * HiddenSize), EffectiveAttentionSize);
+        long widest = Math.Max(Math.Max(vocab, 2L * EmbeddingSize + 4L * HiddenSize + FeatureSize), EffectiveAttentionSize);
         Check(gh * widest <= Array.MaxLength && 2L * gh * vocab <= Array.MaxLength && vocab * (EmbeddingSize + 3L * HiddenSize) <= Array.MaxLength,
             $"the sizes (SourceVocabSize {SourceVocabSize}, TargetVocabSize {TargetVocabSize}, EmbeddingSize {EmbeddingSize}, HiddenSize {HiddenSize}, AttentionSize {AttentionSize}) give a weight or table of more than {Array.MaxLength} floats.");
         Check(Decoder == DecoderStyle.None || Scorer is not (AttentionScorer.Dot or AttentionScorer.ScaledDot) || !Bidirectional,
@@ -207,13 +236,18 @@ public sealed record Seq2SeqConfig
             w.WriteNumber(nameof(PaddingId), PaddingId);
             w.WriteNumber(nameof(BosId), BosId);
             w.WriteNumber(nameof(EosId), EosId);
-            if (Encoder != EncoderKind.Recurrent)
+            if (Encoder == EncoderKind.Transformer)
             {
                 // Written for a Transformer encoder only: a recurrent model's JSON is what it was before these keys existed.
                 w.WriteString(nameof(Encoder), Encoder.ToString());
                 w.WriteNumber(nameof(Heads), Heads);
                 w.WriteNumber(nameof(FeedForwardSize), FeedForwardSize);
                 w.WriteString(nameof(Activation), Activation.ToString());
+            }
+            else if (Encoder == EncoderKind.Features)
+            {
+                w.WriteString(nameof(Encoder), Encoder.ToString());
+                w.WriteNumber(nameof(FeatureSize), FeatureSize);
             }
             w.WriteEndObject();
         }
@@ -255,6 +289,7 @@ public sealed record Seq2SeqConfig
                 Heads = r.TryGetProperty(nameof(Heads), out _) ? Int(nameof(Heads)) : 4,
                 FeedForwardSize = r.TryGetProperty(nameof(FeedForwardSize), out _) ? Int(nameof(FeedForwardSize)) : 0,
                 Activation = r.TryGetProperty(nameof(Activation), out _) ? Enum<FeedForwardActivation>(nameof(Activation)) : FeedForwardActivation.Relu,
+                FeatureSize = r.TryGetProperty(nameof(FeatureSize), out _) ? Int(nameof(FeatureSize)) : 0,
             };
             config.Validate();
             return config;
@@ -268,5 +303,10 @@ public sealed record Seq2SeqConfig
     /// <summary>A short human-readable summary.</summary>
     /// <returns>The summary.</returns>
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"{(Encoder == EncoderKind.Transformer ? $"Transformer x{EncoderLayers} heads={Heads} F={EffectiveFeedForwardSize}{(Activation == FeedForwardActivation.Gelu ? " gelu" : "")} + {Cell} decoder" : $"{Cell} x{EncoderLayers}{(Bidirectional ? " bi" : "")}")} E={EmbeddingSize} H={HiddenSize} {Decoder}/{Scorer} V={SourceVocabSize}->{TargetVocabSize}{(Dropout > 0f ? $" dropout={Dropout}" : "")}");
+        $"{Encoder switch
+        {
+            EncoderKind.Transformer => $"Transformer x{EncoderLayers} heads={Heads} F={EffectiveFeedForwardSize}{(Activation == FeedForwardActivation.Gelu ? " gelu" : "")} + {Cell} decoder",
+            EncoderKind.Features => $"features F={FeatureSize} + {Cell} decoder",
+            _ => $"{Cell} x{EncoderLayers}{(Bidirectional ? " bi" : "")}",
+        }} E={EmbeddingSize} H={HiddenSize} {Decoder}/{Scorer} V={SourceVocabSize}->{TargetVocabSize}{(Dropout > 0f ? $" dropout={Dropout}" : "")}");
 }

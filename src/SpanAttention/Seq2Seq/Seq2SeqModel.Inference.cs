@@ -25,7 +25,7 @@ public sealed partial class Seq2SeqModel
     /// parameters change.
     /// </summary>
     /// <returns>An immutable object, usable by this model and its replicas from any number of threads.</returns>
-    public InferenceWeights PrepareInference() => new(Config, Parameters, GateCount(Config.Cell));
+    public InferenceWeights PrepareInference() => new(Config, Parameters, GateCount(Config.Cell), packEncoder: _encoder is RecurrentEncoder);
 
     private static int GateCount(RecurrentKind kind) => kind switch
     {
@@ -45,22 +45,31 @@ public sealed partial class Seq2SeqModel
     /// <summary>Encoder forward, decoder initial state and attention preparation; with prepared weights, the prepared path.</summary>
     internal void Encode(ReadOnlySpan<int> sourceIds, ReadOnlySpan<int> sourceLengths, int bsz, int source, InferenceWeights? weights)
     {
+        Guard.SameLength(sourceLengths.Length, bsz, nameof(sourceLengths));
+        Encode(new SourceInput(sourceIds, sourceLengths, bsz, source), weights);
+    }
+
+    /// <summary>As <see cref="Encode(ReadOnlySpan{int}, ReadOnlySpan{int}, int, int, InferenceWeights?)"/> for any source kind.</summary>
+    internal void Encode(SourceInput input, InferenceWeights? weights)
+    {
         if (weights is null)
         {
             _encodedWith = null;
-            Encode(sourceIds, sourceLengths, bsz, source);
+            Encode(input);
             return;
         }
+        int bsz = input.Batch, source = input.Steps;
         CheckPrepared(weights);
         CheckShape(bsz, source, 1);
-        Guard.SameLength(sourceLengths.Length, bsz, nameof(sourceLengths));
+        CheckSourceKind(input);
+        Guard.SameLength(input.Lengths.Length, bsz, nameof(input));
         int a = Config.EffectiveAttentionSize;
         _prepared ??= new PreparedDecoding(_cell.GateWidth, Config.Scorer is AttentionScorer.Additive or AttentionScorer.General ? Math.Max(a, _h) : 0, a,
             Config.Decoder == DecoderStyle.Bahdanau);
         _prepared.Prepare(bsz, source);
         SetShape(bsz, source);
         _encodedWith = weights;
-        _encoder.ForwardPrepared(weights, Parameters, new SourceInput(sourceIds, sourceLengths, bsz, source), _memory);   // memory: (B, S, Denc), h_0 (B, H)
+        _encoder.ForwardPrepared(weights, Parameters, input, _memory);                                                  // memory: (B, S, Denc), h_0 (B, H)
         StartDecoder();
         _decoder.PrepareSentences(weights, _work, _memory, _prepared);                                                // per-sentence projections
         _attention?.ScorerImplementation.ProjectKeysPrepared(weights, Parameters.Values, _memory.States, bsz * source, _prepared.Keys); // P = project(K) (B·S, P)

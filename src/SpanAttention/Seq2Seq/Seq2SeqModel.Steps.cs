@@ -7,11 +7,16 @@ public sealed partial class Seq2SeqModel
 {
     /// <summary>Encoder forward into the memory, decoder initial state, attention key preparation. Sets the current (B, S).</summary>
     internal void Encode(ReadOnlySpan<int> sourceIds, ReadOnlySpan<int> sourceLengths, int bsz, int source) =>
-        Encode(sourceIds, sourceLengths, bsz, source, EncoderPass.Plain with { AllowTables = false });
+        Encode(new SourceInput(sourceIds, sourceLengths, bsz, source), EncoderPass.Plain with { AllowTables = false });
 
-    private void Encode(ReadOnlySpan<int> sourceIds, ReadOnlySpan<int> sourceLengths, int bsz, int source, EncoderPass pass)
+    /// <summary>As <see cref="Encode(ReadOnlySpan{int}, ReadOnlySpan{int}, int, int)"/> for any source kind (token ids or a feature grid).</summary>
+    internal void Encode(SourceInput source) => Encode(source, EncoderPass.Plain with { AllowTables = false });
+
+    private void Encode(SourceInput input, EncoderPass pass)
     {
+        int bsz = input.Batch, source = input.Steps;
         CheckShape(bsz, source, 1);
+        CheckSourceKind(input);
         _encodedWith = null;                                                                                      // the prepared path's buffers are stale now
         if (_rowPacked)
         {
@@ -19,9 +24,20 @@ public sealed partial class Seq2SeqModel
             _rowPacked = false;
         }
         SetShape(bsz, source);
-        _encoder.Forward(Parameters, new SourceInput(sourceIds, sourceLengths, bsz, source), pass, _memory);     // 1-3: memory (B, S, Denc), h_0 (B, H)
+        _encoder.Forward(Parameters, input, pass, _memory);                                                     // 1-3: memory (B, S, Denc), h_0 (B, H)
         StartDecoder();
         _attention?.PrepareKeys(Parameters.Values, _memory.States, bsz, source);
+    }
+
+    /// <summary>Refuses a source of the wrong kind: token ids for a feature-grid model, or the other way round.</summary>
+    private void CheckSourceKind(SourceInput source)
+    {
+        if (source.IsFeatures == Config.HasSourceVocabulary)
+        {
+            throw new ArgumentException(Config.HasSourceVocabulary
+                ? $"This model's {Config.Encoder} encoder reads token ids, not a feature grid."
+                : $"This model's encoder reads a feature grid (F = {Config.FeatureSize}), not token ids.", nameof(source));
+        }
     }
 
     private void SetShape(int bsz, int source)
@@ -88,6 +104,12 @@ public sealed partial class Seq2SeqModel
 
     /// <summary>The memory states of the last Encode: (B, S, Denc), padded rows 0.</summary>
     internal ReadOnlySpan<float> MemoryStates => _memory.States;
+
+    /// <summary>
+    /// d(loss)/d(memory states) after the last <see cref="Backward"/>: (B, S, Denc). For a feature-grid encoder this is
+    /// d(loss)/d(features) (its bridge's share included); for the others, what the decoder owes the memory.
+    /// </summary>
+    internal ReadOnlySpan<float> MemoryStateGradients => _memory.DStates;
 
     /// <summary>The decoder's initial state h_0 of the last Encode: (B, H).</summary>
     internal ReadOnlySpan<float> MemoryInitialState => _memory.InitialState;

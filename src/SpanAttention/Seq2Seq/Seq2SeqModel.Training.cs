@@ -37,7 +37,7 @@ public sealed partial class Seq2SeqModel
         try
         {
             // 1-3. The encoder: memory (B, S, Denc) and h_0.
-            Encode(batch.SourceIds, batch.SourceLengths, bsz, batch.SourceLength,
+            Encode(batch.Source,
                 new EncoderPass(dropout, DropoutSeed, DropoutStep, DropoutRowOffset, AllowTables: !Faults.DisableInputTables));
             if (pass.TableColumns > 0)
             {
@@ -183,6 +183,6 @@ public sealed partial class Seq2SeqModel
         w.DHPrev.CopyTo(_memory.DInitialState);
 
         // 2-1. The encoder, from d(memory) and d(h_0).
-        _encoder.Backward(p, new SourceInput(batch.SourceIds, batch.SourceLengths, bsz, _source), _memory, applyDropoutMasks: dropped);
+        _encoder.Backward(p, batch.Source, _memory, applyDropoutMasks: dropped);
     }
 }

@@ -33,24 +33,20 @@ internal sealed class TransformerEncoder : IEncoder
     private readonly Embedding _embedding;
     private readonly PositionalEncoding _input;
     private readonly TransformerEncoderLayer[] _layers;
-    private readonly Linear _bridge;
-    private readonly int _e, _h;
+    private readonly MeanBridge _bridge;
+    private readonly int _e;
     private readonly bool _dropout;
 
     private int _maxBatch, _maxSource;
     private float[] _x = [];            // (L, B, S, E) x_0 .. x_{L-1}: each layer's input
     private float[] _mask = [];         // (B, S, E) dropout mask of x_0, when dropping
-    private float[] _mean = [];         // (B, E) m: mean of the valid memory rows
     private float[] _dX = [];           // (2, B, S, E) dx_k, alternating between the layers
-    private float[] _dMean = [];        // (B, E)
-    private float[] _dPre = [];         // (B, H) gradient before the bridge's tanh
     private bool _dropped;              // the last Forward dropped its input
 
     /// <summary>Registers the encoder's parameters in <paramref name="layout"/> and sizes its workspaces.</summary>
     public TransformerEncoder(Seq2SeqConfig config, ParameterLayout layout, int maxBatch, int maxSource)
     {
         _e = config.EmbeddingSize;
-        _h = config.HiddenSize;
         _dropout = config.Dropout > 0f;
         Size = _e;
         _embedding = new Embedding(layout, "encoder.embedding", config.SourceVocabSize, _e, config.PaddingId);
@@ -61,7 +57,7 @@ internal sealed class TransformerEncoder : IEncoder
             _layers[k] = new TransformerEncoderLayer(layout, $"encoder.layers.{k}.", _e, config.Heads, config.EffectiveFeedForwardSize,
                 config.Activation, normFirst: false, maxBatch, maxSource);
         }
-        _bridge = new Linear(layout, "bridge", _e, _h);
+        _bridge = new MeanBridge(layout, _e, config.HiddenSize);
         EnsureCapacity(maxBatch, maxSource);
     }
 
@@ -98,10 +94,8 @@ internal sealed class TransformerEncoder : IEncoder
         }
         _x = new float[_layers.Length * tokens];
         _mask = _dropout ? new float[tokens] : [];
-        _mean = new float[b * _e];
         _dX = new float[2 * tokens];
-        _dMean = new float[b * _e];
-        _dPre = new float[b * _h];
+        _bridge.EnsureCapacity(b);
     }
 
     /// <inheritdoc/>
@@ -138,65 +132,28 @@ internal sealed class TransformerEncoder : IEncoder
         }
 
         // (4) m = mean of the valid rows (B, E); h_0 = tanh(W_b m + b_b) (B, H)
-        Span<float> mean = _mean.AsSpan(0, bsz * e);
-        mean.Clear();
-        for (int b = 0; b < bsz; b++)
-        {
-            int n = lengths[b];
-            Span<float> mb = mean.Slice(b * e, e);
-            for (int s = 0; s < n; s++)
-            {
-                TensorPrimitives.Add(mb, states.Slice((b * steps + s) * e, e), mb);
-            }
-            if (n > 0)
-            {
-                TensorPrimitives.Multiply(mb, 1f / n, mb);
-            }
-        }
-        Span<float> h0 = memory.InitialState;
-        _bridge.Forward(mean, bsz, values, h0);
-        TensorPrimitives.Tanh(h0, h0);
+        _bridge.Forward(states, lengths, bsz, steps, values, memory.InitialState);
     }
 
     /// <inheritdoc/>
     public void Backward(ParameterSet parameters, SourceInput source, EncoderMemory memory, bool applyDropoutMasks)
     {
-        int bsz = source.Batch, steps = source.Steps, e = _e, bh = bsz * _h, size = bsz * steps * e;
+        int bsz = source.Batch, steps = source.Steps, e = _e, size = bsz * steps * e;
         ReadOnlySpan<int> lengths = source.Lengths.Slice(0, bsz);
         ReadOnlySpan<float> values = parameters.Values;
         Span<float> grads = parameters.Gradients;
 
-        // (4) h_0 = tanh(pre), pre = W_b m + b_b: dpre = dh_0 (1 - h_0²); dm = dpre W_b
-        ReadOnlySpan<float> dH0 = memory.DInitialState, h0 = memory.InitialState;
-        Span<float> dPre = _dPre.AsSpan(0, bh);
-        for (int k = 0; k < bh; k++)
-        {
-            dPre[k] = dH0[k] * (1f - h0[k] * h0[k]);
-        }
-        Span<float> dMean = _dMean.AsSpan(0, bsz * e);
-        dMean.Clear();
-        _bridge.Backward(dPre, _mean.AsSpan(0, bsz * e), bsz, values, grads, dMean);
-
-        // (3)+(4) dx_L[b, s] = dstates[b, s] + dm_b / n_b for s < n_b, 0 on the padded rows (zeroed in the forward)
+        // (3) dx_L = dstates, 0 on the padded rows (zeroed in the forward)
         int current = 0;
         Span<float> dY = Gradient(current, size);
         memory.DStates.CopyTo(dY);
         for (int b = 0; b < bsz; b++)
         {
-            int n = lengths[b];
-            dY.Slice((b * steps + n) * e, (steps - n) * e).Clear();
-            if (n == 0)
-            {
-                continue;
-            }
-            Span<float> dmb = dMean.Slice(b * e, e);
-            TensorPrimitives.Multiply(dmb, 1f / n, dmb);
-            for (int s = 0; s < n; s++)
-            {
-                Span<float> row = dY.Slice((b * steps + s) * e, e);
-                TensorPrimitives.Add(row, dmb, row);
-            }
+            dY.Slice((b * steps + lengths[b]) * e, (steps - lengths[b]) * e).Clear();
         }
+
+        // (4) h_0 = tanh(W_b m + b_b): the bridge's gradients, and dm_b / n_b into every valid row of dx_L
+        _bridge.Backward(memory.DInitialState, memory.InitialState, lengths, bsz, steps, values, grads, dY);
 
         // (2) the layers in reverse: dx_{k-1} = layer_k's backward of dx_k
         for (int k = _layers.Length - 1; k >= 0; k--)

@@ -49,16 +49,7 @@ public sealed partial class Seq2SeqTrainer
     private static Seq2SeqBatch[] Split(Seq2SeqBatch batch)
     {
         int b1 = (batch.BatchSize + 1) / 2;
-        return [Rows(batch, 0, b1), Rows(batch, b1, batch.BatchSize - b1)];
-    }
-
-    private static Seq2SeqBatch Rows(Seq2SeqBatch batch, int start, int count)
-    {
-        int s = batch.SourceLength, t = batch.TargetLength;
-        return new Seq2SeqBatch(count, s, t,
-            batch.SourceIds.AsSpan(start * s, count * s).ToArray(), batch.SourceLengths.AsSpan(start, count).ToArray(),
-            batch.TargetInput.AsSpan(start * t, count * t).ToArray(), batch.TargetOutput.AsSpan(start * t, count * t).ToArray(),
-            batch.TargetLengths.AsSpan(start, count).ToArray());
+        return [batch.Rows(0, b1), batch.Rows(b1, batch.BatchSize - b1)];
     }
 
     /// <summary>
