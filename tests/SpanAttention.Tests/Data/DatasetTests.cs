@@ -58,6 +58,6 @@ public class DatasetTests
         Assert.False(BuiltInDatasets.Contains("fr-en"));
         Assert.Equal(Tokenization.Character, BuiltInDatasets.Create("dates").SourceTokenization);
         var e = Assert.Throws<ArgumentException>(() => BuiltInDatasets.Create("fr-en"));
-        Assert.Contains("hi-en, dates, reverse", e.Message, StringComparison.Ordinal);
+        Assert.Contains("hi-en, hi-en-long, hi-en-longer, dates, reverse", e.Message, StringComparison.Ordinal);
     }
 }
