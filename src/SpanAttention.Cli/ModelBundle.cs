@@ -182,6 +182,8 @@ internal sealed record TaskSpec(string? Task, string? Data, string Tokens, int S
             return Task switch
             {
                 HindiEnglish.Name => HindiEnglish.Create(new HindiEnglishOptions { Seed = Seed, Count = Count > 0 ? Count : new HindiEnglishOptions().Count }),
+                HindiEnglish.LongName or HindiEnglish.LongerName => HindiEnglish.CreateCompound(
+                    new HindiEnglishOptions { Seed = Seed, Count = Count > 0 ? Count : HindiEnglishOptions.CompoundCount }, byLength: Task == HindiEnglish.LongerName),
                 Dates.Name => Dates.Create(new DatesOptions { Seed = Seed, Count = Count > 0 ? Count : new DatesOptions().Count }),
                 Reverse.Name => Reverse.Create(new ReverseOptions
                 {

@@ -21,7 +21,7 @@ namespace SpanAttention.Data;
 /// gender agreement, तुम and आप both become "you", and the generator refuses to emit a source twice with
 /// different targets.</para>
 /// </remarks>
-public static class HindiEnglish
+public static partial class HindiEnglish
 {
     /// <summary>The demo sentence; it is always in the corpus, in the held-out test split.</summary>
     public const string ShowcaseSentence = "मैं खाना खा रहा हूँ";
@@ -88,7 +88,9 @@ public static class HindiEnglish
     /// <summary>Which English verb forms the subject takes: I am/was, he is/was/eats, they are/were/eat.</summary>
     internal enum EnglishPerson { I, ThirdSingular, Plural }
 
-    internal enum Tense { PresentProgressive, PastProgressive, SimplePresent, SimplePast }
+    /// <summary>The tenses; <c>Future</c> and <c>Perfect</c> (the present perfect of a transitive verb with its object,
+    /// ergative subject: <c>मैंने खाना खाया है</c> → <c>i have eaten food</c>) are drawn only by the compound grammar.</summary>
+    internal enum Tense { PresentProgressive, PastProgressive, SimplePresent, SimplePast, Future, Perfect }
 
     private sealed record Pronoun(string Direct, string? Ergative, string EnglishMasculine, string EnglishFeminine, HindiPerson Person, bool PluralAgreement, EnglishPerson English);
 
@@ -106,11 +108,16 @@ public static class HindiEnglish
 
     private sealed record Place(string Oblique, Gender Gender, string Postposition, string Preposition, string English);
 
+    /// <summary>A verb. <c>Future</c> holds the subjunctive forms the future adds गा/गी/गे to, by <see cref="HindiPerson"/>
+    /// (मैं खाऊँ-, तुम खाओ-, वह खाए-, वे खाएँ-).</summary>
     private sealed record Verb(string Stem, string PastMasculine, string PastFeminine, string PastMasculinePlural, string PastFemininePlural,
-        string English, string EnglishThird, string EnglishIng, string EnglishPast, int[] Objects, int[] Places)
+        string English, string EnglishThird, string EnglishIng, string EnglishPast, int[] Objects, int[] Places, string[] Future, string EnglishParticiple)
     {
         public bool Transitive => Objects.Length > 0;
     }
+
+    /// <summary>The subjunctive forms of a consonant-final stem: पढ़ूँ, पढ़ो, पढ़े, पढ़ें.</summary>
+    private static string[] ConsonantFuture(string stem) => [stem + "ूँ", stem + "ो", stem + "े", stem + "ें"];
 
     private static readonly Pronoun[] Pronouns =
     [
@@ -130,6 +137,9 @@ public static class HindiEnglish
         new("औरत", "औरत", "औरतें", "औरतों", Gender.Feminine, "woman", "women"),
         // आदमी has the same direct plural, so only the singular is used: no "the man"/"the men" ambiguity.
         new("आदमी", "आदमी", null, null, Gender.Masculine, "man", null),
+        new("बहन", "बहन", "बहनें", "बहनों", Gender.Feminine, "sister", "sisters"),
+        new("भाई", "भाई", null, null, Gender.Masculine, "brother", null), // plural भाई as well: singular only
+        new("दोस्त", "दोस्त", null, null, Gender.Masculine, "friend", null), // plural दोस्त as well: singular only
     ];
 
     private static readonly Adjective[] Adjectives =
@@ -137,7 +147,15 @@ public static class HindiEnglish
         new("अच्छा", "अच्छे", "अच्छी", "good"),
         new("बड़ा", "बड़े", "बड़ी", "big"),
         new("छोटा", "छोटे", "छोटी", "small"),
+        // Only the compound grammar uses the ones below (attributive on objects and places, and predicative).
+        new("नया", "नए", "नई", "new"),          // 3
+        new("पुराना", "पुराने", "पुरानी", "old"),  // 4
+        new("लंबा", "लंबे", "लंबी", "long"),     // 5
     ];
+
+    /// <summary>The adjectives (and, below, nouns, objects, places and verbs) the one-clause <c>hi-en</c> sampler draws
+    /// from; the ones after them belong to the compound grammar, so the default corpus stays as it was.</summary>
+    private const int CoreAdjectives = 3, CoreNouns = 5, CoreVerbs = 9;
 
     private static readonly ObjectNoun[] Objects =
     [
@@ -151,6 +169,11 @@ public static class HindiEnglish
         new("चिट्ठी", Gender.Feminine, "letter", true, [0]),      // 7
         new("कहानी", Gender.Feminine, "story", true, [0]),       // 8
         new("फ़िल्म", Gender.Feminine, "movie", true, [0]),       // 9
+        new("गाना", Gender.Masculine, "song", true, [0, 3, 4, 5]),   // 10
+        new("कमीज़", Gender.Feminine, "shirt", true, [0, 3, 4]),   // 11
+        new("फल", Gender.Masculine, "fruit", true, [0, 1, 2]),      // 12
+        new("घड़ी", Gender.Feminine, "watch", true, [0, 1, 2, 3, 4]), // 13
+        new("कविता", Gender.Feminine, "poem", true, [0, 3, 4, 5]),  // 14
     ];
 
     private static readonly Place[] Places =
@@ -162,19 +185,47 @@ public static class HindiEnglish
         new("छत", Gender.Feminine, "पर", "on", "roof"),         // 4
         new("बिस्तर", Gender.Masculine, "पर", "on", "bed"),      // 5
         new("कुर्सी", Gender.Feminine, "पर", "on", "chair"),     // 6
+        new("स्कूल", Gender.Masculine, "में", "in", "school"),   // 7
+        new("बाज़ार", Gender.Masculine, "में", "in", "market"),  // 8
+        new("दफ़्तर", Gender.Masculine, "में", "in", "office"),  // 9
+        new("शहर", Gender.Masculine, "में", "in", "city"),      // 10
     ];
 
     private static readonly Verb[] Verbs =
     [
-        new("खा", "खाया", "खाई", "खाए", "खाईं", "eat", "eats", "eating", "ate", [0, 1], [0, 1, 2]),
-        new("पी", "पिया", "पी", "पिए", "पीं", "drink", "drinks", "drinking", "drank", [2, 3, 4], [0, 1, 2]),
-        new("पढ़", "पढ़ा", "पढ़ी", "पढ़े", "पढ़ीं", "read", "reads", "reading", "read", [5, 6, 7, 8], [0, 1, 2, 4, 5, 6]),
-        new("लिख", "लिखा", "लिखी", "लिखे", "लिखीं", "write", "writes", "writing", "wrote", [7, 8], [0, 1, 3]),
-        new("देख", "देखा", "देखी", "देखे", "देखीं", "watch", "watches", "watching", "watched", [9], [0, 1]),
-        new("सो", "सोया", "सोई", "सोए", "सोईं", "sleep", "sleeps", "sleeping", "slept", [], [0, 1, 4, 5]),
-        new("खेल", "खेला", "खेली", "खेले", "खेलीं", "play", "plays", "playing", "played", [], [0, 1, 2, 4]),
-        new("दौड़", "दौड़ा", "दौड़ी", "दौड़े", "दौड़ीं", "run", "runs", "running", "ran", [], [2, 4]),
-        new("नाच", "नाचा", "नाची", "नाचे", "नाचीं", "dance", "dances", "dancing", "danced", [], [0, 1, 2, 4]),
+        new("खा", "खाया", "खाई", "खाए", "खाईं", "eat", "eats", "eating", "ate", [0, 1], [0, 1, 2], ["खाऊँ", "खाओ", "खाए", "खाएँ"], "eaten"),
+        new("पी", "पिया", "पी", "पिए", "पीं", "drink", "drinks", "drinking", "drank", [2, 3, 4], [0, 1, 2], ["पिऊँ", "पियो", "पिए", "पिएँ"], "drunk"),
+        new("पढ़", "पढ़ा", "पढ़ी", "पढ़े", "पढ़ीं", "read", "reads", "reading", "read", [5, 6, 7, 8], [0, 1, 2, 4, 5, 6], ConsonantFuture("पढ़"), "read"),
+        new("लिख", "लिखा", "लिखी", "लिखे", "लिखीं", "write", "writes", "writing", "wrote", [7, 8], [0, 1, 3], ConsonantFuture("लिख"), "written"),
+        new("देख", "देखा", "देखी", "देखे", "देखीं", "watch", "watches", "watching", "watched", [9], [0, 1], ConsonantFuture("देख"), "watched"),
+        new("सो", "सोया", "सोई", "सोए", "सोईं", "sleep", "sleeps", "sleeping", "slept", [], [0, 1, 4, 5], ["सोऊँ", "सोओ", "सोए", "सोएँ"], "slept"),
+        new("खेल", "खेला", "खेली", "खेले", "खेलीं", "play", "plays", "playing", "played", [], [0, 1, 2, 4], ConsonantFuture("खेल"), "played"),
+        new("दौड़", "दौड़ा", "दौड़ी", "दौड़े", "दौड़ीं", "run", "runs", "running", "ran", [], [2, 4], ConsonantFuture("दौड़"), "run"),
+        new("नाच", "नाचा", "नाची", "नाचे", "नाचीं", "dance", "dances", "dancing", "danced", [], [0, 1, 2, 4], ConsonantFuture("नाच"), "danced"),
+        // Only the compound grammar uses the ones below.
+        new("बना", "बनाया", "बनाई", "बनाए", "बनाईं", "make", "makes", "making", "made", [0, 1, 3], [0, 1, 2, 7], ["बनाऊँ", "बनाओ", "बनाए", "बनाएँ"], "made"),
+        new("ख़रीद", "ख़रीदा", "ख़रीदी", "ख़रीदे", "ख़रीदीं", "buy", "buys", "buying", "bought", [5, 6, 11, 12, 13], [8, 10], ConsonantFuture("ख़रीद"), "bought"),
+        new("गा", "गाया", "गाई", "गाए", "गाईं", "sing", "sings", "singing", "sang", [10], [0, 1, 2, 7], ["गाऊँ", "गाओ", "गाए", "गाएँ"], "sung"),
+        new("सुन", "सुना", "सुनी", "सुने", "सुनीं", "listen to", "listens to", "listening to", "listened to", [8, 10, 14], [0, 1, 7], ConsonantFuture("सुन"), "listened to"),
+    ];
+
+    /// <summary>A time phrase and the tenses it reads naturally with (कल is "yesterday" in the past and "tomorrow" in the future).</summary>
+    private sealed record TimePhrase(string Hindi, string English, Tense[] Tenses);
+
+    private static readonly Tense[] AllTenses = Enum.GetValues<Tense>();
+    private static readonly Tense[] Past = [Tense.PastProgressive, Tense.SimplePast];
+
+    /// <summary>Time phrases: after the subject in Hindi, at the end in English. Only the compound grammar uses them.</summary>
+    private static readonly TimePhrase[] Times =
+    [
+        new("आज", "today", AllTenses),
+        new("कल", "yesterday", Past),
+        new("कल", "tomorrow", [Tense.Future]),
+        new("अभी", "now", [Tense.PresentProgressive]),
+        new("रोज़", "every day", [Tense.SimplePresent]),
+        new("सुबह", "in the morning", [Tense.PresentProgressive, Tense.PastProgressive, Tense.SimplePresent, Tense.SimplePast, Tense.Future]),
+        new("शाम को", "in the evening", [Tense.PresentProgressive, Tense.PastProgressive, Tense.SimplePresent, Tense.SimplePast, Tense.Future]),
+        new("रात को", "at night", [Tense.PresentProgressive, Tense.PastProgressive, Tense.SimplePresent, Tense.SimplePast, Tense.Future]),
     ];
 
     /// <summary>Every Hindi string of the lexicon (tests check each is NFC).</summary>
@@ -220,8 +271,16 @@ public static class HindiEnglish
             yield return v.PastFeminine;
             yield return v.PastMasculinePlural;
             yield return v.PastFemininePlural;
+            foreach (string f in v.Future)
+            {
+                yield return f;
+            }
         }
-        foreach (string s in (string[])["रहा", "रही", "रहे", "हूँ", "हो", "है", "हैं", "था", "थी", "थे", "थीं", "ता", "ती", "ते", "तीं", "ने", "नहीं"])
+        foreach (TimePhrase t in Times)
+        {
+            yield return t.Hindi;
+        }
+        foreach (string s in (string[])["रहा", "रही", "रहे", "हूँ", "हो", "है", "हैं", "था", "थी", "थे", "थीं", "ता", "ती", "ते", "तीं", "ने", "नहीं", "गा", "गी", "गे", "क्या", "और", "लेकिन", "क्योंकि", "जब", "तब", "जो", "वह", "वे"])
         {
             yield return s;
         }
@@ -260,7 +319,7 @@ public static class HindiEnglish
                 HindiPerson hp = pl ? HindiPerson.Plural : HindiPerson.Singular;
                 EnglishPerson ep = pl ? EnglishPerson.Plural : EnglishPerson.ThirdSingular;
                 subjects.Add(new(direct, $"{oblique} ने", $"the {english}", n.Gender, pl, hp, ep, false, false));
-                foreach (Adjective a in Adjectives)
+                foreach (Adjective a in Adjectives.AsSpan(0, CoreAdjectives))
                 {
                     subjects.Add(new($"{a.Agree(n.Gender, pl)} {direct}", $"{a.Agree(n.Gender, true)} {oblique} ने",
                         $"the {a.English} {english}", n.Gender, pl, hp, ep, false, true));
@@ -275,9 +334,10 @@ public static class HindiEnglish
     // ----------------------------------------------------------------------------------------------
 
     /// <summary>One sentence's choices. Verb = -1 makes a copular clause "subject is adjective" with
-    /// <c>Predicate</c> the adjective; otherwise Object/Place are -1 when absent, and their adjectives -1 when bare.</summary>
+    /// <c>Predicate</c> the adjective; otherwise Object/Place are -1 when absent, and their adjectives -1 when bare.
+    /// <c>Time</c> is a time phrase, -1 when absent.</summary>
     internal readonly record struct Clause(int Subject, Tense Tense, bool Negated, int Verb, int Object, int ObjectAdjective,
-        int Place, int PlaceAdjective, int Predicate);
+        int Place, int PlaceAdjective, int Predicate, int Time = -1);
 
     private static readonly Clause Showcase = new(0, Tense.PresentProgressive, false, 0, 0, -1, -1, -1, -1);
 
@@ -287,13 +347,26 @@ public static class HindiEnglish
         Subject s = Subjects[c.Subject];
         if (c.Verb < 0)
         {
-            // Copula: present or past only, subjects without an attributive adjective.
-            return c.Tense is Tense.SimplePresent or Tense.SimplePast && !s.HasAdjective && c.Predicate >= 0;
+            // Copula: present or past only, subjects without an attributive adjective, no time phrase.
+            // (Only good/big/small: नया/पुराना/लंबा said of a person mean other things.)
+            return c.Tense is Tense.SimplePresent or Tense.SimplePast && !s.HasAdjective && c.Predicate is >= 0 and < CoreAdjectives && c.Time < 0;
         }
         Verb v = Verbs[c.Verb];
-        if (v.Transitive && c.Tense == Tense.SimplePast && s.Ergative is null)
+        if (IsErgative(v, c.Tense) && s.Ergative is null)
         {
             return false; // उसने would hide he/she
+        }
+        if (c.Verb >= CoreVerbs && v.Transitive && c.Object < 0)
+        {
+            return false; // "you were making", "i listened to": these verbs need their object
+        }
+        if (c.Tense == Tense.Perfect && (!v.Transitive || c.Object < 0))
+        {
+            return false; // the perfect only as "मैंने खाना खाया है": a transitive verb with its object
+        }
+        if (c.Time >= 0 && Array.IndexOf(Times[c.Time].Tenses, c.Tense) < 0)
+        {
+            return false;
         }
         if (c.Object >= 0 && Array.IndexOf(v.Objects, c.Object) < 0)
         {
@@ -307,10 +380,15 @@ public static class HindiEnglish
         {
             return false;
         }
-        return c.PlaceAdjective < 0 || c.Place >= 0;
+        return c.PlaceAdjective < 0 || (c.Place >= 0 && c.PlaceAdjective != LongAdjective); // not "the long house"
     }
 
-    /// <summary>Every valid clause (a few hundred thousand), in a fixed order.</summary>
+    private const int LongAdjective = 5;
+
+    /// <summary>Whether the subject takes the ergative ने: a transitive verb in the simple past or the perfect.</summary>
+    private static bool IsErgative(Verb v, Tense tense) => v.Transitive && tense is Tense.SimplePast or Tense.Perfect;
+
+    /// <summary>Every valid clause without a time phrase (about a million), in a fixed order.</summary>
     internal static IEnumerable<Clause> EnumerateClauses()
     {
         for (int s = 0; s < Subjects.Length; s++)
@@ -366,18 +444,18 @@ public static class HindiEnglish
     {
         while (true)
         {
-            int subject = SampleSubject(rng);
-            var tense = (Tense)rng.Next(4);
+            int subject = SampleSubject(rng, CoreSubjects);
+            var tense = (Tense)rng.Next(4); // the four tenses before Future and Perfect
             bool negated = rng.NextDouble() < 0.25;
             Clause c;
             if (rng.NextDouble() < 0.12)
             {
                 tense = rng.Next(2) == 0 ? Tense.SimplePresent : Tense.SimplePast;
-                c = new Clause(subject, tense, negated, -1, -1, -1, -1, -1, rng.Next(Adjectives.Length));
+                c = new Clause(subject, tense, negated, -1, -1, -1, -1, -1, rng.Next(CoreAdjectives));
             }
             else
             {
-                int v = rng.Next(Verbs.Length);
+                int v = rng.Next(CoreVerbs);
                 Verb verb = Verbs[v];
                 int o = -1, oa = -1, pl = -1, pa = -1;
                 if (verb.Transitive && rng.NextDouble() < 0.9)
@@ -394,7 +472,7 @@ public static class HindiEnglish
                     pl = verb.Places[rng.Next(verb.Places.Length)];
                     if (rng.NextDouble() < 0.2)
                     {
-                        pa = rng.Next(Adjectives.Length);
+                        pa = rng.Next(CoreAdjectives);
                     }
                 }
                 c = new Clause(subject, tense, negated, v, o, oa, pl, pa, -1);
@@ -406,26 +484,38 @@ public static class HindiEnglish
         }
     }
 
-    private static int SampleSubject(Random rng)
+    /// <summary>The subjects made from the first <see cref="CoreNouns"/> nouns (and the pronouns before them).</summary>
+    private static readonly int CoreSubjects = Pronouns.Length * 2
+        + ((1 + CoreAdjectives) * Nouns.AsSpan(0, CoreNouns).ToArray().Sum(n => n.Plural is null ? 1 : 2));
+
+    /// <summary>Draws a subject among the first <paramref name="subjects"/>: a pronoun 60 % of the time, else a noun, bare 75 % of the time.</summary>
+    private static int SampleSubject(Random rng, int subjects)
     {
         int pronounForms = Pronouns.Length * 2;
         if (rng.NextDouble() < 0.6)
         {
             return rng.Next(pronounForms);
         }
-        // Nouns: each noun form is followed by its three adjective variants; pick bare 75% of the time.
-        int nounForms = (Subjects.Length - pronounForms) / (1 + Adjectives.Length);
-        int baseIndex = pronounForms + (rng.Next(nounForms) * (1 + Adjectives.Length));
-        return rng.NextDouble() < 0.75 ? baseIndex : baseIndex + 1 + rng.Next(Adjectives.Length);
+        // Nouns: each noun form is followed by its adjective variants.
+        int nounForms = (subjects - pronounForms) / (1 + CoreAdjectives);
+        int baseIndex = pronounForms + (rng.Next(nounForms) * (1 + CoreAdjectives));
+        return rng.NextDouble() < 0.75 ? baseIndex : baseIndex + 1 + rng.Next(CoreAdjectives);
     }
 
     /// <summary>Renders a clause into its Hindi sentence and English translation.</summary>
-    internal static SentencePair Render(in Clause c)
+    /// <param name="c">A valid clause.</param>
+    /// <param name="question">A yes/no question: क्या before the Hindi, the English auxiliary before the subject
+    /// (<c>क्या तुम खाना खा रहे हो</c> → <c>are you eating food</c>). Only for clauses <see cref="CanAsk"/> allows.</param>
+    internal static SentencePair Render(in Clause c, bool question = false)
     {
         Subject s = Subjects[c.Subject];
-        var hi = new List<string>(12);
-        var en = new List<string>(12);
+        var hi = new List<string>(16);
+        var en = new List<string>(16);
         bool past = c.Tense is Tense.PastProgressive or Tense.SimplePast;
+        if (question)
+        {
+            hi.Add("क्या");
+        }
 
         if (c.Verb < 0)
         {
@@ -438,8 +528,8 @@ public static class HindiEnglish
                 hi.Add("नहीं");
             }
             hi.Add(past ? HindiPast(s) : HindiPresent(s));
-            en.Add(s.English);
-            en.Add(past ? EnglishBePast(s) : EnglishBePresent(s));
+            string be = past ? EnglishBePast(s) : EnglishBePresent(s);
+            en.AddRange(question ? [be, s.English] : [s.English, be]);
             if (c.Negated)
             {
                 en.Add("not");
@@ -449,10 +539,14 @@ public static class HindiEnglish
         }
 
         Verb v = Verbs[c.Verb];
-        bool ergative = v.Transitive && c.Tense == Tense.SimplePast;
+        bool ergative = IsErgative(v, c.Tense);
 
-        // Hindi: S [place] [object] [नहीं] verb-complex   (SOV)
+        // Hindi: S [time] [place] [object] [नहीं] verb-complex   (SOV)
         hi.Add(ergative ? s.Ergative! : s.Direct);
+        if (c.Time >= 0)
+        {
+            hi.Add(Times[c.Time].Hindi);
+        }
         if (c.Place >= 0)
         {
             Place p = Places[c.Place];
@@ -495,6 +589,7 @@ public static class HindiEnglish
                 }
                 break;
             case Tense.SimplePast:
+            case Tense.Perfect:
                 if (ergative)
                 {
                     // The verb agrees with the (singular, direct) object; with no object it is masculine singular.
@@ -507,59 +602,59 @@ public static class HindiEnglish
                         ? (s.PluralAgreement ? v.PastFemininePlural : v.PastFeminine)
                         : (s.PluralAgreement ? v.PastMasculinePlural : v.PastMasculine));
                 }
+                if (c.Tense == Tense.Perfect)
+                {
+                    hi.Add("है"); // agrees with the singular object
+                }
+                break;
+            case Tense.Future:
+                // Subjunctive by person + गा/गी/गे by gender and number: खाऊँगा, खाओगी, खाएँगे.
+                hi.Add(v.Future[(int)s.HindiPerson] + (s.Gender == Gender.Feminine ? "गी" : s.PluralAgreement ? "गे" : "गा"));
                 break;
         }
 
-        // English: S verb-phrase [object] [place]   (SVO)
-        en.Add(s.English);
-        switch (c.Tense)
+        // English: S verb-phrase [object] [place] [time]   (SVO); a question puts the auxiliary first.
+        bool third = s.EnglishPerson == EnglishPerson.ThirdSingular;
+        (string? auxiliary, string main) = c.Tense switch
         {
-            case Tense.PresentProgressive:
-            case Tense.PastProgressive:
-                en.Add(c.Tense == Tense.PresentProgressive ? EnglishBePresent(s) : EnglishBePast(s));
-                if (c.Negated)
-                {
-                    en.Add("not");
-                }
-                en.Add(v.EnglishIng);
-                break;
-            case Tense.SimplePresent:
-                if (c.Negated)
-                {
-                    en.Add(s.EnglishPerson == EnglishPerson.ThirdSingular ? "does" : "do");
-                    en.Add("not");
-                    en.Add(v.English);
-                }
-                else
-                {
-                    en.Add(s.EnglishPerson == EnglishPerson.ThirdSingular ? v.EnglishThird : v.English);
-                }
-                break;
-            case Tense.SimplePast:
-                if (c.Negated)
-                {
-                    en.Add("did");
-                    en.Add("not");
-                    en.Add(v.English);
-                }
-                else
-                {
-                    en.Add(v.EnglishPast);
-                }
-                break;
+            Tense.PresentProgressive => (EnglishBePresent(s), v.EnglishIng),
+            Tense.PastProgressive => (EnglishBePast(s), v.EnglishIng),
+            Tense.SimplePresent => c.Negated || question ? (third ? "does" : "do", v.English) : (null, third ? v.EnglishThird : v.English),
+            Tense.SimplePast => c.Negated || question ? ("did", v.English) : (null, v.EnglishPast),
+            Tense.Future => ("will", v.English),
+            _ => (third ? "has" : "have", v.EnglishParticiple),
+        };
+        if (question)
+        {
+            en.Add(auxiliary!);
+            en.Add(s.English);
         }
+        else
+        {
+            en.Add(s.English);
+            if (auxiliary is not null)
+            {
+                en.Add(auxiliary);
+            }
+        }
+        if (c.Negated)
+        {
+            en.Add("not");
+        }
+        en.Add(main);
         if (c.Object >= 0)
         {
             ObjectNoun o = Objects[c.Object];
+            string next = c.ObjectAdjective >= 0 ? Adjectives[c.ObjectAdjective].English : o.English;
             if (o.Countable)
             {
-                en.Add("a"); // no adjective or object noun starts with a vowel sound, so never "an"
+                en.Add(next[0] is 'a' or 'e' or 'i' or 'o' or 'u' ? "an" : "a"); // no word here starts with a silent or consonant-sounding vowel
             }
+            en.Add(next);
             if (c.ObjectAdjective >= 0)
             {
-                en.Add(Adjectives[c.ObjectAdjective].English);
+                en.Add(o.English);
             }
-            en.Add(o.English);
         }
         if (c.Place >= 0)
         {
@@ -572,8 +667,16 @@ public static class HindiEnglish
             }
             en.Add(p.English);
         }
+        if (c.Time >= 0)
+        {
+            en.Add(Times[c.Time].English);
+        }
         return Finish(hi, en);
     }
+
+    /// <summary>Whether a clause can be asked as a yes/no question: not negated, and not a transitive verb without its
+    /// object (<c>क्या तुम खा रहे हो</c> would also read "what are you eating").</summary>
+    internal static bool CanAsk(in Clause c) => !c.Negated && (c.Verb < 0 || !Verbs[c.Verb].Transitive || c.Object >= 0);
 
     private static SentencePair Finish(List<string> hi, List<string> en) => new(string.Join(' ', hi), string.Join(' ', en));
 
@@ -604,6 +707,9 @@ public sealed record HindiEnglishOptions
 {
     /// <summary>Distinct source sentences in the corpus (default 6000).</summary>
     public int Count { get; init; } = 6000;
+
+    /// <summary>The default size of the compound corpora (<see cref="HindiEnglish.LongName"/>, <see cref="HindiEnglish.LongerName"/>).</summary>
+    public const int CompoundCount = 20000;
 
     /// <summary>Fraction held out for validation (default 0.1).</summary>
     public double ValidationFraction { get; init; } = 0.1;

@@ -101,7 +101,7 @@ public static class Seq2SeqModelFile
         using SafeTensorsReader reader = SafeTensorsReader.Open(stream, leaveOpen: true);
         Seq2SeqConfig config = ReadConfig(reader.Metadata, path);
         CheckTensors(reader, config, path);
-        var model = new Seq2SeqModel(config, null, maxBatch, maxSource, maxTarget);
+        var model = new Seq2SeqModel(config, (Parameters.ParameterSet?)null, maxBatch, maxSource, maxTarget);
         reader.ReadInto(model.Layout, model.Parameters.Values);
         RequireFinite(model.Layout, model.Parameters.Values, "", path);
         return new Seq2SeqModelFileContents(path, model, reader.Metadata);

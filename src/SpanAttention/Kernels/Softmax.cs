@@ -112,8 +112,7 @@ public static class Softmax
         }
         if (nan)
         {
-            a.Clear();
-            FillValid(a, valid, float.NaN);
+            FillValid(a, valid, float.NaN);             // masked positions get 0
             return;
         }
         float share = infinite > 0 ? 1f / infinite : 0f;

@@ -11,7 +11,7 @@ namespace SpanAttention.Seq2Seq;
 /// are interchangeable behind <see cref="IEncoder"/>.</para>
 /// <para>Sized once for (maxBatch, maxSource); <see cref="SetShape"/> picks the current (B, S) without allocating.</para>
 /// </remarks>
-internal sealed class EncoderMemory
+public sealed class EncoderMemory
 {
     private float[] _states = [];        // (B, S, D)
     private float[] _dStates = [];       // (B, S, D)
@@ -25,7 +25,7 @@ internal sealed class EncoderMemory
     /// <param name="hidden">H: the width of the decoder's initial state.</param>
     /// <param name="maxBatch">Largest B.</param>
     /// <param name="maxSource">Largest S.</param>
-    public EncoderMemory(int size, int hidden, int maxBatch, int maxSource)
+    internal EncoderMemory(int size, int hidden, int maxBatch, int maxSource)
     {
         Size = size;
         Hidden = hidden;
@@ -62,7 +62,7 @@ internal sealed class EncoderMemory
     /// <summary>Grows the buffers (never shrinks). Allocates only when growing.</summary>
     /// <param name="maxBatch">Largest B.</param>
     /// <param name="maxSource">Largest S.</param>
-    public void EnsureCapacity(int maxBatch, int maxSource)
+    internal void EnsureCapacity(int maxBatch, int maxSource)
     {
         if (maxBatch <= _maxBatch && maxSource <= _maxSource)
         {

@@ -8,12 +8,17 @@ namespace SpanAttention.Seq2Seq;
 /// memory and accumulates its own parameter gradients. The decoder depends on the memory only, never on the encoder.
 /// </summary>
 /// <remarks>
-/// <see cref="RecurrentEncoder"/> (token ids, embedding, recurrent stack, bridge) and <see cref="TransformerEncoder"/>
-/// (token ids, scaled embedding + positions, self-attention layers, bridge from the mean state) implement it. Another
-/// encoder (a projection of a CNN feature grid) is a new class behind this interface, registering its parameters in the
-/// model's layout under its own names.
+/// <para>The built-in encoders, chosen by <see cref="Seq2SeqConfig.Encoder"/>: a recurrent stack over token ids, a
+/// Transformer over token ids, and a precomputed feature grid. Your own encoder implements this interface and is given to
+/// <see cref="Seq2SeqModel(Seq2SeqConfig, Func{ParameterLayout, IEncoder}, int, int, int, int)"/>: its constructor
+/// registers its parameters in the layout it is handed (under its own names, before the decoder's), and the configuration
+/// describes its memory (<see cref="Seq2SeqConfig.EncoderOutputSize"/> = <see cref="Size"/>; token ids or a feature grid).
+/// docs/architecture.md shows one.</para>
+/// <para>Contract: <see cref="Forward"/> calls <see cref="EncoderMemory.SetShape"/>, writes every valid state row and the
+/// initial state, and zeroes the padded rows; <see cref="Backward"/> only accumulates into
+/// <see cref="ParameterSet.Gradients"/>; no call allocates once <see cref="EnsureCapacity"/> has sized the workspaces.</para>
 /// </remarks>
-internal interface IEncoder
+public interface IEncoder
 {
     /// <summary>D: the width of a memory state.</summary>
     int Size { get; }
@@ -33,7 +38,10 @@ internal interface IEncoder
     /// </summary>
     void Backward(ParameterSet parameters, SourceInput source, EncoderMemory memory, bool applyDropoutMasks);
 
-    /// <summary>The decoding forward with weights prepared by <see cref="Seq2SeqModel.PrepareInference"/>; caches nothing for backward.</summary>
+    /// <summary>
+    /// The decoding forward with weights prepared by <see cref="Seq2SeqModel.PrepareInference"/>; caches nothing for
+    /// backward. An encoder with nothing to pack runs <see cref="Forward"/> with <see cref="EncoderPass.Plain"/>.
+    /// </summary>
     void ForwardPrepared(InferenceWeights weights, ParameterSet parameters, SourceInput source, EncoderMemory memory);
 }
 
@@ -41,7 +49,7 @@ internal interface IEncoder
 /// A source batch as an encoder reads it: either token ids (B, S) or a grid of feature vectors (B, S, F) (e.g. a CNN's
 /// h' x w' grid flattened to S = h'·w' positions), with per-row lengths. Each encoder reads the kind it is built for.
 /// </summary>
-internal readonly ref struct SourceInput
+public readonly ref struct SourceInput
 {
     /// <summary>Token ids.</summary>
     /// <param name="ids">(B, S) token ids, padded.</param>
@@ -103,7 +111,7 @@ internal readonly ref struct SourceInput
 /// <param name="DropoutStep">The step of the mask hash.</param>
 /// <param name="DropoutRowOffset">The index of row 0 in the whole batch (a half batch on another thread draws the same masks).</param>
 /// <param name="AllowTables">Whether the encoder may use its per-token input tables (off in tests of the reference path).</param>
-internal readonly record struct EncoderPass(float Dropout, ulong DropoutSeed, long DropoutStep, int DropoutRowOffset, bool AllowTables)
+public readonly record struct EncoderPass(float Dropout, ulong DropoutSeed, long DropoutStep, int DropoutRowOffset, bool AllowTables)
 {
     /// <summary>No dropout, tables allowed: what decoding uses.</summary>
     public static EncoderPass Plain => new(0f, 0, 0, 0, true);

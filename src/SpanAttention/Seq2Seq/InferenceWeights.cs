@@ -34,7 +34,7 @@ public sealed class InferenceWeights
     /// <summary>A vocabulary up to this many times E gets a lookup table (the table is then at most this many times W_e).</summary>
     internal const int TableVocabularyFactor = 4;
 
-    internal InferenceWeights(Seq2SeqConfig config, ParameterSet parameters, int gates)
+    internal InferenceWeights(Seq2SeqConfig config, ParameterSet parameters, int gates, bool packEncoder)
     {
         Parameters = parameters;
         ParameterLayout layout = parameters.Layout;
@@ -42,8 +42,8 @@ public sealed class InferenceWeights
         int e = config.EmbeddingSize, h = config.HiddenSize, gh = gates * h;
         int directions = config.Bidirectional ? 2 : 1;
 
-        // Encoder: recurrent only (a Transformer encoder's prepared forward is its plain forward: nothing to pack here).
-        int recurrentLayers = config.Encoder == EncoderKind.Recurrent ? config.EncoderLayers : 0;
+        // Encoder: the built-in recurrent one only (packEncoder); any other encoder's prepared forward is its plain forward.
+        int recurrentLayers = packEncoder ? config.EncoderLayers : 0;
         int states = recurrentLayers * directions;
         EncoderHh = new PackedGemvMatrix[states];
         EncoderIhT = new PackedMatrix?[states];

@@ -25,7 +25,7 @@ public sealed partial class Seq2SeqModel
     /// parameters change.
     /// </summary>
     /// <returns>An immutable object, usable by this model and its replicas from any number of threads.</returns>
-    public InferenceWeights PrepareInference() => new(Config, Parameters, GateCount(Config.Cell));
+    public InferenceWeights PrepareInference() => new(Config, Parameters, GateCount(Config.Cell), packEncoder: _encoder is RecurrentEncoder);
 
     private static int GateCount(RecurrentKind kind) => kind switch
     {

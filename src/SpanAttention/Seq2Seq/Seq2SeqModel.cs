@@ -29,6 +29,7 @@ namespace SpanAttention.Seq2Seq;
 public sealed partial class Seq2SeqModel
 {
     private readonly IEncoder _encoder;
+    private readonly Func<ParameterLayout, IEncoder>? _createEncoder; // a caller's own encoder (null: the configuration's)
     private readonly EncoderMemory _memory;
     private readonly IDecoderCell _cell;
     private readonly AttentionLayer? _attention;
@@ -61,7 +62,33 @@ public sealed partial class Seq2SeqModel
     /// <param name="maxTarget">Largest T (training target length or decoding length).</param>
     /// <param name="seed">Initialisation seed.</param>
     public Seq2SeqModel(Seq2SeqConfig config, int maxBatch, int maxSource, int maxTarget, int seed = 0)
-        : this(config, null, maxBatch, maxSource, maxTarget)
+        : this(config, (ParameterSet?)null, maxBatch, maxSource, maxTarget)
+    {
+        Initialize(seed);
+    }
+
+    /// <summary>
+    /// Builds a model around your own encoder (see <see cref="IEncoder"/>), with freshly initialised parameters: the
+    /// encoder's (its <see cref="IEncoder.Initialize"/>) and the decoder's (PyTorch's defaults, seeded).
+    /// </summary>
+    /// <param name="config">The decoder's architecture and the memory's description: <see cref="Seq2SeqConfig.EncoderOutputSize"/>
+    /// must equal the encoder's <see cref="IEncoder.Size"/>, and <see cref="Seq2SeqConfig.Encoder"/> says which source it
+    /// reads (<see cref="EncoderKind.Features"/>: a feature grid; otherwise token ids).</param>
+    /// <param name="createEncoder">Called once per model instance (replicas too) with the layout to register the encoder's
+    /// parameters in, before the decoder's; returns the encoder, sized for (maxBatch, maxSource).</param>
+    /// <param name="maxBatch">Largest B.</param>
+    /// <param name="maxSource">Largest S.</param>
+    /// <param name="maxTarget">Largest T.</param>
+    /// <param name="seed">Initialisation seed.</param>
+    /// <remarks>Such a model saves with <see cref="IO.Seq2SeqModelFile.Save(string, Seq2SeqModel, string?, string?, IReadOnlyDictionary{string, string}?)"/>
+    /// and loads into a model built the same way with <see cref="IO.ModelFile.Load"/>.</remarks>
+    public Seq2SeqModel(Seq2SeqConfig config, Func<ParameterLayout, IEncoder> createEncoder, int maxBatch, int maxSource, int maxTarget, int seed = 0)
+        : this(config, null, maxBatch, maxSource, maxTarget, createEncoder ?? throw new ArgumentNullException(nameof(createEncoder)))
+    {
+        Initialize(seed);
+    }
+
+    private void Initialize(int seed)
     {
         var random = new Random(seed);
         _encoder.Initialize(Parameters, random);
@@ -76,7 +103,7 @@ public sealed partial class Seq2SeqModel
     /// Builds a model without initialising its parameters: over <paramref name="shared"/> (a replica) or over new
     /// zeroed parameters that the caller fills (a model file's loader).
     /// </summary>
-    internal Seq2SeqModel(Seq2SeqConfig config, ParameterSet? shared, int maxBatch, int maxSource, int maxTarget)
+    internal Seq2SeqModel(Seq2SeqConfig config, ParameterSet? shared, int maxBatch, int maxSource, int maxTarget, Func<ParameterLayout, IEncoder>? createEncoder = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
@@ -91,12 +118,18 @@ public sealed partial class Seq2SeqModel
         _o = config.Decoder == DecoderStyle.Luong ? _h : _h + _dc;
 
         var layout = new ParameterLayout();
-        _encoder = config.Encoder switch
+        _createEncoder = createEncoder;
+        _encoder = createEncoder is not null ? createEncoder(layout) ?? throw new ArgumentException("createEncoder returned null.", nameof(createEncoder))
+            : config.Encoder switch
+            {
+                EncoderKind.Transformer => new TransformerEncoder(config, layout, maxBatch, maxSource),
+                EncoderKind.Features => new FeatureGridEncoder(config, layout, maxBatch),
+                _ => new RecurrentEncoder(config, layout, maxBatch, maxSource),
+            };
+        if (_encoder.Size != _denc)
         {
-            EncoderKind.Transformer => new TransformerEncoder(config, layout, maxBatch, maxSource),
-            EncoderKind.Features => new FeatureGridEncoder(config, layout, maxBatch),
-            _ => new RecurrentEncoder(config, layout, maxBatch, maxSource),
-        };
+            throw new ArgumentException($"The encoder's memory states are {_encoder.Size} wide; the configuration's EncoderOutputSize is {_denc}.", nameof(createEncoder));
+        }
         _memory = new EncoderMemory(_denc, _h, maxBatch, maxSource);
         _targetEmbedding = new Embedding(layout, "decoder.embedding", _v, _e, config.PaddingId);
         if (config.Decoder != DecoderStyle.None)
@@ -176,7 +209,7 @@ public sealed partial class Seq2SeqModel
     /// and gradients arrays). For inference on another thread (reads only the values).
     /// </summary>
     /// <returns>The replica.</returns>
-    public Seq2SeqModel CreateReplica() => new(Config, Parameters, _maxBatch, _maxSource, _maxTarget);
+    public Seq2SeqModel CreateReplica() => new(Config, Parameters, _maxBatch, _maxSource, _maxTarget, _createEncoder);
 
     /// <summary>Grows the workspaces (never shrinks). Allocates only when growing; call outside the hot loop.</summary>
     /// <param name="maxBatch">Largest B.</param>

@@ -14,7 +14,8 @@ namespace SpanAttention.Tests.Attention;
 public sealed class AttentionBufferContractTests
 {
     private const int B = 3, S = 6, T = 2, Dq = 5, Dv = 4, A = 6;
-    private static readonly int[] Lengths = [6, 2, 0];   // a full row, a short row, an empty row
+    private static readonly int[] Lengths = [2, 0, 6];   // a short row, an empty row, a full last row (its writes end at the buffers' ends)
+    private const int EmptyRow = 1;
 
     public static TheoryData<AttentionScorer> Scorers => new(Enum.GetValues<AttentionScorer>());
 
@@ -32,11 +33,11 @@ public sealed class AttentionBufferContractTests
             layout.Add("after", 2);
             Parameters = new ParameterSet(layout);
             Layer.InitializeParameters(Parameters, new Random(5));
-            Queries = Numerics.Random(T * B * Dq, 11, 1.5f);
-            Keys = Numerics.Random(B * S * Dk, 12, 1.5f);
-            Values = Numerics.Random(B * S * Dv, 13);
-            DContext = Numerics.Random(T * B * Dv, 14);
-            DWeights = Numerics.Random(T * B * S, 15);
+            Queries = Canary.From(Numerics.Random(T * B * Dq, 11, 1.5f));
+            Keys = Canary.From(Numerics.Random(B * S * Dk, 12, 1.5f));
+            Values = Canary.From(Numerics.Random(B * S * Dv, 13));
+            DContext = Canary.From(Numerics.Random(T * B * Dv, 14));
+            DWeights = Canary.From(Numerics.Random(T * B * S, 15));
             Mask = new bool[B * S];
             var rng = new Random(16);
             for (int i = 0; i < Mask.Length; i++)
@@ -44,30 +45,42 @@ public sealed class AttentionBufferContractTests
                 Mask[i] = rng.Next(3) != 0;
             }
             Mask[0] = true;
-            Mask.AsSpan(S, S).Clear();   // row 1 fully masked
+            Mask[B * S - 1] = true;   // the last row's last position counts, so writes at the very end are reached
+            Mask.AsSpan(EmptyRow * S, S).Clear();   // row 1 fully masked
         }
 
         public AttentionScorer Scorer { get; }
         public int Dk { get; }
         public AttentionLayer Layer { get; }
         public ParameterSet Parameters { get; }
-        public float[] Queries { get; }
-        public float[] Keys { get; }
-        public float[] Values { get; }
-        public float[] DContext { get; }
-        public float[] DWeights { get; }
+        public CanaryBuffer Queries { get; }
+        public CanaryBuffer Keys { get; }
+        public CanaryBuffer Values { get; }
+        public CanaryBuffer DContext { get; }
+        public CanaryBuffer DWeights { get; }
         public bool[] Mask { get; }
 
-        public ReadOnlySpan<float> Query(int t) => Queries.AsSpan(t * B * Dq, B * Dq);
+        public ReadOnlySpan<float> Query(int t) => Queries.Span.Slice(t * B * Dq, B * Dq);
+
+        /// <summary>The inputs (read past their ends, a kernel would pick up canaries and change its outputs).</summary>
+        public void AssertInputsIntact() => Canary.AssertIntact(Scorer.ToString(), ("queries", Queries), ("keys", Keys), ("values", Values), ("dContext", DContext), ("dWeights", DWeights));
 
         public int GradientCount => Parameters.Values.Length;
     }
 
-    private static float[] Filled(int n, float value)
+    /// <summary>An (n) output slice filled with <paramref name="value"/>, between canaries.</summary>
+    private static CanaryBuffer Filled(int n, float value) => Canary.Filled(n, value);
+
+    /// <summary>Asserts the canaries around each output and returns the payloads.</summary>
+    private static float[][] Intact(string what, params CanaryBuffer[] outputs)
     {
-        var x = new float[n];
-        x.AsSpan().Fill(value);
-        return x;
+        var payloads = new float[outputs.Length][];
+        for (int i = 0; i < outputs.Length; i++)
+        {
+            outputs[i].AssertIntact($"{what} output {i}");
+            payloads[i] = outputs[i].ToArray();
+        }
+        return payloads;
     }
 
     /// <summary>The accumulate contract: actual = start + fromZero, up to the rounding of one more addition.</summary>
@@ -92,8 +105,8 @@ public sealed class AttentionBufferContractTests
                     Assert.Equal(0f, weights[(t * rowsPerStep + b) * S + j]);
                 }
             }
-            // row 2 has no valid position: its context is exactly 0, whatever the buffer held
-            Assert.All(context.AsSpan((t * rowsPerStep + 2) * Dv, Dv).ToArray(), c => Assert.Equal(0f, c));
+            // row 1 has no valid position: its context is exactly 0, whatever the buffer held
+            Assert.All(context.AsSpan((t * rowsPerStep + EmptyRow) * Dv, Dv).ToArray(), c => Assert.Equal(0f, c));
         }
     }
 
@@ -104,10 +117,11 @@ public sealed class AttentionBufferContractTests
         (float[] Weights, float[] Context) Run(float fill)
         {
             var p = new Problem(scorer);
-            float[] weights = Filled(B * S, fill), context = Filled(B * Dv, fill);
+            CanaryBuffer weights = Filled(B * S, fill), context = Filled(B * Dv, fill);
             p.Layer.PrepareKeys(p.Parameters.Values, p.Keys, B, S);
             p.Layer.Forward(p.Parameters.Values, p.Query(0), p.Keys, p.Values, Lengths, weights, context);
-            return (weights, context);
+            float[][] o = Intact($"{scorer} lengths", weights, context);
+            return (o[0], o[1]);
         }
         var clean = Run(0f);
         var dirty = Run(float.NaN);
@@ -123,17 +137,18 @@ public sealed class AttentionBufferContractTests
         (float[] Weights, float[] Context) Run(float fill)
         {
             var p = new Problem(scorer);
-            float[] weights = Filled(B * S, fill), context = Filled(B * Dv, fill);
+            CanaryBuffer weights = Filled(B * S, fill), context = Filled(B * Dv, fill);
             p.Layer.PrepareKeys(p.Parameters.Values, p.Keys, B, S);
             p.Layer.Forward(p.Parameters.Values, p.Query(0), p.Keys, p.Values, p.Mask, weights, context);
-            return (weights, context);
+            float[][] o = Intact($"{scorer} mask", weights, context);
+            return (o[0], o[1]);
         }
         var clean = Run(0f);
         var dirty = Run(float.NaN);
         Numerics.AssertEqual(clean.Weights, dirty.Weights, $"{scorer} weights");
         Numerics.AssertEqual(clean.Context, dirty.Context, $"{scorer} context");
-        Assert.All(dirty.Context.AsSpan(Dv, Dv).ToArray(), c => Assert.Equal(0f, c));   // fully masked row
-        Assert.All(dirty.Weights.AsSpan(S, S).ToArray(), w => Assert.Equal(0f, w));
+        Assert.All(dirty.Context.AsSpan(EmptyRow * Dv, Dv).ToArray(), c => Assert.Equal(0f, c));   // fully masked row
+        Assert.All(dirty.Weights.AsSpan(EmptyRow * S, S).ToArray(), w => Assert.Equal(0f, w));
     }
 
     [Theory]
@@ -145,7 +160,7 @@ public sealed class AttentionBufferContractTests
             (float[] Weights, float[] Context) Run(float fill)
             {
                 var p = new Problem(scorer);
-                float[] weights = Filled(T * B * S, fill), context = Filled(T * B * Dv, fill);
+                CanaryBuffer weights = Filled(T * B * S, fill), context = Filled(T * B * Dv, fill);
                 p.Layer.PrepareKeys(p.Parameters.Values, p.Keys, B, S);
                 if (useMask)
                 {
@@ -155,7 +170,8 @@ public sealed class AttentionBufferContractTests
                 {
                     p.Layer.ForwardSteps(p.Parameters.Values, p.Queries, T, p.Keys, p.Values, Lengths, weights, context);
                 }
-                return (weights, context);
+                float[][] o = Intact($"{scorer} steps mask={useMask}", weights, context);
+                return (o[0], o[1]);
             }
             var clean = Run(0f);
             var dirty = Run(float.NaN);
@@ -174,10 +190,11 @@ public sealed class AttentionBufferContractTests
         (float[] Weights, float[] Context, float[] Hidden) Run(float fill)
         {
             var p = new Problem(AttentionScorer.Additive);
-            float[] weights = Filled(B * S, fill), context = Filled(B * Dv, fill), hidden = Filled(B * S * A, fill);
+            CanaryBuffer weights = Filled(B * S, fill), context = Filled(B * Dv, fill), hidden = Filled(B * S * A, fill);
             p.Layer.PrepareKeys(p.Parameters.Values, p.Keys, B, S);
             p.Layer.Forward(p.Parameters.Values, p.Query(0), p.Keys, p.Values, Lengths, weights, context, hidden);
-            return (weights, context, hidden);
+            float[][] o = Intact("kept hidden", weights, context, hidden);
+            return (o[0], o[1], o[2]);
         }
         var clean = Run(0f);
         var dirty = Run(float.NaN);
@@ -192,19 +209,22 @@ public sealed class AttentionBufferContractTests
     }
 
     /// <summary>Every gradient output of one backward pass (parameters, queries, keys, values).</summary>
-    private sealed record Grads(float[] Parameters, float[] Queries, float[] Keys, float[] Values)
+    private sealed record Grads(CanaryBuffer Parameters, CanaryBuffer Queries, CanaryBuffer Keys, CanaryBuffer Values)
     {
         public static Grads Start(Problem p, float scale) => scale == 0f
-            ? new Grads(new float[p.GradientCount], new float[T * B * Dq], new float[B * S * p.Dk], new float[B * S * Dv])
-            : new Grads(Numerics.Random(p.GradientCount, 21, scale), Numerics.Random(T * B * Dq, 22, scale),
-                Numerics.Random(B * S * p.Dk, 23, scale), Numerics.Random(B * S * Dv, 24, scale));
+            ? new Grads(Canary.Zeros(p.GradientCount), Canary.Zeros(T * B * Dq), Canary.Zeros(B * S * p.Dk), Canary.Zeros(B * S * Dv))
+            : new Grads(Canary.From(Numerics.Random(p.GradientCount, 21, scale)), Canary.From(Numerics.Random(T * B * Dq, 22, scale)),
+                Canary.From(Numerics.Random(B * S * p.Dk, 23, scale)), Canary.From(Numerics.Random(B * S * Dv, 24, scale)));
 
         public void AssertAccumulatedOnto(Grads start, Grads fromZero, string what)
         {
-            AssertAccumulated(start.Parameters, fromZero.Parameters, Parameters, $"{what} dParameters");
-            AssertAccumulated(start.Queries, fromZero.Queries, Queries, $"{what} dQueries");
-            AssertAccumulated(start.Keys, fromZero.Keys, Keys, $"{what} dKeys");
-            AssertAccumulated(start.Values, fromZero.Values, Values, $"{what} dValues");
+            Canary.AssertIntact(what, ("dParameters", Parameters), ("dQueries", Queries), ("dKeys", Keys), ("dValues", Values));
+            Canary.AssertIntact($"{what} from zero", ("dParameters", fromZero.Parameters), ("dQueries", fromZero.Queries),
+                ("dKeys", fromZero.Keys), ("dValues", fromZero.Values));
+            AssertAccumulated(start.Parameters.ToArray(), fromZero.Parameters.ToArray(), Parameters.ToArray(), $"{what} dParameters");
+            AssertAccumulated(start.Queries.ToArray(), fromZero.Queries.ToArray(), Queries.ToArray(), $"{what} dQueries");
+            AssertAccumulated(start.Keys.ToArray(), fromZero.Keys.ToArray(), Keys.ToArray(), $"{what} dKeys");
+            AssertAccumulated(start.Values.ToArray(), fromZero.Values.ToArray(), Values.ToArray(), $"{what} dValues");
         }
     }
 
@@ -233,16 +253,17 @@ public sealed class AttentionBufferContractTests
                 }
                 for (int t = T - 1; t >= 0; t--)
                 {
-                    p.Layer.Backward(p.DContext.AsSpan(t * B * Dv, B * Dv), withDWeights ? p.DWeights.AsSpan(t * B * S, B * S) : default,
+                    p.Layer.Backward(p.DContext.Span.Slice(t * B * Dv, B * Dv), withDWeights ? p.DWeights.Span.Slice(t * B * S, B * S) : default,
                         p.Parameters.Values, p.Query(t), p.Keys, p.Values, Lengths, weights.AsSpan(t * B * S, B * S),
-                        g.Parameters, g.Queries.AsSpan(t * B * Dq, B * Dq), g.Keys, g.Values);
+                        g.Parameters, g.Queries.Span.Slice(t * B * Dq, B * Dq), g.Keys, g.Values);
                 }
                 p.Layer.PrepareKeysBackward(p.Parameters.Values, p.Keys, g.Parameters, g.Keys);
+                p.AssertInputsIntact();
                 return g;
             }
             var p0 = new Problem(scorer);
             Grads fromZero = Run(0f);
-            Assert.Contains(fromZero.Queries, x => x != 0f);   // the pass produces gradients at all
+            Assert.Contains(fromZero.Queries.ToArray(), x => x != 0f);   // the pass produces gradients at all
             Run(1f).AssertAccumulatedOnto(Grads.Start(p0, 1f), fromZero, $"{scorer} dWeights={withDWeights}");
         }
     }
@@ -267,11 +288,12 @@ public sealed class AttentionBufferContractTests
                 p.Layer.BackwardSteps(p.DContext, p.DWeights, p.Parameters.Values, p.Queries, T, p.Keys, p.Values,
                     useMask ? ReadOnlySpan<int>.Empty : Lengths, weights, g.Parameters, g.Queries, g.Keys, g.Values);
                 p.Layer.PrepareKeysBackward(p.Parameters.Values, p.Keys, g.Parameters, g.Keys);
+                p.AssertInputsIntact();
                 return g;
             }
             var p0 = new Problem(scorer);
             Grads fromZero = Run(0f);
-            Assert.Contains(fromZero.Keys, x => x != 0f);
+            Assert.Contains(fromZero.Keys.ToArray(), x => x != 0f);
             Run(1f).AssertAccumulatedOnto(Grads.Start(p0, 1f), fromZero, $"{scorer} mask={useMask}");
         }
     }
@@ -286,7 +308,8 @@ public sealed class AttentionBufferContractTests
             var weights = new float[T * B * S];
             var context = new float[T * B * Dv];
             var hidden = new float[T * B * S * A];
-            float[] dpq = Filled(T * B * A, dpqFill);
+            CanaryBuffer dpqBuffer = Filled(T * B * A, dpqFill);
+            Span<float> dpq = dpqBuffer;
             p.Layer.PrepareKeys(p.Parameters.Values, p.Keys, B, S);
             for (int t = 0; t < T; t++)
             {
@@ -295,14 +318,14 @@ public sealed class AttentionBufferContractTests
             }
             for (int t = T - 1; t >= 0; t--)
             {
-                p.Layer.Backward(p.DContext.AsSpan(t * B * Dv, B * Dv), p.DWeights.AsSpan(t * B * S, B * S), p.Parameters.Values,
+                p.Layer.Backward(p.DContext.Span.Slice(t * B * Dv, B * Dv), p.DWeights.Span.Slice(t * B * S, B * S), p.Parameters.Values,
                     p.Query(t), p.Keys, p.Values, Lengths, weights.AsSpan(t * B * S, B * S),
-                    g.Parameters, g.Queries.AsSpan(t * B * Dq, B * Dq), g.Keys, g.Values,
-                    hidden.AsSpan(t * B * S * A, B * S * A), dpq.AsSpan(t * B * A, B * A));
+                    g.Parameters, g.Queries.Span.Slice(t * B * Dq, B * Dq), g.Keys, g.Values,
+                    hidden.AsSpan(t * B * S * A, B * S * A), dpq.Slice(t * B * A, B * A));
             }
             p.Layer.AccumulateQueryWeightGradient(g.Parameters, T * B, dpq, p.Queries);
             p.Layer.PrepareKeysBackward(p.Parameters.Values, p.Keys, g.Parameters, g.Keys);
-            return (g, dpq);
+            return (g, Intact("d(W_q q)", dpqBuffer)[0]);
         }
         var fromZero = Run(0f, 0f);
         var dirty = Run(1f, float.NaN);
@@ -344,12 +367,13 @@ public sealed class AttentionBufferContractTests
         var context = new float[B * Dv];
         p.Layer.PrepareKeys(p.Parameters.Values, p.Keys, B, S);
         p.Layer.Forward(p.Parameters.Values, p.Query(0), p.Keys, p.Values, Lengths, weights, context);
-        p.Layer.Backward(p.DContext.AsSpan(0, B * Dv), default, p.Parameters.Values, p.Query(0), p.Keys, p.Values, Lengths, weights,
-            g.Parameters, g.Queries.AsSpan(0, B * Dq), g.Keys, g.Values);
+        p.Layer.Backward(p.DContext.Span.Slice(0, B * Dv), default, p.Parameters.Values, p.Query(0), p.Keys, p.Values, Lengths, weights,
+            g.Parameters, g.Queries.Span.Slice(0, B * Dq), g.Keys, g.Values);
         p.Layer.PrepareKeysBackward(p.Parameters.Values, p.Keys, g.Parameters, g.Keys);
-        float[] parameters = (float[])g.Parameters.Clone(), keys = (float[])g.Keys.Clone();
+        float[] parameters = g.Parameters.ToArray(), keys = g.Keys.ToArray();
         p.Layer.PrepareKeysBackward(p.Parameters.Values, p.Keys, g.Parameters, g.Keys);
-        Numerics.AssertEqual(parameters, g.Parameters, "dParameters");
-        Numerics.AssertEqual(keys, g.Keys, "dKeys");
+        Numerics.AssertEqual(parameters, g.Parameters.ToArray(), "dParameters");
+        Numerics.AssertEqual(keys, g.Keys.ToArray(), "dKeys");
+        Canary.AssertIntact(scorer.ToString(), ("dParameters", g.Parameters), ("dKeys", g.Keys));
     }
 }

@@ -52,12 +52,12 @@ public class DatasetTests
     [Fact]
     public void BuiltInDatasets_Names_CreateEachAndRejectUnknown()
     {
-        Assert.Equal(["hi-en", "dates", "reverse"], BuiltInDatasets.Names);
+        Assert.Equal(["hi-en", "hi-en-long", "hi-en-longer", "dates", "reverse"], BuiltInDatasets.Names);
         Assert.Equal("hi-en", BuiltInDatasets.Default);
         Assert.True(BuiltInDatasets.Contains("HI-EN"));
         Assert.False(BuiltInDatasets.Contains("fr-en"));
         Assert.Equal(Tokenization.Character, BuiltInDatasets.Create("dates").SourceTokenization);
         var e = Assert.Throws<ArgumentException>(() => BuiltInDatasets.Create("fr-en"));
-        Assert.Contains("hi-en, dates, reverse", e.Message, StringComparison.Ordinal);
+        Assert.Contains("hi-en, hi-en-long, hi-en-longer, dates, reverse", e.Message, StringComparison.Ordinal);
     }
 }

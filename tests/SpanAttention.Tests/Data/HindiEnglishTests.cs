@@ -101,7 +101,7 @@ public class HindiEnglishTests
             "i is", "i are", "i were", "he are", "she are", "he am", "we is", "they is", "you is", "we was", "they was", "you was",
             "i eats", "we eats", "they eats", "you eats", "he eat", "she eat", "the boy eat", "the boys eats",
             "does not eats", "did not ate", "he do not", "she do not", "i does", "they does", "a food", "a water", "the food",
-            "an", "a a", "the the",
+            "a a", "the the", "a old", "an good", "an big", "an small", "an new", "an long", "an book", "an song",
         ];
         var pattern = new Regex($"(^| )({string.Join('|', bad)})( |$)", RegexOptions.Compiled);
         var failures = new List<string>();

@@ -32,6 +32,53 @@ public class SoftmaxContractTests
         weights.AssertIntact($"{rows}x{cols}");
     }
 
+    /// <summary>Every position for small rows; for long ones the starts of the vector blocks, the middle and the
+    /// last 17 (the 256-bit block and the scalar remainder).</summary>
+    private static IEnumerable<int> EveryBlockPosition(int n) => n <= 70
+        ? Enumerable.Range(0, n)
+        : new[] { 0, 1, 15, 16, 17, 31, 32, n / 2 }.Concat(Enumerable.Range(n - 17, 17)).Distinct();
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void Forward_OneLogitFarAboveTheRest_GetsWeightExactlyOneWherever(int n)
+    {
+        // s = -100 except s_p = 0: the max must be found wherever p is (plain, prefix and mask forms; a masked
+        // +100 next to it must not count). A max that misses p gives exp(+100) = ∞ and NaN weights; one that reads
+        // past the row's end picks up a canary (13579.25) and gives NaN too.
+        if (n == 0)
+        {
+            return;
+        }
+        bool[] valid = [.. Enumerable.Repeat(true, n)];
+        foreach (int p in EveryBlockPosition(n))
+        {
+            CanaryBuffer scores = Canary.Filled(n, -100f);
+            scores[p] = 0f;
+            CanaryBuffer plain = Canary.Filled(n, float.NaN), masked = Canary.Filled(n, float.NaN), prefix = Canary.Filled(n, float.NaN);
+            Softmax.Forward(scores, plain);
+            Softmax.Forward(scores, valid, masked);
+            Softmax.Forward(scores, p + 1, prefix);
+            int q = (p + 1) % n;
+            if (q != p)
+            {
+                scores[q] = 100f;
+                valid[q] = false;
+            }
+            CanaryBuffer maskedPlus = Canary.Filled(n, float.NaN);
+            Softmax.Forward(scores, valid, maskedPlus);
+            valid[q] = true;
+            foreach ((string form, CanaryBuffer w) in new[] { ("plain", plain), ("mask", masked), ("prefix", prefix), ("masked +100", maskedPlus) })
+            {
+                w.AssertIntact($"n={n} p={p} {form}");
+                for (int j = 0; j < n; j++)
+                {
+                    Assert.True(j == p ? w[j] == 1f : w[j] >= 0f && w[j] < 1e-38f, $"n={n} p={p} {form}: w[{j}] = {w[j]}");
+                }
+            }
+            scores.AssertIntact($"n={n} p={p} scores");
+        }
+    }
+
     [Fact]
     public void ForwardRows_InPlace_EqualsOutOfPlace()
     {

@@ -139,6 +139,29 @@ public sealed class SoftmaxNonFiniteTests
 
     [Theory]
     [MemberData(nameof(Sizes))]
+    public void Forward_TwoNaNsBesideAPositiveInfinity_EveryWeightNaN(int n)
+    {
+        // An even number of NaNs must not cancel out (a NaN is a flag, not a parity), with or without a mask.
+        if (n < 3)
+        {
+            return;
+        }
+        foreach (int p in Positions(n))
+        {
+            float[] scores = Numerics.Random(n, seed: 11 * n + p, scale: 20f);
+            scores[p] = float.NaN;
+            scores[(p + 1) % n] = float.NaN;
+            scores[(p + 2) % n] = float.PositiveInfinity;
+            bool[] valid = [.. Enumerable.Repeat(true, n)];
+            foreach ((string form, float[] w) in AllForms(scores).Concat(AllForms(scores, valid)))
+            {
+                Assert.True(w.All(float.IsNaN), $"n={n} p={p} {form}: [{string.Join(", ", w)}]");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
     public void Forward_MaskedNonFinite_IsIgnoredAndMaskedPositionsStayZero(int n)
     {
         foreach (int p in Positions(n))
