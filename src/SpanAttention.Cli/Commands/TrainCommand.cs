@@ -19,7 +19,7 @@ internal static class TrainCommand
 {
     public static Command Create(CliContext context)
     {
-        var task = new Option<string?>("--task") { Description = "Built-in dataset: hi-en, dates or reverse (default hi-en unless --data is given)." };
+        var task = new Option<string?>("--task") { Description = "Built-in dataset: hi-en, hi-en-long (compound sentences of every length), hi-en-longer (train up to 25 tokens, test 26-40), dates or reverse (default hi-en unless --data is given)." };
         task.AcceptOnlyFromAmong([.. BuiltInDatasets.Names]);
         var data = new Option<string?>("--data") { Description = "A TSV file of source<TAB>target lines (split 80/10/10 by source)." };
         var tokens = new Option<string>("--tokens") { Description = "Tokenisation of --data: word or char.", DefaultValueFactory = _ => "word" };
