@@ -123,7 +123,15 @@ public static class Seq2SeqModelFile
         {
             yield return ("encoder.embedding.weight", [config.SourceVocabSize, e]);
         }
-        if (config.Encoder == EncoderKind.Features)
+        if (config.Encoder == EncoderKind.Image)
+        {
+            for (int k = 0; k < config.ConvChannels.Count; k++)
+            {
+                yield return ($"encoder.conv.{k}.weight", [config.ConvChannels[k], k == 0 ? config.ImageChannels : config.ConvChannels[k - 1], 3, 3]);
+                yield return ($"encoder.conv.{k}.bias", [config.ConvChannels[k]]);
+            }
+        }
+        if (config.Encoder is EncoderKind.Features or EncoderKind.Image)
         {
             yield return ("bridge.weight", [h, denc]);
             yield return ("bridge.bias", [h]);

@@ -51,19 +51,76 @@ public static class Decoding
             }
             Seq2SeqBatch padded = FeatureBatch(model, chunk, nameof(grids));
             model.EnsureCapacity(n, padded.SourceLength, maxLength);
-            GreedyCore(model, null, padded.SourceFeatures, padded.FeatureSize, padded.SourceLengths, padded.SourceLength, start, n, maxLength,
+            GreedyCore(model, null, padded, padded.SourceLengths, padded.SourceLength, start, n, maxLength,
                 n <= PreparedMaxBatch ? weights : null, results);
         }
         return results;
+    }
+
+    /// <summary>
+    /// Greedy decoding of images (an <see cref="EncoderKind.Image"/> model), as <see cref="Greedy"/> does for token ids:
+    /// each image is (C, H, W) row-major at the model's <see cref="Seq2SeqConfig.ImageChannels"/> x
+    /// <see cref="Seq2SeqConfig.ImageHeight"/> x <see cref="Seq2SeqConfig.ImageWidth"/>.
+    /// </summary>
+    internal static Hypothesis[] GreedyImages(Seq2SeqModel model, IReadOnlyList<float[]> images, int maxLength, InferenceWeights? weights = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxLength, 1);
+        var results = new Hypothesis[images.Count];
+        for (int start = 0; start < images.Count; start += model.MaxBatch)
+        {
+            int n = Math.Min(model.MaxBatch, images.Count - start);
+            var chunk = new float[n][];
+            for (int b = 0; b < n; b++)
+            {
+                chunk[b] = images[start + b];
+            }
+            Seq2SeqBatch batch = ImageBatch(model, chunk, nameof(images));
+            model.EnsureCapacity(n, batch.SourceLength, maxLength);
+            GreedyCore(model, null, batch, batch.SourceLengths, batch.SourceLength, start, n, maxLength, n <= PreparedMaxBatch ? weights : null, results);
+        }
+        return results;
+    }
+
+    /// <summary>Beam search over one image (C, H, W) of an <see cref="EncoderKind.Image"/> model, as <see cref="Beam"/> does for token ids.</summary>
+    internal static Hypothesis[] BeamImage(Seq2SeqModel model, float[] image, int beamWidth, int maxLength, float lengthPenalty = 1f, int nBest = 0, InferenceWeights? weights = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentOutOfRangeException.ThrowIfLessThan(beamWidth, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxLength, 1);
+        if (beamWidth > model.MaxBatch)
+        {
+            throw new ArgumentOutOfRangeException(nameof(beamWidth), $"Beam width {beamWidth} exceeds the model's batch capacity {model.MaxBatch}.");
+        }
+        var copies = new float[beamWidth][];
+        Array.Fill(copies, image);
+        Seq2SeqBatch batch = ImageBatch(model, copies, nameof(image));
+        model.EnsureCapacity(beamWidth, batch.SourceLength, maxLength);
+        return BeamCore(model, null, batch, batch.SourceLength, beamWidth, maxLength, lengthPenalty, nBest, weights);
+    }
+
+    /// <summary>The images stacked into a batch (its targets unused); each image checked against the model's (C, H, W).</summary>
+    private static Seq2SeqBatch ImageBatch(Seq2SeqModel model, float[][] images, string name)
+    {
+        Seq2SeqConfig c = model.Config;
+        if (c.Encoder != EncoderKind.Image)
+        {
+            throw new ArgumentException($"This model's {c.Encoder} encoder reads {(c.HasSourceVocabulary ? "token ids" : "feature grids")}, not images.", name);
+        }
+        var targets = new int[images.Length][];
+        Array.Fill(targets, []);
+        return Seq2SeqBatch.FromImages(images, (c.ImageChannels, c.ImageHeight, c.ImageWidth), c.GridPositions, targets, c.PaddingId, c.BosId, c.EosId);
     }
 
     /// <summary>The grids padded into a batch (its targets unused); each grid checked against the model's F.</summary>
     private static Seq2SeqBatch FeatureBatch(Seq2SeqModel model, float[][] grids, string name)
     {
         int f = model.Config.FeatureSize;
-        if (f == 0)
+        if (model.Config.Encoder != EncoderKind.Features)
         {
-            throw new ArgumentException($"This model's {model.Config.Encoder} encoder reads token ids, not feature grids.", name);
+            throw new ArgumentException($"This model's {model.Config.Encoder} encoder reads {(model.Config.Encoder == EncoderKind.Image ? "images" : "token ids")}, not feature grids.", name);
         }
         var targets = new int[grids.Length][];
         Array.Fill(targets, []);
@@ -98,15 +155,15 @@ public static class Decoding
             sources[start + b].CopyTo(ids, b * s);
             lengths[b] = sources[start + b].Length;
         }
-        GreedyCore(model, ids, null, 0, lengths, s, start, bsz, maxLength, prepared, results);
+        GreedyCore(model, ids, null, lengths, s, start, bsz, maxLength, prepared, results);
     }
 
-    /// <summary>The greedy loop over one padded chunk: token ids (B, S), or features (B, S, F) when <paramref name="features"/> is given.</summary>
-    private static void GreedyCore(Seq2SeqModel model, int[]? ids, float[]? features, int featureSize, int[] lengths, int s, int start, int bsz, int maxLength,
+    /// <summary>The greedy loop over one padded chunk: token ids (B, S), or the source of <paramref name="grid"/> (feature grids or images) when given.</summary>
+    private static void GreedyCore(Seq2SeqModel model, int[]? ids, Seq2SeqBatch? grid, int[] lengths, int s, int start, int bsz, int maxLength,
         InferenceWeights? prepared, Hypothesis[] results)
     {
         Seq2SeqConfig config = model.Config;
-        model.Encode(features is null ? new SourceInput(ids, lengths, bsz, s) : SourceInput.FromFeatures(features, featureSize, lengths, bsz, s), prepared);
+        model.Encode(grid is null ? new SourceInput(ids, lengths, bsz, s) : grid.Source, prepared);
         int v = model.Vocabulary;
         var fed = new int[bsz];
         Array.Fill(fed, config.BosId);
@@ -194,7 +251,7 @@ public static class Decoding
         {
             source.CopyTo(ids, b * s);
         }
-        return BeamCore(model, ids, null, 0, s, beamWidth, maxLength, lengthPenalty, nBest, weights);
+        return BeamCore(model, ids, null, s, beamWidth, maxLength, lengthPenalty, nBest, weights);
     }
 
     /// <summary>Beam search over one feature grid (S, F) of a <see cref="EncoderKind.Features"/> model, as <see cref="Beam"/> does for token ids.</summary>
@@ -212,11 +269,11 @@ public static class Decoding
         Array.Fill(copies, grid);
         Seq2SeqBatch padded = FeatureBatch(model, copies, nameof(grid));
         model.EnsureCapacity(beamWidth, padded.SourceLength, maxLength);
-        return BeamCore(model, null, padded.SourceFeatures, padded.FeatureSize, padded.SourceLength, beamWidth, maxLength, lengthPenalty, nBest, weights);
+        return BeamCore(model, null, padded, padded.SourceLength, beamWidth, maxLength, lengthPenalty, nBest, weights);
     }
 
-    /// <summary>The beam search over K copies of one source: token ids (K, S), or features (K, S, F) when <paramref name="features"/> is given.</summary>
-    private static Hypothesis[] BeamCore(Seq2SeqModel model, int[]? ids, float[]? features, int featureSize, int s, int beamWidth, int maxLength,
+    /// <summary>The beam search over K copies of one source: token ids (K, S), or the source of <paramref name="grid"/> (feature grids or images) when given.</summary>
+    private static Hypothesis[] BeamCore(Seq2SeqModel model, int[]? ids, Seq2SeqBatch? grid, int s, int beamWidth, int maxLength,
         float lengthPenalty, int nBest, InferenceWeights? weights)
     {
         nBest = nBest <= 0 ? beamWidth : Math.Min(nBest, beamWidth);
@@ -228,7 +285,7 @@ public static class Decoding
         {
             weights = null;
         }
-        model.Encode(features is null ? new SourceInput(ids, lengths, k, s) : SourceInput.FromFeatures(features, featureSize, lengths, k, s), weights);
+        model.Encode(grid is null ? new SourceInput(ids, lengths, k, s) : grid.Source, weights);
         bool attention = config.Decoder != DecoderStyle.None;
         var scores = new double[k];
         Array.Fill(scores, double.NegativeInfinity);

@@ -46,8 +46,9 @@ public interface IEncoder
 }
 
 /// <summary>
-/// A source batch as an encoder reads it: either token ids (B, S) or a grid of feature vectors (B, S, F) (e.g. a CNN's
-/// h' x w' grid flattened to S = h'·w' positions), with per-row lengths. Each encoder reads the kind it is built for.
+/// A source batch as an encoder reads it: token ids (B, S), a grid of feature vectors (B, S, F) (e.g. a CNN's
+/// h' x w' grid flattened to S = h'·w' positions), or images (B, C, H, W) that the encoder makes S positions of, with
+/// per-row lengths. Each encoder reads the kind it is built for.
 /// </summary>
 public readonly ref struct SourceInput
 {
@@ -73,6 +74,29 @@ public readonly ref struct SourceInput
         Steps = steps;
     }
 
+    private SourceInput(ReadOnlySpan<float> pixels, int channels, int height, int width, ReadOnlySpan<int> lengths, int batch, int steps)
+    {
+        Pixels = pixels;
+        Channels = channels;
+        Height = height;
+        Width = width;
+        Lengths = lengths;
+        Batch = batch;
+        Steps = steps;
+    }
+
+    /// <summary>A batch of images, for an encoder that turns each image into S memory positions (e.g. a CNN's pooled grid).</summary>
+    /// <param name="pixels">(B, C, H, W) pixel values, channel-major as in PyTorch (e.g. in [0, 1]).</param>
+    /// <param name="channels">C ≥ 1.</param>
+    /// <param name="height">H ≥ 1.</param>
+    /// <param name="width">W ≥ 1.</param>
+    /// <param name="lengths">(B) memory positions per image: each S (every position of an image is valid).</param>
+    /// <param name="batch">B.</param>
+    /// <param name="steps">S: the memory positions the encoder makes of one image (gh·gw for the built-in image encoder).</param>
+    /// <returns>The source.</returns>
+    public static SourceInput FromImages(ReadOnlySpan<float> pixels, int channels, int height, int width, ReadOnlySpan<int> lengths, int batch, int steps) =>
+        new(pixels, channels, height, width, lengths, batch, steps);
+
     /// <summary>A feature grid.</summary>
     /// <param name="features">(B, S, F) feature vectors, padded (padded rows are ignored).</param>
     /// <param name="featureSize">F.</param>
@@ -92,8 +116,23 @@ public readonly ref struct SourceInput
     /// <summary>F: the width of one feature vector; 0 for token ids.</summary>
     public int FeatureSize { get; }
 
-    /// <summary>Whether this source is a feature grid (else token ids).</summary>
+    /// <summary>Whether this source is a feature grid.</summary>
     public bool IsFeatures => FeatureSize > 0;
+
+    /// <summary>(B, C, H, W) pixels; empty unless this source is images.</summary>
+    public ReadOnlySpan<float> Pixels { get; }
+
+    /// <summary>C of an image source; 0 for token ids and feature grids.</summary>
+    public int Channels { get; }
+
+    /// <summary>H of an image source (pixel rows); 0 otherwise.</summary>
+    public int Height { get; }
+
+    /// <summary>W of an image source (pixel columns); 0 otherwise.</summary>
+    public int Width { get; }
+
+    /// <summary>Whether this source is a batch of images.</summary>
+    public bool IsImages => Channels > 0;
 
     /// <summary>(B) valid positions per row.</summary>
     public ReadOnlySpan<int> Lengths { get; }

@@ -41,8 +41,31 @@ public sealed class Seq2SeqBatch
     {
     }
 
-    private Seq2SeqBatch(int batchSize, int sourceLength, int targetLength, int[] sourceIds, float[] sourceFeatures, int featureSize, int[] sourceLengths,
+    /// <summary>Wraps existing arrays (not copied): a batch of images, each giving <paramref name="positions"/> memory positions.</summary>
+    /// <param name="batchSize">B ≥ 1.</param>
+    /// <param name="positions">S = L ≥ 1: the memory positions the encoder makes of one image (all valid).</param>
+    /// <param name="targetLength">T ≥ 1.</param>
+    /// <param name="pixels">(B, C, H, W).</param>
+    /// <param name="image">(C, H, W), each ≥ 1.</param>
+    /// <param name="targetInput">(B, T).</param>
+    /// <param name="targetOutput">(B, T).</param>
+    /// <param name="targetLengths">(B), each in [1, T].</param>
+    internal Seq2SeqBatch(int batchSize, int positions, int targetLength, float[] pixels, (int Channels, int Height, int Width) image,
         int[] targetInput, int[] targetOutput, int[] targetLengths)
+        : this(batchSize, positions, targetLength, [], [], 0, Filled(batchSize, positions), targetInput, targetOutput, targetLengths,
+            pixels ?? throw new ArgumentNullException(nameof(pixels)), image)
+    {
+    }
+
+    private static int[] Filled(int count, int value)
+    {
+        var a = new int[Math.Max(count, 0)];
+        Array.Fill(a, value);
+        return a;
+    }
+
+    private Seq2SeqBatch(int batchSize, int sourceLength, int targetLength, int[] sourceIds, float[] sourceFeatures, int featureSize, int[] sourceLengths,
+        int[] targetInput, int[] targetOutput, int[] targetLengths, float[]? pixels = null, (int Channels, int Height, int Width) image = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(sourceLength, 1);
@@ -51,7 +74,15 @@ public sealed class Seq2SeqBatch
         ArgumentNullException.ThrowIfNull(targetInput);
         ArgumentNullException.ThrowIfNull(targetOutput);
         ArgumentNullException.ThrowIfNull(targetLengths);
-        if (featureSize == 0)
+        if (pixels is not null)
+        {
+            if (image.Channels < 1 || image.Height < 1 || image.Width < 1)
+            {
+                throw new ArgumentOutOfRangeException(nameof(image), $"The image shape (C, H, W) = {image} must be positive.");
+            }
+            Expect(pixels.Length, batchSize * image.Channels * image.Height * image.Width, nameof(pixels));
+        }
+        else if (featureSize == 0)
         {
             Expect(sourceIds.Length, batchSize * sourceLength, nameof(sourceIds));
         }
@@ -80,6 +111,8 @@ public sealed class Seq2SeqBatch
         SourceIds = sourceIds;
         SourceFeatures = sourceFeatures;
         FeatureSize = featureSize;
+        SourcePixels = pixels ?? [];
+        ImageShape = image;
         SourceLengths = sourceLengths;
         TargetInput = targetInput;
         TargetOutput = targetOutput;
@@ -104,8 +137,19 @@ public sealed class Seq2SeqBatch
     /// <summary>F: features per source position; 0 for a batch of token ids.</summary>
     internal int FeatureSize { get; }
 
+    /// <summary>(B, C, H, W) source pixels; empty unless a batch of images.</summary>
+    internal float[] SourcePixels { get; }
+
+    /// <summary>(C, H, W) of each image; zeros unless a batch of images.</summary>
+    internal (int Channels, int Height, int Width) ImageShape { get; }
+
+    /// <summary>Whether this is a batch of images.</summary>
+    internal bool IsImages => ImageShape.Channels > 0;
+
     /// <summary>The source as an encoder reads it.</summary>
-    internal SourceInput Source => FeatureSize > 0
+    internal SourceInput Source => IsImages
+        ? SourceInput.FromImages(SourcePixels, ImageShape.Channels, ImageShape.Height, ImageShape.Width, SourceLengths, BatchSize, SourceLength)
+        : FeatureSize > 0
         ? SourceInput.FromFeatures(SourceFeatures, FeatureSize, SourceLengths, BatchSize, SourceLength)
         : new SourceInput(SourceIds, SourceLengths, BatchSize, SourceLength);
 
@@ -113,6 +157,13 @@ public sealed class Seq2SeqBatch
     internal Seq2SeqBatch Rows(int start, int count)
     {
         int s = SourceLength, t = TargetLength, f = FeatureSize;
+        if (IsImages)
+        {
+            int image = ImageShape.Channels * ImageShape.Height * ImageShape.Width;
+            return new Seq2SeqBatch(count, s, t, SourcePixels.AsSpan(start * image, count * image).ToArray(), ImageShape,
+                TargetInput.AsSpan(start * t, count * t).ToArray(), TargetOutput.AsSpan(start * t, count * t).ToArray(),
+                TargetLengths.AsSpan(start, count).ToArray());
+        }
         return new Seq2SeqBatch(count, s, t,
             f == 0 ? SourceIds.AsSpan(start * s, count * s).ToArray() : [], f == 0 ? [] : SourceFeatures.AsSpan(start * s * f, count * s * f).ToArray(), f,
             SourceLengths.AsSpan(start, count).ToArray(),
@@ -195,6 +246,39 @@ public sealed class Seq2SeqBatch
             grids[i].CopyTo(features, i * s * featureSize);
         }
         return new Seq2SeqBatch(ids.BatchSize, s, ids.TargetLength, features, featureSize, ids.SourceLengths, ids.TargetInput, ids.TargetOutput, ids.TargetLengths);
+    }
+
+    /// <summary>Stacks images and pads their targets into a batch: target input = [BOS; target], output = [target; EOS].</summary>
+    /// <param name="images">Images, each (C, H, W) row-major with C·H·W values.</param>
+    /// <param name="image">(C, H, W) of every image.</param>
+    /// <param name="positions">S = L: the memory positions the encoder makes of one image.</param>
+    /// <param name="targets">Target id sequences (without BOS/EOS).</param>
+    /// <param name="paddingId">Padding id.</param>
+    /// <param name="bosId">BOS id.</param>
+    /// <param name="eosId">EOS id.</param>
+    /// <returns>The batch.</returns>
+    internal static Seq2SeqBatch FromImages(IReadOnlyList<float[]> images, (int Channels, int Height, int Width) image, int positions,
+        IReadOnlyList<int[]> targets, int paddingId, int bosId, int eosId)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        int size = image.Channels * image.Height * image.Width;
+        var placeholders = new int[images.Count][];
+        for (int i = 0; i < images.Count; i++)
+        {
+            float[] x = images[i] ?? throw new ArgumentException($"images[{i}] is null.", nameof(images));
+            if (x.Length != size)
+            {
+                throw new ArgumentException($"images[{i}] has {x.Length} values; a {image.Channels} x {image.Height} x {image.Width} image has {size}.", nameof(images));
+            }
+            placeholders[i] = new int[positions];
+        }
+        Seq2SeqBatch ids = FromSequences(placeholders, targets, paddingId, bosId, eosId);   // the targets, padded as for token sources
+        var pixels = new float[images.Count * size];
+        for (int i = 0; i < images.Count; i++)
+        {
+            images[i].CopyTo(pixels, i * size);
+        }
+        return new Seq2SeqBatch(ids.BatchSize, positions, ids.TargetLength, pixels, image, ids.TargetInput, ids.TargetOutput, ids.TargetLengths);
     }
 
     /// <summary>A placeholder id sequence per grid, as long as its number of positions (for the padding of <see cref="FromSequences"/>).</summary>

@@ -37,6 +37,13 @@ public enum EncoderKind
     /// h' x w' map) is the memory itself; h0 = tanh(W mean(valid positions) + b). No source vocabulary.
     /// </summary>
     Features = 2,
+
+    /// <summary>
+    /// A small CNN trained end to end (<see cref="Seq2SeqConfig.ConvChannels"/>: one block of conv 3x3 pad 1 + bias, ReLU,
+    /// 2x2 max pooling per entry) over (C, H, W) pixels, pooled to a <see cref="Seq2SeqConfig.GridHeight"/> x
+    /// <see cref="Seq2SeqConfig.GridWidth"/> grid whose L positions are the memory; h0 = tanh(W mean(grid) + b). No source vocabulary.
+    /// </summary>
+    Image = 3,
 }
 
 /// <summary>
@@ -87,6 +94,40 @@ public sealed record Seq2SeqConfig
     /// <summary>F: features per position of a <see cref="EncoderKind.Features"/> source (the memory's width). Ignored by the other encoders. Default 0.</summary>
     public int FeatureSize { get; init; }
 
+    /// <summary>C: channels of an <see cref="EncoderKind.Image"/> source (3 for RGB, 1 for grey). 0 for the other encoders.</summary>
+    public int ImageChannels { get; init; }
+
+    /// <summary>H_img: pixel rows of an <see cref="EncoderKind.Image"/> source (every image has this size). 0 for the other encoders.</summary>
+    public int ImageHeight { get; init; }
+
+    /// <summary>W_img: pixel columns of an <see cref="EncoderKind.Image"/> source. 0 for the other encoders.</summary>
+    public int ImageWidth { get; init; }
+
+    /// <summary>
+    /// The output channels of each conv block of an <see cref="EncoderKind.Image"/> encoder, first block first; the last
+    /// is D, the memory's width. Compared by value. Empty for the other encoders.
+    /// </summary>
+    public IReadOnlyList<int> ConvChannels { get => _convChannels; init => _convChannels = ValueList<int>.Of(value); }
+
+    /// <summary>gh: rows of the pooled feature grid of an <see cref="EncoderKind.Image"/> encoder. 0 for the other encoders.</summary>
+    public int GridHeight { get; init; }
+
+    /// <summary>gw: columns of the pooled feature grid (L = gh·gw memory positions). 0 for the other encoders.</summary>
+    public int GridWidth { get; init; }
+
+    /// <summary>
+    /// Per-channel mean subtracted from the pixels before the first conv (x' = (x - mean_c) / std_c), or empty for 0.
+    /// Compared by value. Part of a model file, so a loaded model preprocesses images as it was trained.
+    /// </summary>
+    public IReadOnlyList<float> PixelMean { get => _pixelMean; init => _pixelMean = ValueList<float>.Of(value); }
+
+    /// <summary>Per-channel standard deviation the pixels are divided by (each &gt; 0), or empty for 1. Compared by value.</summary>
+    public IReadOnlyList<float> PixelStd { get => _pixelStd; init => _pixelStd = ValueList<float>.Of(value); }
+
+    private readonly ValueList<int> _convChannels = ValueList<int>.Empty;
+    private readonly ValueList<float> _pixelMean = ValueList<float>.Empty;
+    private readonly ValueList<float> _pixelStd = ValueList<float>.Empty;
+
     /// <summary>Whether the encoder is bidirectional (then a bridge maps 2H to H). Default false.</summary>
     public bool Bidirectional { get; init; }
 
@@ -114,16 +155,20 @@ public sealed record Seq2SeqConfig
     /// <summary>End-of-sequence id: decoding stops after emitting it. Default 2.</summary>
     public int EosId { get; init; } = 2;
 
-    /// <summary>Encoder output (key/value) size: H or 2H (recurrent), E (Transformer), F (features).</summary>
+    /// <summary>Encoder output (key/value) size: H or 2H (recurrent), E (Transformer), F (features), the last conv channels (image).</summary>
     public int EncoderOutputSize => Encoder switch
     {
         EncoderKind.Transformer => EmbeddingSize,
         EncoderKind.Features => FeatureSize,
+        EncoderKind.Image => ConvChannels.Count > 0 ? ConvChannels[^1] : 0,
         _ => (Bidirectional ? 2 : 1) * HiddenSize,
     };
 
-    /// <summary>Whether the source is token ids (a source vocabulary), not a feature grid.</summary>
-    public bool HasSourceVocabulary => Encoder != EncoderKind.Features;
+    /// <summary>Whether the source is token ids (a source vocabulary), not a feature grid or an image.</summary>
+    public bool HasSourceVocabulary => Encoder is not (EncoderKind.Features or EncoderKind.Image);
+
+    /// <summary>L of an <see cref="EncoderKind.Image"/> encoder: gh·gw memory positions per image.</summary>
+    internal int GridPositions => GridHeight * GridWidth;
 
     /// <summary>F as used: <see cref="FeedForwardSize"/> or 4E when 0.</summary>
     public int EffectiveFeedForwardSize => FeedForwardSize > 0 ? FeedForwardSize : 4 * EmbeddingSize;
@@ -159,7 +204,7 @@ public sealed record Seq2SeqConfig
             }
         }
         Check(HasSourceVocabulary ? SourceVocabSize >= 2 : SourceVocabSize == 0,
-            HasSourceVocabulary ? $"SourceVocabSize must be ≥ 2, got {SourceVocabSize}." : $"a Features encoder has no source vocabulary: SourceVocabSize must be 0, got {SourceVocabSize}.");
+            HasSourceVocabulary ? $"SourceVocabSize must be ≥ 2, got {SourceVocabSize}." : $"a {Encoder} encoder has no source vocabulary: SourceVocabSize must be 0, got {SourceVocabSize}.");
         Check(TargetVocabSize >= 3, $"TargetVocabSize must be ≥ 3, got {TargetVocabSize}.");
         Check(EmbeddingSize >= 1, $"EmbeddingSize must be ≥ 1, got {EmbeddingSize}.");
         Check(HiddenSize >= 1, $"HiddenSize must be ≥ 1, got {HiddenSize}.");
@@ -203,6 +248,7 @@ public sealed record Seq2SeqConfig
         {
             Check(FeatureSize == 0, $"FeatureSize applies to a Features encoder only, got {FeatureSize} with a {Encoder} encoder.");
         }
+        ValidateImage(Check);
         // The largest config-sized buffers, in long arithmetic (all factors are bounded above, so no long overflows):
         // gate rows G·H times the widest row any weight or table has.
         long gh = 4L * HiddenSize;                                                  // G ≤ 4
@@ -212,6 +258,57 @@ public sealed record Seq2SeqConfig
             $"the sizes (SourceVocabSize {SourceVocabSize}, TargetVocabSize {TargetVocabSize}, EmbeddingSize {EmbeddingSize}, HiddenSize {HiddenSize}, AttentionSize {AttentionSize}) give a weight or table of more than {Array.MaxLength} floats.");
         Check(Decoder == DecoderStyle.None || Scorer is not (AttentionScorer.Dot or AttentionScorer.ScaledDot) || !Bidirectional,
             $"{Scorer} attention needs key size = query size; a bidirectional encoder gives 2H keys for an H query (use General or Additive).");
+    }
+
+    /// <summary>Largest C, H_img, W_img, conv channels, blocks and grid side accepted.</summary>
+    internal const int MaxImageChannels = 64, MaxImageSide = 4096, MaxConvChannels = 4096, MaxConvBlocks = 8, MaxGridSide = 64;
+
+    /// <summary>The image encoder's settings: required and in range for an Image encoder, absent for the others.</summary>
+    private void ValidateImage(Action<bool, string> check)
+    {
+        if (Encoder != EncoderKind.Image)
+        {
+            check(ImageChannels == 0 && ImageHeight == 0 && ImageWidth == 0 && ConvChannels.Count == 0 && GridHeight == 0 && GridWidth == 0
+                && PixelMean.Count == 0 && PixelStd.Count == 0,
+                $"ImageChannels, ImageHeight, ImageWidth, ConvChannels, GridHeight, GridWidth, PixelMean and PixelStd apply to an Image encoder only (this is a {Encoder} encoder).");
+            return;
+        }
+        check(ImageChannels is >= 1 and <= MaxImageChannels, $"an Image encoder needs ImageChannels in 1..{MaxImageChannels}, got {ImageChannels}.");
+        check(ImageHeight is >= 1 and <= MaxImageSide && ImageWidth is >= 1 and <= MaxImageSide,
+            $"an Image encoder needs ImageHeight and ImageWidth in 1..{MaxImageSide}, got {ImageHeight} x {ImageWidth}.");
+        int blocks = ConvChannels.Count;
+        check(blocks is >= 1 and <= MaxConvBlocks, $"an Image encoder needs 1..{MaxConvBlocks} ConvChannels (one per conv block), got {blocks}.");
+        for (int k = 0; k < blocks; k++)
+        {
+            check(ConvChannels[k] is >= 1 and <= MaxConvChannels, $"ConvChannels[{k}] must be in 1..{MaxConvChannels}, got {ConvChannels[k]}.");
+        }
+        // Each block halves the map (2x2 pooling, floor), so every block's input must be at least 2 x 2.
+        int h = ImageHeight, w = ImageWidth;
+        long widest = 0;
+        for (int k = 0; k < blocks; k++)
+        {
+            check(h >= 2 && w >= 2, $"a {ImageHeight} x {ImageWidth} image is too small for {blocks} conv blocks (block {k} would get {h} x {w}; each block halves the map).");
+            widest = Math.Max(widest, 9L * (k == 0 ? ImageChannels : ConvChannels[k - 1]) * h * w);
+            widest = Math.Max(widest, (long)ConvChannels[k] * h * w);
+            h /= 2;
+            w /= 2;
+        }
+        check(widest <= Array.MaxLength, $"the image sizes ({ImageChannels} x {ImageHeight} x {ImageWidth}, ConvChannels {ConvChannels}) give a buffer of more than {Array.MaxLength} floats per image.");
+        check(GridHeight >= 1 && GridHeight <= h && GridWidth >= 1 && GridWidth <= w && GridHeight <= MaxGridSide && GridWidth <= MaxGridSide,
+            $"GridHeight x GridWidth must be within the last feature map ({h} x {w}) and at most {MaxGridSide} a side, got {GridHeight} x {GridWidth}.");
+        check(PixelMean.Count is 0 || PixelMean.Count == ImageChannels, $"PixelMean needs 0 or ImageChannels = {ImageChannels} values, got {PixelMean.Count}.");
+        check(PixelStd.Count is 0 || PixelStd.Count == ImageChannels, $"PixelStd needs 0 or ImageChannels = {ImageChannels} values, got {PixelStd.Count}.");
+        foreach (float m in PixelMean)
+        {
+            check(float.IsFinite(m), $"PixelMean values must be finite, got {PixelMean}.");
+        }
+        foreach (float sd in PixelStd)
+        {
+            check(float.IsFinite(sd) && sd > 0f, $"PixelStd values must be finite and > 0, got {PixelStd}.");
+        }
+        check(!Bidirectional, "Bidirectional applies to a recurrent encoder only (an image has no direction).");
+        check(Decoder == DecoderStyle.None || Scorer is not (AttentionScorer.Dot or AttentionScorer.ScaledDot) || EncoderOutputSize == HiddenSize,
+            $"{Scorer} attention needs key size = query size; the image grid gives D = {EncoderOutputSize} keys for an H = {HiddenSize} query (use General or Additive, or a last conv of H channels).");
     }
 
     /// <summary>The configuration as compact JSON text (property names as in this record).</summary>
@@ -249,9 +346,32 @@ public sealed record Seq2SeqConfig
                 w.WriteString(nameof(Encoder), Encoder.ToString());
                 w.WriteNumber(nameof(FeatureSize), FeatureSize);
             }
+            else if (Encoder == EncoderKind.Image)
+            {
+                // Written for an Image encoder only; the preprocessing travels with the model.
+                w.WriteString(nameof(Encoder), Encoder.ToString());
+                w.WriteNumber(nameof(ImageChannels), ImageChannels);
+                w.WriteNumber(nameof(ImageHeight), ImageHeight);
+                w.WriteNumber(nameof(ImageWidth), ImageWidth);
+                WriteArray(w, nameof(ConvChannels), ConvChannels, (w, x) => w.WriteNumberValue(x));
+                w.WriteNumber(nameof(GridHeight), GridHeight);
+                w.WriteNumber(nameof(GridWidth), GridWidth);
+                WriteArray(w, nameof(PixelMean), PixelMean, (w, x) => w.WriteNumberValue(x));
+                WriteArray(w, nameof(PixelStd), PixelStd, (w, x) => w.WriteNumberValue(x));
+            }
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    private static void WriteArray<T>(Utf8JsonWriter w, string name, IReadOnlyList<T> values, Action<Utf8JsonWriter, T> write)
+    {
+        w.WriteStartArray(name);
+        foreach (T x in values)
+        {
+            write(w, x);
+        }
+        w.WriteEndArray();
     }
 
     /// <summary>Parses <see cref="ToJson"/> output and validates it.</summary>
@@ -290,6 +410,14 @@ public sealed record Seq2SeqConfig
                 FeedForwardSize = r.TryGetProperty(nameof(FeedForwardSize), out _) ? Int(nameof(FeedForwardSize)) : 0,
                 Activation = r.TryGetProperty(nameof(Activation), out _) ? Enum<FeedForwardActivation>(nameof(Activation)) : FeedForwardActivation.Relu,
                 FeatureSize = r.TryGetProperty(nameof(FeatureSize), out _) ? Int(nameof(FeatureSize)) : 0,
+                ImageChannels = r.TryGetProperty(nameof(ImageChannels), out _) ? Int(nameof(ImageChannels)) : 0,
+                ImageHeight = r.TryGetProperty(nameof(ImageHeight), out _) ? Int(nameof(ImageHeight)) : 0,
+                ImageWidth = r.TryGetProperty(nameof(ImageWidth), out _) ? Int(nameof(ImageWidth)) : 0,
+                ConvChannels = r.TryGetProperty(nameof(ConvChannels), out JsonElement conv) ? [.. conv.EnumerateArray().Select(x => x.GetInt32())] : [],
+                GridHeight = r.TryGetProperty(nameof(GridHeight), out _) ? Int(nameof(GridHeight)) : 0,
+                GridWidth = r.TryGetProperty(nameof(GridWidth), out _) ? Int(nameof(GridWidth)) : 0,
+                PixelMean = r.TryGetProperty(nameof(PixelMean), out JsonElement mean) ? [.. mean.EnumerateArray().Select(x => x.GetSingle())] : [],
+                PixelStd = r.TryGetProperty(nameof(PixelStd), out JsonElement std) ? [.. std.EnumerateArray().Select(x => x.GetSingle())] : [],
             };
             config.Validate();
             return config;
@@ -307,6 +435,7 @@ public sealed record Seq2SeqConfig
         {
             EncoderKind.Transformer => $"Transformer x{EncoderLayers} heads={Heads} F={EffectiveFeedForwardSize}{(Activation == FeedForwardActivation.Gelu ? " gelu" : "")} + {Cell} decoder",
             EncoderKind.Features => $"features F={FeatureSize} + {Cell} decoder",
+            EncoderKind.Image => $"CNN {ImageChannels}x{ImageHeight}x{ImageWidth} conv {string.Join("-", ConvChannels)} grid {GridHeight}x{GridWidth} + {Cell} decoder",
             _ => $"{Cell} x{EncoderLayers}{(Bidirectional ? " bi" : "")}",
         }} E={EmbeddingSize} H={HiddenSize} {Decoder}/{Scorer} V={SourceVocabSize}->{TargetVocabSize}{(Dropout > 0f ? $" dropout={Dropout}" : "")}");
 }

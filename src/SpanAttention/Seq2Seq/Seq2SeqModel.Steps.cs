@@ -29,14 +29,24 @@ public sealed partial class Seq2SeqModel
         _attention?.PrepareKeys(Parameters.Values, _memory.States, bsz, source);
     }
 
-    /// <summary>Refuses a source of the wrong kind: token ids for a feature-grid model, or the other way round.</summary>
+    /// <summary>Refuses a source of the wrong kind: token ids for a feature-grid or image model, a grid or images for a token model, and so on.</summary>
     private void CheckSourceKind(SourceInput source)
     {
-        if (source.IsFeatures == Config.HasSourceVocabulary)
+        bool ok = Config.Encoder switch
         {
-            throw new ArgumentException(Config.HasSourceVocabulary
-                ? $"This model's {Config.Encoder} encoder reads token ids, not a feature grid."
-                : $"This model's encoder reads a feature grid (F = {Config.FeatureSize}), not token ids.", nameof(source));
+            EncoderKind.Features => source.IsFeatures,
+            EncoderKind.Image => source.IsImages,
+            _ => !source.IsFeatures && !source.IsImages,
+        };
+        if (!ok)
+        {
+            string given = source.IsFeatures ? "a feature grid" : source.IsImages ? "images" : "token ids";
+            throw new ArgumentException(Config.Encoder switch
+            {
+                EncoderKind.Features => $"This model's encoder reads a feature grid (F = {Config.FeatureSize}), not {given}.",
+                EncoderKind.Image => $"This model's encoder reads images ({Config.ImageChannels} x {Config.ImageHeight} x {Config.ImageWidth}, C x H x W), not {given}.",
+                _ => $"This model's {Config.Encoder} encoder reads token ids, not {given}.",
+            }, nameof(source));
         }
     }
 
@@ -104,6 +114,9 @@ public sealed partial class Seq2SeqModel
 
     /// <summary>The memory states of the last Encode: (B, S, Denc), padded rows 0.</summary>
     internal ReadOnlySpan<float> MemoryStates => _memory.States;
+
+    /// <summary>The memory's valid positions per row (B) after the last encode (tests).</summary>
+    internal ReadOnlySpan<int> MemoryLengths => _memory.Lengths;
 
     /// <summary>
     /// d(loss)/d(memory states) after the last <see cref="Backward"/>: (B, S, Denc). For a feature-grid encoder this is

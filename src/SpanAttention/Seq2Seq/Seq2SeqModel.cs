@@ -124,6 +124,7 @@ public sealed partial class Seq2SeqModel
             {
                 EncoderKind.Transformer => new TransformerEncoder(config, layout, maxBatch, maxSource),
                 EncoderKind.Features => new FeatureGridEncoder(config, layout, maxBatch),
+                EncoderKind.Image => new ImageEncoder(config, layout, maxBatch),
                 _ => new RecurrentEncoder(config, layout, maxBatch, maxSource),
             };
         if (_encoder.Size != _denc)
