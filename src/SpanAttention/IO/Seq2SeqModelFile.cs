@@ -125,6 +125,7 @@ public static class Seq2SeqModelFile
         }
         if (config.Encoder == EncoderKind.Image)
         {
+            yield return ("encoder.position", [config.GridPositions, denc]);
             for (int k = 0; k < config.ConvChannels.Count; k++)
             {
                 yield return ($"encoder.conv.{k}.weight", [config.ConvChannels[k], k == 0 ? config.ImageChannels : config.ConvChannels[k - 1], 3, 3]);

@@ -9,17 +9,19 @@ namespace SpanAttention.Seq2Seq;
 /// The image encoder of Show, Attend and Tell, small and trained end to end: a few conv blocks turn (C, H, W) pixels
 /// into a feature map, adaptive average pooling fixes it to a gh x gw grid, and its L = gh·gw positions of D features
 /// (D = the last block's channels) are the memory the decoder attends over. The decoder's initial state comes from the
-/// mean position through the <see cref="MeanBridge"/>.
+/// mean position through the <see cref="MeanBridge"/>. Each grid position adds a learned position embedding (as ViT and
+/// DETR do): a conv net is translation-equivariant, so without it a position's features say what is there but not
+/// where, and captions that name places ("at top left", digits left to right) need the where in the attended context.
 /// </summary>
 /// <remarks>
-/// <para>Parameters (PyTorch names and shapes): <c>encoder.conv.{k}.weight</c> (C_k, C_{k-1}, 3, 3) and
-/// <c>encoder.conv.{k}.bias</c> (C_k) for each block k (C_{-1} = C, the image's channels), <c>bridge.weight</c> (H, D),
-/// <c>bridge.bias</c> (H).</para>
+/// <para>Parameters (PyTorch names and shapes, in state_dict order): <c>encoder.position</c> (L, D),
+/// <c>encoder.conv.{k}.weight</c> (C_k, C_{k-1}, 3, 3) and <c>encoder.conv.{k}.bias</c> (C_k) for each block k
+/// (C_{-1} = C, the image's channels), <c>bridge.weight</c> (H, D), <c>bridge.bias</c> (H).</para>
 /// <para>Forward, H_0 x W_0 = the image, H_{k+1} = floor(H_k / 2):
 /// (0) x_0 = (pixels - mean_c) / std_c (B, C, H_0, W_0);
 /// (1) per block k: a_k = relu(conv3x3_pad1(x_k) + bias_k) (B, C_k, H_k, W_k), x_{k+1} = maxpool2x2(a_k) (B, C_k, H_{k+1}, W_{k+1});
 /// (2) g = adaptive_avg_pool(x_K, (gh, gw)) (B, D, gh, gw);
-/// (3) states[b, l, d] = g[b, d, l] (B, L, D), every position valid (NCHW reordered to positions by features);
+/// (3) states[b, l, d] = g[b, d, l] + position[l, d] (B, L, D), every position valid (NCHW reordered to positions by features);
 /// (4) h_0 = tanh(W mean_l states[b, l] + b) (B, H).</para>
 /// <para>Backward walks (4) to (1) in reverse: d(states) (the decoder's plus the bridge's) is reordered to d(g), pooled
 /// back, routed through each max pool's argmax, masked by relu' (a_k &gt; 0) and through each conv, accumulating the
@@ -30,6 +32,7 @@ internal sealed class ImageEncoder : IEncoder
     private readonly MeanBridge _bridge;
     private readonly Conv2d[] _convs;
     private readonly ParameterSlot[] _weights, _biases;
+    private readonly ParameterSlot _position;  // (L, D)
     private readonly int _c, _height, _width, _gh, _gw, _d, _blocks;
     private readonly int[] _channels;          // C_k, k = 0..K-1
     private readonly int[] _h, _w;             // H_k, W_k, k = 0..K (K = the last pooled map)
@@ -58,6 +61,7 @@ internal sealed class ImageEncoder : IEncoder
         _h[0] = _height;
         _w[0] = _width;
         _convs = new Conv2d[_blocks];
+        _position = layout.Add("encoder.position", _gh * _gw, _d);          // first, as in PyTorch's state_dict (parameters before submodules)
         _weights = new ParameterSlot[_blocks];
         _biases = new ParameterSlot[_blocks];
         for (int k = 0; k < _blocks; k++)
@@ -91,7 +95,10 @@ internal sealed class ImageEncoder : IEncoder
     /// <summary>L = gh·gw: memory positions per image.</summary>
     public int Positions => _gh * _gw;
 
-    /// <summary>PyTorch's defaults: each conv's weight and bias ~ U(-1/sqrt(C_in·9), 1/sqrt(C_in·9)); the bridge as nn.Linear.</summary>
+    /// <summary>
+    /// PyTorch's defaults: each conv's weight and bias ~ U(-1/sqrt(C_in·9), 1/sqrt(C_in·9)); the bridge as nn.Linear;
+    /// position embeddings ~ U(-0.1, 0.1), small beside the pooled features.
+    /// </summary>
     public void Initialize(ParameterSet parameters, Random random)
     {
         for (int k = 0; k < _blocks; k++)
@@ -100,6 +107,7 @@ internal sealed class ImageEncoder : IEncoder
             parameters.InitializeUniform(_weights[k], bound, random);
             parameters.InitializeUniform(_biases[k], bound, random);
         }
+        parameters.InitializeUniform(_position, 0.1f, random);
         _bridge.Initialize(parameters, random);
     }
 
@@ -165,11 +173,14 @@ internal sealed class ImageEncoder : IEncoder
         Span<float> grid = _grid.AsSpan(0, bsz * d * l);
         AdaptiveAvgPool2d.Forward(_x[_blocks].AsSpan(0, bsz * d * _h[_blocks] * _w[_blocks]), bsz * d, _h[_blocks], _w[_blocks], _gh, _gw, grid);
 
-        // (3) states[b, l, d] = g[b, d, l]: (B, L, D)
+        // (3) states[b, l, d] = g[b, d, l] + position[l, d]: (B, L, D)
         Span<float> states = memory.States;
+        ReadOnlySpan<float> position = _position.Of(values);
         for (int b = 0; b < bsz; b++)
         {
-            Transpose(grid.Slice(b * d * l, d * l), d, l, states.Slice(b * l * d, l * d));
+            Span<float> sb = states.Slice(b * l * d, l * d);
+            Transpose(grid.Slice(b * d * l, d * l), d, l, sb);
+            TensorPrimitives.Add(sb, position, sb);
         }
 
         // (4) h_0 = tanh(W mean(states) + b): (B, H)
@@ -187,11 +198,14 @@ internal sealed class ImageEncoder : IEncoder
         Span<float> dStates = memory.DStates;
         _bridge.Backward(memory.DInitialState, memory.InitialState, _lengths, bsz, l, values, gradients, dStates);
 
-        // (3) states[b, l, d] = g[b, d, l]  =>  dg[b, d, l] = dstates[b, l, d]
+        // (3) states[b, l, d] = g[b, d, l] + position[l, d]  =>  dg[b, d, l] = dstates[b, l, d], dposition += Σ_b dstates[b]
         Span<float> dGrid = _dGrid.AsSpan(0, bsz * d * l);
+        Span<float> dPosition = _position.Of(gradients);
         for (int b = 0; b < bsz; b++)
         {
-            Transpose(dStates.Slice(b * l * d, l * d), l, d, dGrid.Slice(b * d * l, d * l));
+            ReadOnlySpan<float> db = dStates.Slice(b * l * d, l * d);
+            Transpose(db, l, d, dGrid.Slice(b * d * l, d * l));
+            TensorPrimitives.Add(dPosition, db, dPosition);
         }
 
         // (2) g = adaptive_avg_pool(x_K)  =>  dx_K = pool back(dg)

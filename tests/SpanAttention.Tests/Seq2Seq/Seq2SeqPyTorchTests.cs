@@ -66,7 +66,7 @@ public sealed class Seq2SeqPyTorchTests
 
     private static int[] Ints(JsonElement e, string name) => [.. e.GetProperty(name).EnumerateArray().Select(x => (int)x.GetDouble())];
 
-    private static void Load(JsonElement tensors, Seq2SeqModel model, float[] destination)
+    internal static void Load(JsonElement tensors, Seq2SeqModel model, float[] destination)
     {
         foreach (JsonProperty p in tensors.EnumerateObject())
         {
@@ -80,7 +80,7 @@ public sealed class Seq2SeqPyTorchTests
         }
     }
 
-    private static void Compare(JsonElement tensors, Seq2SeqModel model, float[] actual, double rtol, double atol, string what)
+    internal static void Compare(JsonElement tensors, Seq2SeqModel model, float[] actual, double rtol, double atol, string what)
     {
         foreach (JsonProperty p in tensors.EnumerateObject())
         {
