@@ -21,7 +21,9 @@ internal static class TrainingRun
     internal static string Describe(Seq2SeqConfig c)
     {
         string decoder = c.Decoder == DecoderStyle.None ? "None (no attention)" : $"{c.Decoder}/{c.Scorer}";
-        string encoder = c.Encoder == EncoderKind.Transformer
+        string encoder = c.Encoder == EncoderKind.Image
+            ? string.Create(CultureInfo.InvariantCulture, $"CNN conv {string.Join("-", c.ConvChannels)} grid {c.GridHeight}x{c.GridWidth} + {c.Cell} decoder")
+            : c.Encoder == EncoderKind.Transformer
             ? string.Create(CultureInfo.InvariantCulture,
                 $"Transformer x{c.EncoderLayers} heads={c.Heads} F={c.EffectiveFeedForwardSize}{(c.Activation == Transformer.FeedForwardActivation.Gelu ? " gelu" : "")} + {c.Cell} decoder")
             : string.Create(CultureInfo.InvariantCulture, $"{c.Cell} x{c.EncoderLayers}{(c.Bidirectional ? " bi" : "")}");
@@ -29,7 +31,8 @@ internal static class TrainingRun
             $"{encoder} E={c.EmbeddingSize} H={c.HiddenSize} {decoder} V={c.SourceVocabSize}->{c.TargetVocabSize}{(c.Dropout > 0f ? $" dropout={c.Dropout}" : "")}");
     }
 
-    public static TrainingResult Run(CliContext context, Dataset data, TaskSpec? task, TrainingOptions options, CancellationToken cancellationToken, TrainingLog? log = null)
+    public static TrainingResult Run(CliContext context, Dataset data, TaskSpec? task, TrainingOptions options, CancellationToken cancellationToken, TrainingLog? log = null,
+        CaptionDataset? images = null)
     {
         var culture = CultureInfo.InvariantCulture;
         if (data.Train.Count == 0)
@@ -52,7 +55,7 @@ internal static class TrainingRun
         TrainingSession session;
         try
         {
-            session = new TrainingSession(data, options);
+            session = images is null ? new TrainingSession(data, options) : new TrainingSession(images, options);
         }
         catch (ModelFileException e)
         {

@@ -19,8 +19,10 @@ internal static class TrainCommand
 {
     public static Command Create(CliContext context)
     {
-        var task = new Option<string?>("--task") { Description = "Built-in dataset: hi-en, hi-en-long (compound sentences of every length), hi-en-longer (train up to 25 tokens, test 26-40), dates or reverse (default hi-en unless --data is given)." };
-        task.AcceptOnlyFromAmong([.. BuiltInDatasets.Names]);
+        var task = new Option<string?>("--task") { Description = "Built-in dataset: hi-en, hi-en-long (compound sentences of every length), hi-en-longer (train up to 25 tokens, test 26-40), dates or reverse (default hi-en unless --data is given); or a captioning task: shapes (scenes of 1-3 objects) or digits (handwritten digit strings)." };
+        task.AcceptOnlyFromAmong([.. BuiltInDatasets.Names, .. CaptionDataset.BuiltInNames]);
+        var convChannels = new Option<string?>("--conv-channels") { Description = "Captioning: output channels of each conv block, e.g. 16,32,64 (each block: conv 3x3, ReLU, 2x2 max pooling; default 16,32,64)." };
+        var grid = new Option<string?>("--grid") { Description = "Captioning: the pooled feature grid the decoder attends over, ROWSxCOLUMNS (default 6x6 for shapes, 1x14 for digits)." };
         var data = new Option<string?>("--data") { Description = "A TSV file of source<TAB>target lines (split 80/10/10 by source)." };
         var tokens = new Option<string>("--tokens") { Description = "Tokenisation of --data: word or char.", DefaultValueFactory = _ => "word" };
         tokens.AcceptOnlyFromAmong("word", "char");
@@ -63,7 +65,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a sequence-to-sequence model on a built-in task or a TSV file.")
         {
             task, data, tokens, count, minLength, maxLength, encoder, cell, layers, bidirectional, heads, ffSize, activation, scorer, decoder, embedding, hidden,
-            batch, epochs, optimizer, momentum, lr, decay, clip, dropout, teacher, seed, threads, patience, output, checkpoint, resume, log,
+            batch, epochs, optimizer, momentum, lr, decay, clip, dropout, teacher, seed, threads, patience, output, checkpoint, resume, log, convChannels, grid,
         };
         command.SetAction((parsed, cancellationToken) =>
         {
@@ -74,6 +76,11 @@ internal static class TrainCommand
             if ((parsed.GetValue(minLength) != 0 || parsed.GetValue(maxLength) != 0) && (parsed.GetValue(task) ?? (parsed.GetValue(data) is null ? "hi-en" : null)) != Reverse.Name)
             {
                 throw new UsageException("--min-length and --max-length apply to --task reverse only.");
+            }
+            bool captioning = parsed.GetValue(task) is string t && CaptionDataset.BuiltInNames.Contains(t);
+            if (!captioning && (parsed.GetValue(convChannels) is not null || parsed.GetValue(grid) is not null))
+            {
+                throw new UsageException("--conv-channels and --grid apply to the captioning tasks (--task shapes or digits) only.");
             }
             bool transformer = parsed.GetValue(encoder) == "transformer";
             if (!transformer && (parsed.GetValue(heads) is not null || parsed.GetValue(ffSize) is not null || parsed.GetValue(activation) is not null))
@@ -116,6 +123,11 @@ internal static class TrainCommand
                 CheckpointPath = parsed.GetValue(checkpoint) ?? CheckpointPath(out_),
                 ResumeFrom = parsed.GetValue(resume),
             };
+            if (captioning)
+            {
+                return Task.FromResult(TrainCaptioning.Execute(context, parsed.GetValue(task)!, parsed.GetValue(count), parsed.GetValue(convChannels), parsed.GetValue(grid),
+                    settings, parsed.GetValue(log), cancellationToken));
+            }
             return Task.FromResult(Execute(context, spec, settings, cancellationToken, parsed.GetValue(log)));
         });
         return command;

@@ -348,7 +348,7 @@ public static class Seq2SeqModelFile
     /// <summary>Why two vocabularies cannot be a model's (sizes or special ids differ), or null when they fit.</summary>
     internal static string? CheckVocabularies(Seq2SeqConfig config, Vocabulary source, Vocabulary target)
     {
-        if (source.Count != config.SourceVocabSize || target.Count != config.TargetVocabSize)
+        if ((config.HasSourceVocabulary && source.Count != config.SourceVocabSize) || target.Count != config.TargetVocabSize)
         {
             return $"the vocabularies ({source.Count} source, {target.Count} target tokens) do not match the model ({config.SourceVocabSize}, {config.TargetVocabSize}).";
         }

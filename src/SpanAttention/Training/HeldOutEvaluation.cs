@@ -50,7 +50,29 @@ public static class HeldOutEvaluation
         {
             return (0, 0);
         }
-        Hypothesis[] hypotheses = Decoding.Greedy(model, sources, maxLength);
+        return Compare(Decoding.Greedy(model, sources, maxLength), targets);
+    }
+
+    /// <summary>Greedy exact match and token accuracy of an <see cref="EncoderKind.Image"/> model's captions.</summary>
+    /// <param name="model">The model; its workspaces must hold <paramref name="maxLength"/>.</param>
+    /// <param name="images">(C, H, W) pixels per image, the model's image size.</param>
+    /// <param name="targets">Reference caption ids per image (no specials).</param>
+    /// <param name="maxLength">Longest caption decoded.</param>
+    /// <returns>Both fractions in [0, 1]; (0, 0) without images.</returns>
+    public static (double ExactMatch, double TokenAccuracy) Score(Seq2SeqModel model, IReadOnlyList<float[]> images, IReadOnlyList<int[]> targets, int maxLength)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (images.Count != targets.Count)
+        {
+            throw new ArgumentException($"{images.Count} images but {targets.Count} targets.", nameof(targets));
+        }
+        return images.Count == 0 ? (0, 0) : Compare(Decoding.GreedyImages(model, images, maxLength), targets);
+    }
+
+    private static (double ExactMatch, double TokenAccuracy) Compare(Hypothesis[] hypotheses, IReadOnlyList<int[]> targets)
+    {
         int correct = 0;
         long tokens = 0, right = 0;
         for (int i = 0; i < hypotheses.Length; i++)
@@ -63,7 +85,7 @@ public static class HeldOutEvaluation
             }
             tokens += r.Length;
         }
-        return ((double)correct / sources.Count, tokens == 0 ? 0 : (double)right / tokens);
+        return ((double)correct / targets.Count, tokens == 0 ? 0 : (double)right / tokens);
     }
 
     /// <summary>

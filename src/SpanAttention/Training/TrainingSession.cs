@@ -34,6 +34,7 @@ public sealed class TrainingSession
     private readonly List<Seq2SeqBatch> _batches;
     private readonly List<Seq2SeqBatch> _heldOutBatches;
     private readonly List<int[]> _heldOutSources;
+    private readonly List<float[]>? _heldOutImages;   // (C, H, W) each, for a captioning session
     private readonly List<int[]> _heldOutTargets;
     private readonly int _decodeLength;
     private readonly string _sourceJson;
@@ -55,6 +56,26 @@ public sealed class TrainingSession
     /// <exception cref="ModelFileException">The checkpoint to resume from is malformed or belongs to another
     /// architecture, optimizer or vocabulary.</exception>
     public TrainingSession(Dataset data, TrainingOptions options)
+        : this(data, null, options)
+    {
+    }
+
+    /// <summary>
+    /// A captioning session: images to captions, with an <see cref="EncoderKind.Image"/> model whose image size is the
+    /// dataset's (<see cref="TrainingOptions.Config"/> gives the conv blocks, grid and normalisation); the target
+    /// vocabulary comes from the training captions, there is no source vocabulary, and the held-out score is the greedy
+    /// exact caption match on the validation images.
+    /// </summary>
+    /// <param name="data">The images and captions.</param>
+    /// <param name="options">Settings.</param>
+    /// <exception cref="ArgumentException">No training or validation images, an encoder other than Image, or invalid options.</exception>
+    /// <exception cref="ModelFileException">The checkpoint to resume from does not fit.</exception>
+    public TrainingSession(CaptionDataset data, TrainingOptions options)
+        : this((data ?? throw new ArgumentNullException(nameof(data))).Captions, data, options)
+    {
+    }
+
+    private TrainingSession(Dataset data, CaptionDataset? images, TrainingOptions options)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(options);
@@ -75,11 +96,15 @@ public sealed class TrainingSession
         ArgumentOutOfRangeException.ThrowIfNegative(options.ValidationLimit, nameof(options.ValidationLimit));
         _options = options;
         Data = data;
-        Source = data.BuildSourceVocabulary();
+        if (images is not null && options.Config.Encoder != EncoderKind.Image)
+        {
+            throw new ArgumentException($"A captioning session needs an Image encoder, got {options.Config.Encoder}.", nameof(options));
+        }
+        Source = images is null ? data.BuildSourceVocabulary() : Vocabulary.FromTokens([], data.SourceTokenization);   // images: no source tokens
         Target = data.BuildTargetVocabulary();
         Seq2SeqConfig config = options.Config with
         {
-            SourceVocabSize = Source.Count,
+            SourceVocabSize = images is null ? Source.Count : 0,
             TargetVocabSize = Target.Count,
             PaddingId = Vocabulary.PadId,
             BosId = Vocabulary.SosId,
@@ -92,12 +117,25 @@ public sealed class TrainingSession
             ? data.Validation.Take(options.ValidationLimit).ToList()
             : data.Validation;
         (_heldOutSources, _heldOutTargets) = HeldOutEvaluation.Encode(HeldOut, Source, Target);
-        int maxSource = Longest(trainSources, _heldOutSources);
+        int maxSource = images is null ? Longest(trainSources, _heldOutSources) : config.GridPositions;
         int maxTarget = Longest(trainTargets, _heldOutTargets) + 1;
         _decodeLength = maxTarget + 10;
 
-        _batches = Seq2SeqBatch.Bucketed(trainSources, trainTargets, options.BatchSize, Vocabulary.PadId, Vocabulary.SosId, Vocabulary.EosId);
-        _heldOutBatches = Seq2SeqBatch.Bucketed(_heldOutSources, _heldOutTargets, options.BatchSize, Vocabulary.PadId, Vocabulary.SosId, Vocabulary.EosId);
+        if (images is null)
+        {
+            _batches = Seq2SeqBatch.Bucketed(trainSources, trainTargets, options.BatchSize, Vocabulary.PadId, Vocabulary.SosId, Vocabulary.EosId);
+            _heldOutBatches = Seq2SeqBatch.Bucketed(_heldOutSources, _heldOutTargets, options.BatchSize, Vocabulary.PadId, Vocabulary.SosId, Vocabulary.EosId);
+        }
+        else
+        {
+            if (config.ImageChannels != images.Channels || config.ImageHeight != images.Height || config.ImageWidth != images.Width)
+            {
+                throw new ArgumentException($"The model reads {config.ImageChannels} x {config.ImageHeight} x {config.ImageWidth} images; dataset {images.Name} has {images.Channels} x {images.Height} x {images.Width}.", nameof(options));
+            }
+            _heldOutImages = [.. images.Validation.Take(HeldOut.Count).Select(x => x.Pixels)];
+            _batches = ImageBatches([.. images.Train.Select(x => x.Pixels)], trainTargets, config, options.BatchSize);
+            _heldOutBatches = ImageBatches(_heldOutImages, _heldOutTargets, config, options.BatchSize);
+        }
         Model = new Seq2SeqModel(config, options.BatchSize, maxSource, Math.Max(maxTarget, _decodeLength), options.Seed);
         ILearningRateSchedule schedule = options.LearningRateDecay == 1f
             ? new ConstantSchedule(options.LearningRate)
@@ -228,7 +266,9 @@ public sealed class TrainingSession
             tokensDone += epochTokens;
             epochsRun++;
 
-            (double accuracy, double tokenAccuracy) = HeldOutEvaluation.Score(Model, _heldOutSources, _heldOutTargets, _decodeLength);
+            (double accuracy, double tokenAccuracy) = _heldOutImages is null
+                ? HeldOutEvaluation.Score(Model, _heldOutSources, _heldOutTargets, _decodeLength)
+                : HeldOutEvaluation.Score(Model, _heldOutImages, _heldOutTargets, _decodeLength);
             double heldOutLoss = HeldOutEvaluation.TeacherForcedLoss(Model, _heldOutBatches);
             heldOutAccuracy = accuracy;
             bool better = accuracy > _best || (accuracy == _best && tokenAccuracy > _bestTokens);
@@ -444,6 +484,20 @@ public sealed class TrainingSession
         _bestTokens = bestTokens;
         _sinceBest = sinceBest;
         _history.AddRange(history);
+    }
+
+    /// <summary>Images with their encoded captions in batches of similar caption length (sorted by length, then cut), as <see cref="Seq2SeqBatch.Bucketed"/> does for sentences.</summary>
+    private static List<Seq2SeqBatch> ImageBatches(List<float[]> images, List<int[]> targets, Seq2SeqConfig config, int batchSize)
+    {
+        int[] order = [.. Enumerable.Range(0, images.Count).OrderBy(i => targets[i].Length).ThenBy(i => i)];
+        var batches = new List<Seq2SeqBatch>();
+        for (int start = 0; start < order.Length; start += batchSize)
+        {
+            int[] rows = order[start..Math.Min(start + batchSize, order.Length)];
+            batches.Add(Seq2SeqBatch.FromImages([.. rows.Select(i => images[i])], (config.ImageChannels, config.ImageHeight, config.ImageWidth), config.GridPositions,
+                [.. rows.Select(i => targets[i])], Vocabulary.PadId, Vocabulary.SosId, Vocabulary.EosId));
+        }
+        return batches;
     }
 
     private static int Longest(List<int[]> a, List<int[]> b)
