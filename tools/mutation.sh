@@ -4,6 +4,7 @@
 #   tools/mutation.sh src/SpanAttention/Kernels/Softmax.cs [FILE...]
 #   MUTATION_AVX512=0 tools/mutation.sh src/SpanAttention/Kernels/Softmax.cs   # run the tests without AVX-512
 #   MUTATION_FILTER='FullyQualifiedName~Softmax' tools/mutation.sh FILE          # override the test filter
+#   MUTATION_CONCURRENCY=1 tools/mutation.sh FILE                                # one test runner (shared machine)
 #
 # Each file is mutated on its own, against the unit tests of its folder (src/SpanAttention/Kernels/X.cs ->
 # the tests in namespace SpanAttention.Tests.Kernels), with per-test coverage, so only the tests that reach a
@@ -35,14 +36,21 @@ for file in "$@"; do
   rel=${file#src/SpanAttention/}
   folder=$(dirname "$rel")
   # The tests of the file's folder, plus extra test classes named for it in tools/mutation/filters.tsv
-  # (e.g. the gate kernels' tests live in Kernels/ while the gates live in Recurrent/).
+  # (e.g. the gate kernels' tests live in Kernels/ while the gates live in Recurrent/), or only the test
+  # classes named there (a folder whose other tests train whole models would take hours per file).
   if [ "$folder" = "." ]; then
     filter=FullyQualifiedName~SpanAttention.Tests
   else
     filter=FullyQualifiedName~SpanAttention.Tests.${folder//\//.}.
   fi
-  extra=$(awk -F '\t' -v f="$rel" '$1 == f { print $2 }' "$root/tools/mutation/filters.tsv")
-  [ -n "$extra" ] && filter="$filter|$extra"
+  mode=$(awk -F '\t' -v f="$rel" '$1 == f { print $2 }' "$root/tools/mutation/filters.tsv")
+  extra=$(awk -F '\t' -v f="$rel" '$1 == f { print $3 }' "$root/tools/mutation/filters.tsv")
+  case "$mode" in
+    add) filter="$filter|$extra" ;;
+    only) filter="$extra" ;;
+    "") ;;
+    *) echo "mutation.sh: tools/mutation/filters.tsv: $rel: mode must be add or only, got '$mode'" >&2; exit 2 ;;
+  esac
   filter=${MUTATION_FILTER:-$filter}
   name=${rel//\//_}
   name=${name%.cs}
@@ -50,7 +58,8 @@ for file in "$@"; do
   rm -rf "$out" && mkdir -p "$out"
   echo "=== $file (tests: $filter${DOTNET_EnableAVX512:+, DOTNET_EnableAVX512=$DOTNET_EnableAVX512})"
   (cd src/SpanAttention && dotnet stryker -f "$root/tools/mutation/stryker-config.json" \
-      --mutate "**/$rel" --test-case-filter "$filter" --output "$out" --skip-version-check) > "$out/stryker.log" 2>&1 || {
+      --mutate "**/$rel" --test-case-filter "$filter" --output "$out" --skip-version-check \
+      ${MUTATION_CONCURRENCY:+--concurrency "$MUTATION_CONCURRENCY"}) > "$out/stryker.log" 2>&1 || {
     echo "mutation.sh: Stryker failed on $file; see $out/stryker.log" >&2
     tail -20 "$out/stryker.log" >&2
     exit 1
