@@ -46,6 +46,8 @@ class Attention(nn.Module):
         self.scorer, self.dk = scorer, dk
         if scorer == "General":
             self.W = nn.Linear(dk, dq, bias=False)
+        elif scorer in ("Dot", "ScaledDot") and dk != dq:
+            self.key_proj = nn.Linear(dk, dq, bias=False)   # keys of another width than the query, mapped to Dq
         elif scorer == "Additive":
             self.W_q = nn.Linear(dq, a, bias=False)
             self.W_k = nn.Linear(dk, a)
@@ -53,10 +55,11 @@ class Attention(nn.Module):
 
     def forward(self, q, k, mask):
         # q (B, Dq), k = v (B, S, Dk), mask (B, S)
-        if self.scorer == "Dot":
-            s = torch.einsum("bd,bsd->bs", q, k)
-        elif self.scorer == "ScaledDot":
-            s = torch.einsum("bd,bsd->bs", q, k) / math.sqrt(self.dk)
+        if self.scorer in ("Dot", "ScaledDot"):
+            kq = self.key_proj(k) if hasattr(self, "key_proj") else k   # (B, S, Dq): the keys scored against q
+            s = torch.einsum("bd,bsd->bs", q, kq)
+            if self.scorer == "ScaledDot":
+                s = s / math.sqrt(kq.shape[-1])
         elif self.scorer == "General":
             s = torch.einsum("bd,bsd->bs", q, self.W(k))
         else:
