@@ -37,7 +37,7 @@ internal static class TrainCommand
         var activation = new Option<string?>("--activation") { Description = "Transformer encoder: feed-forward activation, relu or gelu (default relu)." };
         activation.AcceptOnlyFromAmong("relu", "gelu");
         var bidirectional = new Option<bool>("--bidirectional") { Description = "Bidirectional encoder." };
-        var scorer = new Option<string>("--scorer") { Description = "Attention score: dot, scaled-dot, general or additive. dot and scaled-dot need keys as wide as the query (H), so they do not work with --bidirectional (2H-wide keys): use general or additive there.", DefaultValueFactory = _ => "additive" };
+        var scorer = new Option<string>("--scorer") { Description = "Attention score: dot, scaled-dot, general or additive; each works with every encoder and decoder. When the keys are not as wide as the query (H): --bidirectional gives 2H, --encoder transformer gives E, dot and scaled-dot first map each key to H with a learned projection (decoder.attention.key_proj.weight, as in general).", DefaultValueFactory = _ => "additive" };
         scorer.AcceptOnlyFromAmong("dot", "scaled-dot", "general", "additive");
         var decoder = new Option<string>("--decoder") { Description = "Decoder: bahdanau, luong or none (no attention).", DefaultValueFactory = _ => "bahdanau" };
         decoder.AcceptOnlyFromAmong("bahdanau", "luong", "none");
@@ -145,21 +145,8 @@ internal static class TrainCommand
     }
 
     /// <summary>
-    /// dot and scaled-dot compare the query (H) with each key directly, so they need keys of the same size; a
-    /// bidirectional encoder's keys are [forward; backward], 2H wide. Refused here, before any data is built.
-    /// </summary>
-    internal static void CheckScorerFitsEncoder(Seq2SeqConfig c)
-    {
-        if (c.Bidirectional && c.Decoder != DecoderStyle.None && c.Scorer is (AttentionScorer.Dot or AttentionScorer.ScaledDot))
-        {
-            string name = c.Scorer == AttentionScorer.Dot ? "dot" : "scaled-dot";
-            throw new UsageException($"--scorer {name} does not work with --bidirectional: it needs keys as wide as the query (H), and a bidirectional encoder gives 2H-wide keys. Use --scorer general or --scorer additive, or a unidirectional encoder (leave out --bidirectional).");
-        }
-    }
-
-    /// <summary>
     /// The Transformer encoder's own limits, refused before any data is built: no --bidirectional (it reads the whole
-    /// sentence at once), E divisible by the heads, and dot/scaled-dot only with E = H (its keys are E wide).
+    /// sentence at once) and E divisible by the heads.
     /// </summary>
     internal static void CheckTransformerEncoder(Seq2SeqConfig c)
     {
@@ -180,12 +167,6 @@ internal static class TrainCommand
         {
             throw new UsageException(string.Create(CultureInfo.InvariantCulture,
                 $"--embedding-size {c.EmbeddingSize} is not divisible by --heads {c.Heads}: each head gets an equal share of the E columns."));
-        }
-        if (c.Decoder != DecoderStyle.None && c.Scorer is (AttentionScorer.Dot or AttentionScorer.ScaledDot) && c.EmbeddingSize != c.HiddenSize)
-        {
-            string name = c.Scorer == AttentionScorer.Dot ? "dot" : "scaled-dot";
-            throw new UsageException(string.Create(CultureInfo.InvariantCulture,
-                $"--scorer {name} needs keys as wide as the query: a Transformer encoder gives E = {c.EmbeddingSize} wide keys for an H = {c.HiddenSize} query. Use --scorer general or --scorer additive, or --embedding-size equal to --hidden-size."));
         }
     }
 
@@ -214,7 +195,6 @@ internal static class TrainCommand
         CheckBelowOne(settings.Momentum, "--momentum");
         settings = settings with { Threads = CommonOptions.ResolveThreads(context, settings.Threads, Environment.ProcessorCount) };
         CheckRange(settings.Patience, 0, 100_000, "--patience");
-        CheckScorerFitsEncoder(c);
         CheckTransformerEncoder(c);
         spec.CheckOptions();
         string output = settings.BestModelPath!;

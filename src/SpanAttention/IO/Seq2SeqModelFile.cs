@@ -185,6 +185,9 @@ public static class Seq2SeqModelFile
                 case Attention.AttentionScorer.General:
                     yield return ("decoder.attention.W.weight", [h, denc]);
                     break;
+                case Attention.AttentionScorer.Dot or Attention.AttentionScorer.ScaledDot when config.ProjectsDotKeys:
+                    yield return ("decoder.attention.key_proj.weight", [h, denc]);
+                    break;
                 case Attention.AttentionScorer.Additive:
                     yield return ("decoder.attention.W_q.weight", [a, h]);
                     yield return ("decoder.attention.W_k.weight", [a, denc]);

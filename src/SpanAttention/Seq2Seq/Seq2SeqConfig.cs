@@ -93,7 +93,8 @@ public sealed record Seq2SeqConfig
     /// <summary>Decoder style. Default Bahdanau.</summary>
     public DecoderStyle Decoder { get; init; } = DecoderStyle.Bahdanau;
 
-    /// <summary>Attention scorer (ignored by <see cref="DecoderStyle.None"/>). Default additive.</summary>
+    /// <summary>Attention scorer (ignored by <see cref="DecoderStyle.None"/>). Default additive. Dot and ScaledDot over keys of another width than H
+    /// (a bidirectional, Transformer or feature-grid encoder) learn a key projection W [H, Denc] first.</summary>
     public AttentionScorer Scorer { get; init; } = AttentionScorer.Additive;
 
     /// <summary>A: hidden size of the additive scorer; 0 means H. Default 0.</summary>
@@ -121,6 +122,12 @@ public sealed record Seq2SeqConfig
         EncoderKind.Features => FeatureSize,
         _ => (Bidirectional ? 2 : 1) * HiddenSize,
     };
+
+    /// <summary>
+    /// Whether the attention learns a key projection <c>decoder.attention.key_proj.weight</c> [H, Denc]: a Dot or
+    /// ScaledDot scorer over keys of another width than the H-wide query (bidirectional, Transformer E ≠ H, features F ≠ H).
+    /// </summary>
+    internal bool ProjectsDotKeys => Decoder != DecoderStyle.None && Scorer is (AttentionScorer.Dot or AttentionScorer.ScaledDot) && EncoderOutputSize != HiddenSize;
 
     /// <summary>Whether the source is token ids (a source vocabulary), not a feature grid.</summary>
     public bool HasSourceVocabulary => Encoder != EncoderKind.Features;
@@ -187,8 +194,6 @@ public sealed record Seq2SeqConfig
         {
             Check(EmbeddingSize % Heads == 0, $"a Transformer encoder needs EmbeddingSize divisible by Heads, got EmbeddingSize {EmbeddingSize} and Heads {Heads}.");
             Check(!Bidirectional, "Bidirectional applies to a recurrent encoder only (a Transformer encoder already sees the whole sentence).");
-            Check(Decoder == DecoderStyle.None || Scorer is not (AttentionScorer.Dot or AttentionScorer.ScaledDot) || EmbeddingSize == HiddenSize,
-                $"{Scorer} attention needs key size = query size; a Transformer encoder gives E = {EmbeddingSize} keys for an H = {HiddenSize} query (use General or Additive, or E = H).");
             Check((long)EffectiveFeedForwardSize * EmbeddingSize <= Array.MaxLength && 3L * EmbeddingSize * EmbeddingSize <= Array.MaxLength,
                 $"the Transformer sizes (EmbeddingSize {EmbeddingSize}, FeedForwardSize {EffectiveFeedForwardSize}) give a weight of more than {Array.MaxLength} floats.");
         }
@@ -196,8 +201,6 @@ public sealed record Seq2SeqConfig
         {
             Check(FeatureSize is >= 1 and <= MaxWidth, $"a Features encoder needs FeatureSize in 1..{MaxWidth}, got {FeatureSize}.");
             Check(!Bidirectional, "Bidirectional applies to a recurrent encoder only (a feature grid has no direction).");
-            Check(Decoder == DecoderStyle.None || Scorer is not (AttentionScorer.Dot or AttentionScorer.ScaledDot) || FeatureSize == HiddenSize,
-                $"{Scorer} attention needs key size = query size; a feature grid gives F = {FeatureSize} keys for an H = {HiddenSize} query (use General or Additive, or F = H).");
         }
         else
         {
@@ -210,8 +213,6 @@ public sealed record Seq2SeqConfig
         long widest = Math.Max(Math.Max(vocab, 2L * EmbeddingSize + 4L * HiddenSize + FeatureSize), EffectiveAttentionSize);
         Check(gh * widest <= Array.MaxLength && 2L * gh * vocab <= Array.MaxLength && vocab * (EmbeddingSize + 3L * HiddenSize) <= Array.MaxLength,
             $"the sizes (SourceVocabSize {SourceVocabSize}, TargetVocabSize {TargetVocabSize}, EmbeddingSize {EmbeddingSize}, HiddenSize {HiddenSize}, AttentionSize {AttentionSize}) give a weight or table of more than {Array.MaxLength} floats.");
-        Check(Decoder == DecoderStyle.None || Scorer is not (AttentionScorer.Dot or AttentionScorer.ScaledDot) || !Bidirectional,
-            $"{Scorer} attention needs key size = query size; a bidirectional encoder gives 2H keys for an H query (use General or Additive).");
     }
 
     /// <summary>The configuration as compact JSON text (property names as in this record).</summary>

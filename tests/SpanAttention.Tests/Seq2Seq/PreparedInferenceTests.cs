@@ -30,8 +30,8 @@ public sealed class PreparedInferenceTests
     }
 
     /// <summary>
-    /// Odd sizes. Dot scorers need Dk = Dq (unidirectional encoder), the others get a bidirectional encoder (bridge,
-    /// Dc = 2H). LSTM runs a 2-layer encoder. Target vocabulary 31 &gt; 4E (no table) for GRU, source vocabulary
+    /// Odd sizes. Dot scorers get Dk = Dq (unidirectional encoder) with RNN and LSTM cells and a bidirectional encoder
+    /// (2H keys: the learned key projection) with GRU; the others get a bidirectional encoder (bridge, Dc = 2H). LSTM runs a 2-layer encoder. Target vocabulary 31 &gt; 4E (no table) for GRU, source vocabulary
     /// 30 &gt; 4E (packed GEMM instead of the table) for RNN; the rest use lookup tables.
     /// </summary>
     private static Seq2SeqConfig Config(RecurrentKind cell, DecoderStyle style, AttentionScorer scorer) => new()
@@ -43,7 +43,7 @@ public sealed class PreparedInferenceTests
         AttentionSize = 5,
         Cell = cell,
         EncoderLayers = cell == RecurrentKind.Lstm ? 2 : 1,
-        Bidirectional = scorer is AttentionScorer.General or AttentionScorer.Additive,
+        Bidirectional = scorer is AttentionScorer.General or AttentionScorer.Additive || cell == RecurrentKind.Gru,
         Decoder = style,
         Scorer = scorer,
         PaddingId = 0,
