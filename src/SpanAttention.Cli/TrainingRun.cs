@@ -40,7 +40,7 @@ internal static class TrainingRun
                 $"Transformer x{c.EncoderLayers} heads={c.Heads} F={c.EffectiveFeedForwardSize}{(c.Activation == Transformer.FeedForwardActivation.Gelu ? " gelu" : "")} + {c.Cell} decoder")
             : string.Create(CultureInfo.InvariantCulture, $"{c.Cell} x{c.EncoderLayers}{(c.Bidirectional ? " bi" : "")}");
         return string.Create(CultureInfo.InvariantCulture,
-            $"{encoder} E={c.EmbeddingSize} H={c.HiddenSize} {decoder} V={c.SourceVocabSize}->{c.TargetVocabSize}{(c.Dropout > 0f ? $" dropout={c.Dropout}" : "")}");
+            $"{encoder} E={c.EmbeddingSize} H={c.HiddenSize} {decoder} V={c.SourceVocabSize}->{c.TargetVocabSize}{(c.Dropout > 0f ? $" dropout={c.Dropout}" : "")}{(c.ContextGate ? " gate" : "")}{(c.AttentionRegularization > 0f ? $" attention-reg={c.AttentionRegularization}" : "")}");
     }
 
     public static TrainingResult Run(CliContext context, Dataset data, TaskSpec? task, TrainingOptions options, CancellationToken cancellationToken, TrainingLog? log = null)
