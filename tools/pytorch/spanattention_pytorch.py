@@ -3,9 +3,11 @@
 
 Run with the Debian interpreter that has torch 1.13 (`apt-get install python3-torch python3-numpy`); nothing else is
 needed (safetensors is parsed with struct + json). The file format is docs/model-format.md; the model class is
-Seq2Seq in seq2seq_reference.py (the same module the C# training goldens come from), so every architecture a
-SpanAttention file can describe loads: cell gru/lstm/rnn, any number of encoder layers, bidirectional encoder with
-bridge, decoder bahdanau/luong/none, scorer dot/scaled-dot/general/additive.
+Seq2Seq in seq2seq_reference.py (the same module the C# training goldens come from), so every architecture with a
+recurrent encoder loads: cell gru/lstm/rnn, any number of encoder layers, bidirectional encoder with bridge, decoder
+bahdanau/luong/none, scorer dot/scaled-dot/general/additive (dot and scaled-dot over 2H-wide bidirectional keys with
+their decoder.attention.key_proj.weight). Files with a Transformer or feature-grid encoder are refused with one
+ModelFileError naming the encoder.
 
 Command line:
   /usr/bin/python3 tools/pytorch/spanattention_pytorch.py translate MODEL [TEXT ...] [--max-length N] [--float64]
@@ -408,6 +410,9 @@ class SpanAttentionModel:
         if CONFIG_KEY not in metadata:
             raise ModelFileError(f"{path}: metadata has no '{CONFIG_KEY}' (not a SpanAttention model file)")
         config = parse_config(metadata[CONFIG_KEY])
+        encoder = json.loads(metadata[CONFIG_KEY]).get("Encoder", "Recurrent")
+        if encoder != "Recurrent":
+            raise ModelFileError(f"{path}: a {encoder} encoder; this module loads models with a recurrent encoder only")
         net = Seq2Seq(config)
         expected = net.state_dict()
         state = OrderedDict((k, v) for k, v in tensors.items() if not k.startswith(OPTIMIZER_PREFIXES))
@@ -730,4 +735,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ModelFileError as e:
+        sys.exit(f"error: {e}")   # one line and exit code 1, as spanattn reports a bad model file

@@ -196,6 +196,11 @@ public static class Seq2SeqModelFile
                     break;
             }
         }
+        if (config.ContextGate)
+        {
+            yield return ("decoder.f_beta.weight", [1, h]);
+            yield return ("decoder.f_beta.bias", [1]);
+        }
         yield return ("decoder.cell.weight_ih", [gh, input]);
         yield return ("decoder.cell.weight_hh", [gh, h]);
         yield return ("decoder.cell.bias_ih", [gh]);

@@ -106,6 +106,20 @@ public sealed record Seq2SeqConfig
     /// </summary>
     public float Dropout { get; init; }
 
+    /// <summary>
+    /// Bahdanau decoder: the gating scalar of Show, Attend and Tell, β_t = σ(f_β(h_{t-1})), scales the context the cell and
+    /// the output layer read (see <see cref="Seq2Seq.ContextGate"/>; parameters <c>decoder.f_beta.*</c>). Default false.
+    /// </summary>
+    public bool ContextGate { get; init; }
+
+    /// <summary>
+    /// λ of the doubly stochastic attention regularisation of Show, Attend and Tell: the training loss adds
+    /// λ Σ_b Σ_{l &lt; n_b} (1 - Σ_{t &lt; T_b} α_{t,b,l})² divided by the counted target tokens (the cross-entropy's
+    /// divisor), which pushes every source position (image region) to receive about one unit of attention over the
+    /// output. Attention decoders only; 0 (default) is off.
+    /// </summary>
+    public float AttentionRegularization { get; init; }
+
     /// <summary>Padding id in both vocabularies: ignored by the loss and accuracy, zero embedding row. Default 0.</summary>
     public int PaddingId { get; init; }
 
@@ -180,6 +194,10 @@ public sealed record Seq2SeqConfig
         Check(FeedForwardSize >= 0, $"FeedForwardSize must be ≥ 0, got {FeedForwardSize}.");
         Check(Enum.IsDefined(Activation), $"unknown Activation {(int)Activation}.");
         Check(Dropout is >= 0f and < 1f, $"Dropout must be in [0, 1), got {Dropout.ToString(CultureInfo.InvariantCulture)}.");
+        Check(!ContextGate || Decoder == DecoderStyle.Bahdanau, $"ContextGate applies to the Bahdanau decoder only (it gates the context the cell reads), got {Decoder}.");
+        Check(float.IsFinite(AttentionRegularization) && AttentionRegularization >= 0f,
+            $"AttentionRegularization must be a finite λ ≥ 0, got {AttentionRegularization.ToString(CultureInfo.InvariantCulture)}.");
+        Check(AttentionRegularization == 0f || Decoder != DecoderStyle.None, "AttentionRegularization needs an attention decoder (Bahdanau or Luong), got None.");
         Check(PaddingId >= 0 && (PaddingId < SourceVocabSize || !HasSourceVocabulary) && PaddingId < TargetVocabSize, $"PaddingId {PaddingId} is outside a vocabulary.");
         Check(BosId >= 0 && BosId < TargetVocabSize && BosId != PaddingId, $"BosId {BosId} must be a non-padding target id.");
         Check(EosId >= 0 && EosId < TargetVocabSize && EosId != PaddingId, $"EosId {EosId} must be a non-padding target id.");
@@ -237,6 +255,15 @@ public sealed record Seq2SeqConfig
             w.WriteNumber(nameof(PaddingId), PaddingId);
             w.WriteNumber(nameof(BosId), BosId);
             w.WriteNumber(nameof(EosId), EosId);
+            // Written only when set: a model without them has the JSON it had before these keys existed.
+            if (ContextGate)
+            {
+                w.WriteBoolean(nameof(ContextGate), ContextGate);
+            }
+            if (AttentionRegularization > 0f)
+            {
+                w.WriteNumber(nameof(AttentionRegularization), AttentionRegularization);
+            }
             if (Encoder == EncoderKind.Transformer)
             {
                 // Written for a Transformer encoder only: a recurrent model's JSON is what it was before these keys existed.
@@ -286,6 +313,8 @@ public sealed record Seq2SeqConfig
                 PaddingId = Int(nameof(PaddingId)),
                 BosId = Int(nameof(BosId)),
                 EosId = Int(nameof(EosId)),
+                ContextGate = r.TryGetProperty(nameof(ContextGate), out JsonElement gate) && gate.GetBoolean(),
+                AttentionRegularization = r.TryGetProperty(nameof(AttentionRegularization), out JsonElement lambda) ? lambda.GetSingle() : 0f,
                 Encoder = r.TryGetProperty(nameof(Encoder), out _) ? Enum<EncoderKind>(nameof(Encoder)) : EncoderKind.Recurrent, // files from before: recurrent
                 Heads = r.TryGetProperty(nameof(Heads), out _) ? Int(nameof(Heads)) : 4,
                 FeedForwardSize = r.TryGetProperty(nameof(FeedForwardSize), out _) ? Int(nameof(FeedForwardSize)) : 0,
@@ -309,5 +338,5 @@ public sealed record Seq2SeqConfig
             EncoderKind.Transformer => $"Transformer x{EncoderLayers} heads={Heads} F={EffectiveFeedForwardSize}{(Activation == FeedForwardActivation.Gelu ? " gelu" : "")} + {Cell} decoder",
             EncoderKind.Features => $"features F={FeatureSize} + {Cell} decoder",
             _ => $"{Cell} x{EncoderLayers}{(Bidirectional ? " bi" : "")}",
-        }} E={EmbeddingSize} H={HiddenSize} {Decoder}/{Scorer} V={SourceVocabSize}->{TargetVocabSize}{(Dropout > 0f ? $" dropout={Dropout}" : "")}");
+        }} E={EmbeddingSize} H={HiddenSize} {Decoder}/{Scorer} V={SourceVocabSize}->{TargetVocabSize}{(Dropout > 0f ? $" dropout={Dropout}" : "")}{(ContextGate ? " gate" : "")}{(AttentionRegularization > 0f ? $" attention-reg={AttentionRegularization}" : "")}");
 }
