@@ -51,7 +51,7 @@ internal static class TrainCommand
         optimizer.AcceptOnlyFromAmong("adam", "sgd");
         var momentum = new Option<float>("--momentum") { Description = "SGD momentum in [0, 1) (sgd only).", DefaultValueFactory = _ => 0.9f };
         var lr = new Option<float>("--lr") { Description = "Learning rate (Adam or SGD).", DefaultValueFactory = _ => 3e-3f };
-        var decay = new Option<float>("--lr-decay") { Description = "Learning-rate factor per epoch.", DefaultValueFactory = _ => 1f };
+        var decay = new Option<float>("--lr-decay") { Description = "Learning-rate factor per epoch (1: constant); the default 0.8 takes 3e-3 to 5e-4 by epoch 9, so the held-out score stops swinging once it is high (docs/training-defaults.md).", DefaultValueFactory = _ => 0.8f };
         var clip = new Option<float>("--clip") { Description = "Gradient clipping by global norm (0: off).", DefaultValueFactory = _ => 5f };
         var dropout = new Option<float>("--dropout") { Description = "Dropout probability in [0, 1) on the embeddings and the decoder output (training only).", DefaultValueFactory = _ => 0f };
         var teacher = new Option<float>("--teacher-forcing") { Description = "Teacher-forcing ratio in [0, 1].", DefaultValueFactory = _ => 1f };

@@ -6,8 +6,9 @@ namespace SpanAttention.Evaluation;
 /// <summary>The grounding score of a captioning model over a corpus: see <see cref="Grounding"/>.</summary>
 /// <param name="Mass">Mean over the scored words of the attention mass inside the box of the object the word names, in [0, 1].</param>
 /// <param name="Uniform">The uniform-attention baseline: the mean over the same words of the box's share of the image area.</param>
+/// <param name="Ceiling">The best any attention could score on this grid: the mean over the same words of <see cref="Grounding.Ceiling"/>.</param>
 /// <param name="Words">How many words were scored.</param>
-internal sealed record GroundingScore(double Mass, double Uniform, int Words);
+internal sealed record GroundingScore(double Mass, double Uniform, double Ceiling, int Words);
 
 /// <summary>
 /// One caption's attention, for <see cref="Grounding.Corpus"/>: the alignment of its words over the encoder's grid and,
@@ -36,7 +37,8 @@ internal sealed record GroundingInput(float[] Alignment, int GridHeight, int Gri
 /// image add up to the row's total (1 for a softmax row); uniform attention puts exactly area(box) / (H·W) inside
 /// every box, which is the baseline; a cell wholly inside the box counts fully, a cell wholly outside not at all.</para>
 /// <para>Corpus score: the mean of mass over every scored word of every caption (a micro average: a caption weighs by
-/// its number of object words), and the mean of area(box) / (H·W) over the same words.</para>
+/// its number of object words), the mean of area(box) / (H·W) over the same words, and the mean of
+/// <see cref="Ceiling"/>, the best the grid allows.</para>
 /// </remarks>
 internal static class Grounding
 {
@@ -80,6 +82,33 @@ internal static class Grounding
         (double)box.Area / ((double)imageHeight * imageWidth);
 
     /// <summary>
+    /// The most mass any attention row can put inside <paramref name="box"/> on a (gh, gw) grid: all weight on the cell
+    /// with the largest share of its area inside the box. It is below 1 when no cell lies wholly inside the box (an object
+    /// smaller than a cell, or one straddling cell edges), so a grounding score is read against it as well as against
+    /// the uniform baseline.
+    /// </summary>
+    /// <param name="gridHeight">gh ≥ 1.</param>
+    /// <param name="gridWidth">gw ≥ 1.</param>
+    /// <param name="imageHeight">H ≥ 1.</param>
+    /// <param name="imageWidth">W ≥ 1.</param>
+    /// <param name="box">A non-empty box inside the image.</param>
+    /// <returns>max_ij (share of cell (i, j) inside the box) = max_i share_y(i) · max_j share_x(j).</returns>
+    public static double Ceiling(int gridHeight, int gridWidth, int imageHeight, int imageWidth, PixelBox box)
+    {
+        CheckGeometry(gridHeight * gridWidth, gridHeight, gridWidth, imageHeight, imageWidth, box);
+        double fy = 0, fx = 0;
+        for (int i = 0; i < gridHeight; i++)
+        {
+            fy = Math.Max(fy, CoveredShare(i, gridHeight, imageHeight, box.Y0, box.Y1));
+        }
+        for (int j = 0; j < gridWidth; j++)
+        {
+            fx = Math.Max(fx, CoveredShare(j, gridWidth, imageWidth, box.X0, box.X1));
+        }
+        return fy * fx;
+    }
+
+    /// <summary>
     /// The share of grid cell <paramref name="cell"/>'s extent along one axis that lies in [lo, hi): the length of
     /// [cell·size/cells, (cell+1)·size/cells) ∩ [lo, hi) divided by size/cells.
     /// </summary>
@@ -98,7 +127,7 @@ internal static class Grounding
     public static GroundingScore Corpus(IReadOnlyList<GroundingInput> captions)
     {
         ArgumentNullException.ThrowIfNull(captions);
-        double mass = 0, uniform = 0;
+        double mass = 0, uniform = 0, ceiling = 0;
         int words = 0;
         for (int c = 0; c < captions.Count; c++)
         {
@@ -127,6 +156,7 @@ internal static class Grounding
                 CheckDistribution(row, c, w);
                 mass += MassInBox(row, input.GridHeight, input.GridWidth, input.ImageHeight, input.ImageWidth, box);
                 uniform += UniformMass(box, input.ImageHeight, input.ImageWidth);
+                ceiling += Ceiling(input.GridHeight, input.GridWidth, input.ImageHeight, input.ImageWidth, box);
                 words++;
             }
         }
@@ -134,7 +164,7 @@ internal static class Grounding
         {
             throw new EvaluationInputException("No word of any caption names an object: the grounding score is undefined.");
         }
-        return new GroundingScore(mass / words, uniform / words, words);
+        return new GroundingScore(mass / words, uniform / words, ceiling / words, words);
     }
 
     /// <summary>

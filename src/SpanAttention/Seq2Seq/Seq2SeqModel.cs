@@ -176,6 +176,9 @@ public sealed partial class Seq2SeqModel
     /// <summary>Every parameter value and gradient, in one flat buffer each, with named slots.</summary>
     public ParameterSet Parameters { get; }
 
+    /// <summary>The encoder behind the seam (what made the memory of the last pass).</summary>
+    internal IEncoder Encoder => _encoder;
+
     /// <summary>The layout (names, shapes, offsets) of <see cref="Parameters"/>.</summary>
     public ParameterLayout Layout => Parameters.Layout;
 

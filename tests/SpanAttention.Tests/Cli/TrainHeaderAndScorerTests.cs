@@ -28,6 +28,17 @@ public class TrainHeaderAndScorerTests : IClassFixture<TinyModels>
         Assert.Contains(" Bahdanau/Additive ", attention, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Train_Header_PrintsTheLearningRateSchedule()
+    {
+        string schedule = CliRunner.Lines(_models.TrainResult.Error).Single(l => l.StartsWith("schedule: ", StringComparison.Ordinal));
+        Assert.Equal("schedule: Adam, lr 0.01 x 0.8 per epoch (epoch 1 0.01, epoch 2 0.008), batch 32, clip 5, up to 1 epochs (patience 3)", schedule);
+
+        var constant = new SpanAttention.Training.TrainingOptions { Config = new Seq2SeqConfig(), LearningRate = 1e-3f, LearningRateDecay = 1f, Epochs = 4 };
+        Assert.Equal("schedule: Adam, lr 0.001 constant, batch 64, clip 5, up to 4 epochs", TrainingRun.DescribeSchedule(constant));
+        Assert.Equal(0.8f, new SpanAttention.Training.TrainingOptions { Config = new Seq2SeqConfig() }.LearningRateDecay);   // the library default matches the CLI's
+    }
+
     [Theory]
     [InlineData("dot", "--bidirectional")]
     [InlineData("scaled-dot", "--bidirectional")]

@@ -137,6 +137,37 @@ public class GroundingTests
         Assert.Equal(2, score.Words);
         Assert.Equal(0.4, score.Mass, 6);
         Assert.Equal(0.375, score.Uniform, 12);
+        Assert.Equal(1.0, score.Ceiling, 12); // both boxes are whole cells
+    }
+
+    [Fact]
+    public void Ceiling_BoxStraddlingCellEdges_BestSingleCellShare()
+    {
+        // 2x2 grid on 4x4 (2 px cells). Box [1, 3)²: every cell has a quarter inside. Box x [0, 3), y [0, 2): cell (0, 0) wholly.
+        Assert.Equal(0.25, Grounding.Ceiling(2, 2, 4, 4, new PixelBox(1, 1, 3, 3)), 12);
+        Assert.Equal(1.0, Grounding.Ceiling(2, 2, 4, 4, new PixelBox(0, 0, 3, 2)), 12);
+        // A 7x7 object on 8 px cells (6x6 grid over 48x48) at [20, 27)²: cell [16, 24) holds 4 of its 8 px per axis, [24, 32) 3: 0.5 · 0.5.
+        Assert.Equal(0.25, Grounding.Ceiling(6, 6, 48, 48, new PixelBox(20, 20, 27, 27)), 12);
+    }
+
+    [Property(MaxTest = 200)]
+    public Property Ceiling_BoundsEveryRow_AndOneHotOnTheBestCellReachesIt()
+    {
+        Gen<((int Gh, int Gw, int H, int W, PixelBox Box) G, int[] Raw)> cases =
+            from g in Geometry() from raw in Gen.ArrayOf(Gen.Choose(0, 1000), g.Gh * g.Gw) select (g, raw);
+        return Prop.ForAll(cases.ToArbitrary(), c =>
+        {
+            (int gh, int gw, int h, int w, PixelBox box) = c.G;
+            double ceiling = Grounding.Ceiling(gh, gw, h, w, box);
+            double best = 0;
+            for (int k = 0; k < gh * gw; k++)
+            {
+                var oneHot = new float[gh * gw];
+                oneHot[k] = 1;
+                best = Math.Max(best, Grounding.MassInBox(oneHot, gh, gw, h, w, box));
+            }
+            return Grounding.MassInBox(Normalise(c.Raw), gh, gw, h, w, box) <= ceiling + 1e-6 && Math.Abs(best - ceiling) < 1e-9;
+        });
     }
 
     [Fact]
