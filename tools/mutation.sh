@@ -4,6 +4,8 @@
 #   tools/mutation.sh src/SpanAttention/Kernels/Softmax.cs [FILE...]
 #   MUTATION_AVX512=0 tools/mutation.sh src/SpanAttention/Kernels/Softmax.cs   # run the tests without AVX-512
 #   MUTATION_FILTER='FullyQualifiedName~Softmax' tools/mutation.sh FILE          # override the test filter
+#   MUTATION_CONCURRENCY=1 tools/mutation.sh FILE                                # one test runner (shared machine)
+#   MUTATION_ONE_RUN=1 tools/mutation.sh FILE1 FILE2                             # one Stryker run for all files
 #
 # Each file is mutated on its own, against the unit tests of its folder (src/SpanAttention/Kernels/X.cs ->
 # the tests in namespace SpanAttention.Tests.Kernels), with per-test coverage, so only the tests that reach a
@@ -26,34 +28,73 @@ if [ "${MUTATION_AVX512:-1}" = "0" ]; then
   export DOTNET_EnableAVX512=0
 fi
 
+# The test filter of one file: the tests of its folder, plus extra test classes named for it in
+# tools/mutation/filters.tsv (e.g. the gate kernels' tests live in Kernels/ while the gates live in
+# Recurrent/), or only the test classes named there (a folder whose other tests train whole models would
+# take hours per file).
+filter_of() {
+  local rel=$1 folder filter mode extra
+  folder=$(dirname "$rel")
+  if [ "$folder" = "." ]; then
+    filter=FullyQualifiedName~SpanAttention.Tests
+  else
+    filter=FullyQualifiedName~SpanAttention.Tests.${folder//\//.}.
+  fi
+  mode=$(awk -F '\t' -v f="$rel" '$1 == f { print $2 }' "$root/tools/mutation/filters.tsv")
+  extra=$(awk -F '\t' -v f="$rel" '$1 == f { print $3 }' "$root/tools/mutation/filters.tsv")
+  case "$mode" in
+    add) filter="$filter|$extra" ;;
+    only) filter="$extra" ;;
+    "") ;;
+    *) echo "mutation.sh: tools/mutation/filters.tsv: $rel: mode must be add or only, got '$mode'" >&2; exit 2 ;;
+  esac
+  echo "${MUTATION_FILTER:-$filter}"
+}
+
+# One Stryker run mutating the given files (relative to src/SpanAttention) against the given filter.
+run() {
+  local filter=$1; shift
+  local name=${1//\//_}
+  name=${name%.cs}
+  [ $# -gt 1 ] && name="$name+$(($# - 1))"
+  local out="$root/.mutation/$name${MUTATION_AVX512:+-avx512-$MUTATION_AVX512}"
+  local mutate=() rel
+  for rel in "$@"; do mutate+=(--mutate "**/$rel"); done
+  rm -rf "$out" && mkdir -p "$out"
+  echo "=== $* (tests: $filter${DOTNET_EnableAVX512:+, DOTNET_EnableAVX512=$DOTNET_EnableAVX512})"
+  (cd src/SpanAttention && dotnet stryker -f "$root/tools/mutation/stryker-config.json" \
+      "${mutate[@]}" --test-case-filter "$filter" --output "$out" --skip-version-check \
+      ${MUTATION_CONCURRENCY:+--concurrency "$MUTATION_CONCURRENCY"}) > "$out/stryker.log" 2>&1 || {
+    echo "mutation.sh: Stryker failed on $*; see $out/stryker.log" >&2
+    tail -20 "$out/stryker.log" >&2
+    exit 1
+  }
+  for rel in "$@"; do
+    python3 "$root/tools/mutation/summary.py" "$out/reports/mutation-report.json" "$root/tools/mutation/equivalent.tsv" "$rel"
+  done
+}
+
+rels=()
 for file in "$@"; do
   case "$file" in
     src/SpanAttention/*.cs) ;;
     *) echo "mutation.sh: $file: not a source file under src/SpanAttention" >&2; exit 2 ;;
   esac
   [ -f "$file" ] || { echo "mutation.sh: $file: no such file" >&2; exit 2; }
-  rel=${file#src/SpanAttention/}
-  folder=$(dirname "$rel")
-  # The tests of the file's folder, plus extra test classes named for it in tools/mutation/filters.tsv
-  # (e.g. the gate kernels' tests live in Kernels/ while the gates live in Recurrent/).
-  if [ "$folder" = "." ]; then
-    filter=FullyQualifiedName~SpanAttention.Tests
-  else
-    filter=FullyQualifiedName~SpanAttention.Tests.${folder//\//.}.
-  fi
-  extra=$(awk -F '\t' -v f="$rel" '$1 == f { print $2 }' "$root/tools/mutation/filters.tsv")
-  [ -n "$extra" ] && filter="$filter|$extra"
-  filter=${MUTATION_FILTER:-$filter}
-  name=${rel//\//_}
-  name=${name%.cs}
-  out="$root/.mutation/$name${MUTATION_AVX512:+-avx512-$MUTATION_AVX512}"
-  rm -rf "$out" && mkdir -p "$out"
-  echo "=== $file (tests: $filter${DOTNET_EnableAVX512:+, DOTNET_EnableAVX512=$DOTNET_EnableAVX512})"
-  (cd src/SpanAttention && dotnet stryker -f "$root/tools/mutation/stryker-config.json" \
-      --mutate "**/$rel" --test-case-filter "$filter" --output "$out" --skip-version-check) > "$out/stryker.log" 2>&1 || {
-    echo "mutation.sh: Stryker failed on $file; see $out/stryker.log" >&2
-    tail -20 "$out/stryker.log" >&2
-    exit 1
-  }
-  python3 "$root/tools/mutation/summary.py" "$out/reports/mutation-report.json" "$root/tools/mutation/equivalent.tsv" "$rel"
+  rels+=("${file#src/SpanAttention/}")
 done
+
+if [ "${MUTATION_ONE_RUN:-0}" = "1" ]; then
+  # One build and one coverage run for all files, against the union of their filters.
+  union=""
+  for rel in "${rels[@]}"; do
+    f=$(filter_of "$rel") || exit 2
+    case "|$union|" in *"|$f|"*) ;; *) union=${union:+$union|}$f ;; esac
+  done
+  run "$union" "${rels[@]}"
+else
+  for rel in "${rels[@]}"; do
+    f=$(filter_of "$rel") || exit 2
+    run "$f" "$rel"
+  done
+fi

@@ -9,6 +9,11 @@ internal static class Program
         {
             return Seq2SeqJson.Run(args[1..]);
         }
+        // Best-of-N Stopwatch timings of the kernels the bars name, for a loaded machine (KernelProbe).
+        if (args.Length > 0 && args[0] == "kernel-probe")
+        {
+            return KernelProbe.Run(args[1..]);
+        }
         BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

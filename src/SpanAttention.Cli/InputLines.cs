@@ -4,12 +4,13 @@ namespace SpanAttention.Cli;
 internal static class InputLines
 {
     /// <summary>
-    /// The arguments when there are any (each one sentence); otherwise every non-blank line of
-    /// <paramref name="stdin"/>, trimmed. Blank arguments are an error, blank input lines are skipped.
+    /// The arguments when there are any (each one sentence); otherwise every line of <paramref name="stdin"/>,
+    /// trimmed, blank ones included (as empty strings), so a caller can give one output line per input line.
+    /// Blank arguments are an error; input with no non-blank line is an error.
     /// </summary>
     /// <param name="arguments">The text arguments from the command line (may be empty).</param>
     /// <param name="stdin">Standard input, read only when there are no arguments.</param>
-    /// <returns>At least one sentence.</returns>
+    /// <returns>At least one line, at least one of them non-empty.</returns>
     /// <exception cref="UsageException">An argument is blank.</exception>
     /// <exception cref="CliException">There is no sentence at all.</exception>
     public static IReadOnlyList<string> Read(IReadOnlyList<string>? arguments, TextReader stdin)

@@ -145,7 +145,7 @@ internal static class Program
         {
             path.Insert(1, c.Command.Name);
         }
-        stderr.WriteLine($"{ToolName}: error: {OneLine(message)} (see '{string.Join(' ', path)} --help')");
+        stderr.WriteLine($"{ToolName}: error: {PlainTypeNames(OneLine(message))} (see '{string.Join(' ', path)} --help')");
         return ExitCodes.Usage;
     }
 
@@ -196,6 +196,19 @@ internal static class Program
         }
         return -1;
     }
+
+    /// <summary>
+    /// The parser's "as expected type 'System.Int32'" (or 'System.Nullable`1[System.Int32]') in words a user reads:
+    /// "as a whole number", "as a number" or "as true or false".
+    /// </summary>
+    internal static string PlainTypeNames(string message) =>
+        System.Text.RegularExpressions.Regex.Replace(message, @"expected type 'System\.(?:Nullable`1\[System\.)?(Int32|Int64|Single|Double|Boolean)\]?'",
+            m => m.Groups[1].Value switch
+            {
+                "Int32" or "Int64" => "a whole number",
+                "Single" or "Double" => "a number",
+                _ => "true or false",
+            });
 
     private static string OneLine(string message) => message.ReplaceLineEndings(" ").Replace('\t', ' ').Trim();
 }

@@ -18,6 +18,20 @@ internal static class TrainingRun
     /// feed-forward size, and the decoder's cell), sizes, decoder and scorer, vocabularies; a
     /// decoder without attention shows no scorer (it has none, whatever <see cref="Seq2SeqConfig.Scorer"/> holds).
     /// </summary>
+    /// <summary>The optimisation as the training header's second line shows it: optimizer, learning-rate schedule (with the rate of the first and the last epoch), batch, clipping, epochs.</summary>
+    internal static string DescribeSchedule(TrainingOptions o)
+    {
+        var c = CultureInfo.InvariantCulture;
+        string optimizer = o.Optimizer == OptimizerKind.Sgd ? string.Create(c, $"SGD (momentum {o.Momentum})") : "Adam";
+        string rate = o.LearningRateDecay == 1f
+            ? string.Create(c, $"lr {o.LearningRate:0.#####} constant")
+            : string.Create(c, $"lr {o.LearningRate:0.#####} x {o.LearningRateDecay} per epoch (epoch 1 {o.LearningRate:0.#####}, epoch {Math.Max(2, o.Epochs)} {o.LearningRate * Math.Pow(o.LearningRateDecay, Math.Max(2, o.Epochs) - 1):0.######})");
+        return string.Create(c, $"schedule: {optimizer}, {rate}, batch {o.BatchSize}, clip {o.ClipNorm}, up to {o.Epochs} epochs{(o.Patience > 0 ? $" (patience {o.Patience})" : "")}");
+    }
+
+    /// <summary>
+    /// The architecture as the training header shows it (see <see cref="DescribeSchedule"/> for the optimisation).
+    /// </summary>
     internal static string Describe(Seq2SeqConfig c)
     {
         string decoder = c.Decoder == DecoderStyle.None ? "None (no attention)" : $"{c.Decoder}/{c.Scorer}";
@@ -28,7 +42,7 @@ internal static class TrainingRun
                 $"Transformer x{c.EncoderLayers} heads={c.Heads} F={c.EffectiveFeedForwardSize}{(c.Activation == Transformer.FeedForwardActivation.Gelu ? " gelu" : "")} + {c.Cell} decoder")
             : string.Create(CultureInfo.InvariantCulture, $"{c.Cell} x{c.EncoderLayers}{(c.Bidirectional ? " bi" : "")}");
         return string.Create(CultureInfo.InvariantCulture,
-            $"{encoder} E={c.EmbeddingSize} H={c.HiddenSize} {decoder} V={c.SourceVocabSize}->{c.TargetVocabSize}{(c.Dropout > 0f ? $" dropout={c.Dropout}" : "")}");
+            $"{encoder} E={c.EmbeddingSize} H={c.HiddenSize} {decoder} V={c.SourceVocabSize}->{c.TargetVocabSize}{(c.Dropout > 0f ? $" dropout={c.Dropout}" : "")}{(c.ContextGate ? " gate" : "")}{(c.AttentionRegularization > 0f ? $" attention-reg={c.AttentionRegularization}" : "")}");
     }
 
     public static TrainingResult Run(CliContext context, Dataset data, TaskSpec? task, TrainingOptions options, CancellationToken cancellationToken, TrainingLog? log = null,
@@ -71,6 +85,8 @@ internal static class TrainingRun
         }
         context.Error.WriteLine(string.Create(culture,
             $"{data.Name}: {data.Train.Count:N0} training / {session.HeldOut.Count:N0} held-out pairs, vocabularies {session.Source.Count} -> {session.Target.Count}; model {Describe(session.Model.Config)}, {session.Model.Layout.Count:N0} parameters"));
+
+        context.Error.WriteLine(DescribeSchedule(options));
 
         IProgress<TrainingProgress> reporter = new ProgressReporter(context.Error, context.ErrorIsTerminal);
         if (log is not null)

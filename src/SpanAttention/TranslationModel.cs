@@ -78,6 +78,9 @@ public sealed class TranslationModel : IDisposable
     /// <summary>The architecture.</summary>
     public Seq2SeqConfig Config => _model.Config;
 
+    /// <summary>The wrapped model (the template the replicas share values with).</summary>
+    internal Seq2SeqModel Model => _model;
+
     /// <summary>Whether the model has attention (and so its translations an <see cref="Translation.Alignment"/>).</summary>
     public bool HasAttention => _model.Config.Decoder != DecoderStyle.None;
 

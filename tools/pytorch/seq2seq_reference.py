@@ -19,6 +19,9 @@ Architecture (h_t: decoder state after step t; y_t: fed token; c_t: context):
   luong:    h_t = cell([emb(y_t); h~_{t-1}], h_{t-1}) (h~_0 = 0); c_t = attn(h_t); h~_t = tanh(combine([c_t; h_t])); logits = out(h~_t)
   none:     c = h_0; h_t = cell([emb(y_t); c], h_{t-1}); logits = out([h_t; c])
   loss = cross_entropy(logits, targets, ignore_index=0) (mean over non-padding target tokens)
+  ContextGate (bahdanau, Show, Attend and Tell's gating scalar): ctx_t = sigmoid(f_beta(h_{t-1})) * attn(h_{t-1})
+  AttentionRegularization lam (doubly stochastic attention): loss += lam * sum_b sum_{l < n_b} (1 - sum_{t < T_b} a_tbl)^2 / N,
+  N = the non-padding target tokens (the cross-entropy's divisor)
 
 Dropout (<style>_dropout.json, p = 0.3, training mode): nn.Dropout's inverted dropout on the source embeddings, the
 target embeddings and the vector the output layer reads (o; for luong h~_t, which is also what step t+1 is fed, as
@@ -46,6 +49,8 @@ class Attention(nn.Module):
         self.scorer, self.dk = scorer, dk
         if scorer == "General":
             self.W = nn.Linear(dk, dq, bias=False)
+        elif scorer in ("Dot", "ScaledDot") and dk != dq:
+            self.key_proj = nn.Linear(dk, dq, bias=False)   # keys of another width than the query, mapped to Dq
         elif scorer == "Additive":
             self.W_q = nn.Linear(dq, a, bias=False)
             self.W_k = nn.Linear(dk, a)
@@ -53,10 +58,11 @@ class Attention(nn.Module):
 
     def forward(self, q, k, mask):
         # q (B, Dq), k = v (B, S, Dk), mask (B, S)
-        if self.scorer == "Dot":
-            s = torch.einsum("bd,bsd->bs", q, k)
-        elif self.scorer == "ScaledDot":
-            s = torch.einsum("bd,bsd->bs", q, k) / math.sqrt(self.dk)
+        if self.scorer in ("Dot", "ScaledDot"):
+            kq = self.key_proj(k) if hasattr(self, "key_proj") else k   # (B, S, Dq): the keys scored against q
+            s = torch.einsum("bd,bsd->bs", q, kq)
+            if self.scorer == "ScaledDot":
+                s = s / math.sqrt(kq.shape[-1])
         elif self.scorer == "General":
             s = torch.einsum("bd,bsd->bs", q, self.W(k))
         else:
@@ -85,6 +91,9 @@ class Seq2Seq(nn.Module):
         self.decoder.embedding = nn.Embedding(c["TargetVocabSize"], E, padding_idx=PAD)
         if self.style != "None":
             self.decoder.attention = Attention(c["Scorer"], H, denc, c["AttentionSize"] or H)
+        self.gate = c.get("ContextGate", False)
+        if self.gate:
+            self.decoder.f_beta = nn.Linear(H, 1)
         self.decoder.cell = cell(E + (H if self.style == "Luong" else dc), H)
         if self.style == "Luong":
             self.decoder.combine = nn.Linear(dc + H, H, bias=False)
@@ -121,6 +130,8 @@ class Seq2Seq(nn.Module):
             e = e * tgt_mask                                                     # dropout(embedding(y_t))
         if self.style == "Bahdanau":
             a, ctx = self.decoder.attention(h, enc, mask)
+            if self.gate:
+                ctx = torch.sigmoid(self.decoder.f_beta(h)) * ctx                # beta_t = sigmoid(f_beta(h_{t-1}))
             h, c = self.step(torch.cat([e, ctx], 1), h, c)
             o = torch.cat([h, ctx], 1)
         elif self.style == "Luong":
@@ -140,14 +151,21 @@ class Seq2Seq(nn.Module):
     def forward(self, src, src_len, tin, tout, masks=None):
         T = tin.shape[1]
         state = self.encode(src, src_len, None if masks is None else masks["src"])
-        logits = []
+        logits, alphas = [], []
         for t in range(T):
             m_tgt = None if masks is None else masks["tgt"][:, t]
             m_out = None if masks is None else masks["out"][:, t]
-            step_logits, _, state = self.decode_step(state, tin[:, t], m_tgt, m_out)
+            step_logits, a, state = self.decode_step(state, tin[:, t], m_tgt, m_out)
             logits.append(step_logits)
+            alphas.append(a)
         logits = torch.stack(logits, 1)                                          # (B, T, V)
-        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tout.reshape(-1), ignore_index=PAD)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tout.reshape(-1), ignore_index=PAD)
+        lam = self.c.get("AttentionRegularization", 0.0)
+        if lam > 0:
+            counted = (tout != PAD)                                              # (B, T)
+            coverage = (torch.stack(alphas, 1) * counted.unsqueeze(-1)).sum(1)   # (B, S): sum over counted steps
+            loss = loss + lam * (((1 - coverage) ** 2) * state["mask"]).sum() / counted.sum()
+        return loss
 
     def step(self, x, h, c):
         if self.lstm:
@@ -244,3 +262,6 @@ if __name__ == "__main__":
     case("none", dict(BASE, Decoder="None", EncoderLayers=2), 3)
     case("bahdanau_dropout", dict(BASE, Dropout=0.3), 4, {"seed": 7, "step": 3})
     case("luong_dropout", dict(BASE, Decoder="Luong", Scorer="General", Cell="Lstm", Bidirectional=True, Dropout=0.3), 5, {"seed": 7, "step": 3})
+    case("bahdanau_gate", dict(BASE, ContextGate=True), 6)
+    case("bahdanau_gate_coverage", dict(BASE, ContextGate=True, AttentionRegularization=1.0, Cell="Lstm", Scorer="General", Bidirectional=True), 7)
+    case("luong_coverage", dict(BASE, Decoder="Luong", Scorer="ScaledDot", AttentionRegularization=0.5), 8)

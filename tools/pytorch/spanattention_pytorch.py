@@ -3,13 +3,15 @@
 
 Run with the Debian interpreter that has torch 1.13 (`apt-get install python3-torch python3-numpy`); nothing else is
 needed (safetensors is parsed with struct + json). The file format is docs/model-format.md; the model class is
-Seq2Seq in seq2seq_reference.py (the same module the C# training goldens come from), so every architecture a
-SpanAttention file can describe loads: cell gru/lstm/rnn, any number of encoder layers, bidirectional encoder with
-bridge, decoder bahdanau/luong/none, scorer dot/scaled-dot/general/additive.
+Seq2Seq in seq2seq_reference.py (the same module the C# training goldens come from), so every architecture with a
+recurrent encoder loads: cell gru/lstm/rnn, any number of encoder layers, bidirectional encoder with bridge, decoder
+bahdanau/luong/none, scorer dot/scaled-dot/general/additive (dot and scaled-dot over 2H-wide bidirectional keys with
+their decoder.attention.key_proj.weight). Files with a Transformer or feature-grid encoder are refused with one
+ModelFileError naming the encoder.
 
 Command line:
   /usr/bin/python3 tools/pytorch/spanattention_pytorch.py translate MODEL [TEXT ...] [--max-length N] [--float64]
-      Greedy translation of each TEXT (or each non-blank stdin line), one output line per input, exactly as
+      Greedy translation of each TEXT (or each stdin line; a blank line gives a blank line), one output line per input, exactly as
       `spanattn translate MODEL` does: same tokenisation (SpanAttention's NFC, words or grapheme clusters), unknown tokens to <unk>
       with one warning on stderr, <eos> appended to every source, arg-max over the whole target vocabulary at
       every step, stop at <eos> or after the step limit (default: 2 x the longest source of the call, <eos>
@@ -408,6 +410,9 @@ class SpanAttentionModel:
         if CONFIG_KEY not in metadata:
             raise ModelFileError(f"{path}: metadata has no '{CONFIG_KEY}' (not a SpanAttention model file)")
         config = parse_config(metadata[CONFIG_KEY])
+        encoder = json.loads(metadata[CONFIG_KEY]).get("Encoder", "Recurrent")
+        if encoder != "Recurrent":
+            raise ModelFileError(f"{path}: a {encoder} encoder; this module loads models with a recurrent encoder only")
         net = Seq2Seq(config)
         expected = net.state_dict()
         state = OrderedDict((k, v) for k, v in tensors.items() if not k.startswith(OPTIMIZER_PREFIXES))
@@ -667,9 +672,10 @@ def interop(retrain_spanattn=False):
 # ---------------------------------------------------------------------------------------------------------------
 
 def _read_lines(texts):
+    """The TEXT arguments, else every stdin line trimmed, blank ones kept as "" (one output line per input line)."""
     if texts:
         return [dotnet_trim(t) for t in texts]
-    return [dotnet_trim(line) for line in sys.stdin.read().splitlines() if dotnet_trim(line)]
+    return [dotnet_trim(line) for line in sys.stdin.read().splitlines()]
 
 
 def main(argv=None):
@@ -701,11 +707,14 @@ def main(argv=None):
         model = SpanAttentionModel.load(args.model, torch.float64 if args.float64 else torch.float32)
         unknown = []
         lines = _read_lines(args.text)
-        results = model.translate(lines, args.max_length, unknown)
+        if not any(lines):
+            sys.exit("error: no input: give the text as arguments or one sentence per line on standard input")
+        # Blank lines are not decoded (they take no part in the batch's step limit); each prints an empty line.
+        results = iter(model.translate([line for line in lines if line], args.max_length, unknown))
         if unknown:
             print(f"warning: {len(unknown)} unknown token(s) mapped to <unk>: " + ", ".join(sorted(set(unknown))), file=sys.stderr)
-        for r in results:
-            print(r.text)
+        for line in lines:
+            print(next(results).text if line else "")
     elif args.command == "info":
         metadata, tensors = read_safetensors(args.model)
         for name, t in tensors.items():
@@ -726,4 +735,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ModelFileError as e:
+        sys.exit(f"error: {e}")   # one line and exit code 1, as spanattn reports a bad model file

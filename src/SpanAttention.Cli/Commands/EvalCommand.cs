@@ -28,11 +28,12 @@ internal static class EvalCommand
         var buckets = new Option<string?>("--buckets") { Description = "Source-length buckets by their upper edges, e.g. 10,20,30,40: lengths up to 10, 11-20, 21-30, 31-40 and over 40. Each label shows the lengths its sentences really have (5-10 when the shortest source has 5 tokens)." };
         var bucketWidth = new Option<int?>("--bucket-width") { Description = "Source-length buckets N lengths wide: 1-N, N+1-2N, ... (default: five equal buckets up to the longest source)." };
         var plot = new Option<string?>("--plot") { Description = "Also write FILE.svg: exact match and BLEU-4 against source length (a point per length bucket), one line per model." };
+        var gradientFlow = new Option<string?>("--gradient-flow") { Description = "Also write FILE.svg and print a table: the gradient reaching each source position j, the mean of ‖dL/dx_j‖ (x_j the embedded source token, one sentence's teacher-forced loss, the model's own backward pass) over the scored pairs, one line per model. Recurrent encoders only." };
         Option<string> format = CommonOptions.Format();
         Option<int> maxSource = CommonOptions.MaxSourceLength();
         var command = new Command("eval", "Score models on held-out data: exact match, token accuracy, BLEU-4, by source length.")
         {
-            models, task, data, allLines, seed, count, minLength, maxLength, limit, buckets, bucketWidth, plot, format, maxSource,
+            models, task, data, allLines, seed, count, minLength, maxLength, limit, buckets, bucketWidth, plot, gradientFlow, format, maxSource,
         };
         command.SetAction(parsed =>
         {
@@ -43,13 +44,13 @@ internal static class EvalCommand
             BucketChoice choice = BucketChoice.Parse(parsed.GetValue(buckets), parsed.GetValue(bucketWidth));
             return Execute(context, parsed.GetValue(models) ?? [], parsed.GetValue(task), parsed.GetValue(data), parsed.GetValue(seed), parsed.GetValue(count),
                 parsed.GetValue(minLength), parsed.GetValue(maxLength), parsed.GetValue(limit), CommonOptions.ParseFormat(parsed.GetValue(format)), parsed.GetValue(maxSource), parsed.GetValue(allLines), choice,
-                parsed.GetValue(plot));
+                parsed.GetValue(plot), parsed.GetValue(gradientFlow));
         });
         return command;
     }
 
     internal static int Execute(CliContext context, string[] modelPaths, string? task, string? data, int? seed, int? count, int? minLength, int? maxLength, int limit, TableFormat format,
-        int maxSourceLength = Inference.DecodeLimits.DefaultMaxSourceLength, bool allLines = false, BucketChoice? buckets = null, string? plot = null)
+        int maxSourceLength = Inference.DecodeLimits.DefaultMaxSourceLength, bool allLines = false, BucketChoice? buckets = null, string? plot = null, string? gradientFlow = null)
     {
         if (allLines && data is null)
         {
@@ -61,14 +62,18 @@ internal static class EvalCommand
         {
             throw new UsageException("give at least one model file.");
         }
-        if (plot is not null)
+        if (plot is not null || gradientFlow is not null)
         {
-            FileChecks.CheckOutputs([.. modelPaths.Select(m => ((string?)m, "model file")), (data, "data file")], [(plot, "plot file")]);
+            FileChecks.CheckOutputs([.. modelPaths.Select(m => ((string?)m, "model file")), (data, "data file")], [(plot, "plot file"), (gradientFlow, "gradient-flow plot")]);
         }
         var bundles = new List<ModelBundle>();
         foreach (string path in modelPaths)
         {
             bundles.Add(ModelBundle.Load(path, maxBatch: 64));
+        }
+        if (gradientFlow is not null && bundles.FirstOrDefault(b => b.Model.Config.Encoder != Seq2Seq.EncoderKind.Recurrent) is ModelBundle other)
+        {
+            throw new UsageException($"--gradient-flow measures the embedded source tokens of a recurrent encoder; '{other.Path}' has a {other.Model.Config.Encoder.ToString().ToLowerInvariant()} encoder.");
         }
 
         IReadOnlyList<SentencePair> pairs;
@@ -132,6 +137,20 @@ internal static class EvalCommand
             AtomicFile.WriteAllBytes(plot, System.Text.Encoding.UTF8.GetBytes(EvaluationView.LengthPlot(reports, $"Quality by source length: {what}")));
             context.Out.WriteLine();
             context.Out.WriteLine($"plot: {plot}");
+        }
+        if (gradientFlow is not null)
+        {
+            var flows = new List<(string, GradientFlowReport)>();
+            foreach (ModelBundle bundle in bundles)
+            {
+                flows.Add((Path.GetFileName(bundle.Path), GradientFlow.Measure(bundle.Model, pairs)));
+            }
+            context.Out.WriteLine();
+            context.Out.WriteLine("gradient reaching each source position: mean ‖dL/dx_j‖ over the pairs (x_j the embedded source token j)");
+            context.Out.Write(GradientFlowView.Table(flows, format));
+            AtomicFile.WriteAllBytes(gradientFlow, System.Text.Encoding.UTF8.GetBytes(GradientFlowView.Plot(flows, $"Gradient reaching each source position: {what}")));
+            context.Out.WriteLine();
+            context.Out.WriteLine($"gradient-flow plot: {gradientFlow}");
         }
         return ExitCodes.Success;
     }

@@ -53,7 +53,7 @@ internal sealed partial class AttentionLayer
     /// <summary>Creates a layer and sizes its workspaces.</summary>
     /// <param name="scorer">The scoring function.</param>
     /// <param name="queryDim">Dq, the query size.</param>
-    /// <param name="keyDim">Dk, the key size (must equal Dq for Dot and ScaledDot).</param>
+    /// <param name="keyDim">Dk, the key size (Dot and ScaledDot with Dk ≠ Dq learn a key projection W [Dq, Dk]).</param>
     /// <param name="valueDim">Dv, the value size (the context size).</param>
     /// <param name="attentionDim">A, the hidden size of the additive scorer; ignored (may be 0) otherwise.</param>
     /// <param name="maxBatch">Largest B.</param>
@@ -100,6 +100,9 @@ internal sealed partial class AttentionLayer
 
     /// <summary>The General scorer's W [Dq, Dk]; null for other scorers or before <see cref="RegisterParameters"/>.</summary>
     public ParameterSlot? Weight => (_scorer as GeneralScorer)?.Weight;
+
+    /// <summary>The key projection W [Dq, Dk] of Dot or ScaledDot when Dk ≠ Dq; null otherwise or before <see cref="RegisterParameters"/>.</summary>
+    public ParameterSlot? KeyProjectionWeight => (_scorer as DotScorer)?.KeyProjectionWeight;
 
     /// <summary>The Additive scorer's W_q [A, Dq].</summary>
     public ParameterSlot? QueryWeight => Additive?.QueryWeight;
@@ -148,11 +151,12 @@ internal sealed partial class AttentionLayer
         _dProjectedKeysDirty = false;
     }
 
-    /// <summary>Registers this scorer's parameters (none for Dot and ScaledDot) in a model's layout.</summary>
+    /// <summary>Registers this scorer's parameters (none for Dot and ScaledDot with Dq = Dk) in a model's layout.</summary>
     /// <param name="layout">The model's parameter layout, still open for registration.</param>
     /// <param name="prefix">Name prefix including its separator, e.g. <c>"attention."</c> or <c>"decoder.attention."</c>.</param>
     /// <remarks>
-    /// General: <c>{prefix}W.weight</c> [Dq, Dk]. Additive: <c>{prefix}W_q.weight</c> [A, Dq],
+    /// General: <c>{prefix}W.weight</c> [Dq, Dk]. Dot and ScaledDot with Dk ≠ Dq: <c>{prefix}key_proj.weight</c> [Dq, Dk]
+    /// (<c>nn.Linear(Dk, Dq, bias=False)</c> applied to the keys). Additive: <c>{prefix}W_q.weight</c> [A, Dq],
     /// <c>{prefix}W_k.weight</c> [A, Dk], <c>{prefix}W_k.bias</c> [A], <c>{prefix}v.weight</c> [1, A]:
     /// the state_dict names of a PyTorch module holding <c>W = nn.Linear(Dk, Dq, bias=False)</c>, or
     /// <c>W_q = nn.Linear(Dq, A, bias=False)</c>, <c>W_k = nn.Linear(Dk, A)</c>, <c>v = nn.Linear(A, 1, bias=False)</c>.
@@ -191,7 +195,7 @@ internal sealed partial class AttentionLayer
     /// <param name="source">S, 1..MaxSource (the padded length of this batch).</param>
     /// <remarks>
     /// General: P = K Wᵀ (B·S, Dq), so that s_j = q · P_j. Additive: P = K W_kᵀ + b (B·S, A).
-    /// Dot and ScaledDot: nothing to compute (P = K). Drops any key gradient accumulated by Backward calls that
+    /// Dot and ScaledDot: nothing to compute (P = K), or P = K Wᵀ (B·S, Dq) when Dk ≠ Dq. Drops any key gradient accumulated by Backward calls that
     /// were not followed by <see cref="PrepareKeysBackward"/>.
     /// </remarks>
     public void PrepareKeys(ReadOnlySpan<float> parameters, ReadOnlySpan<float> keys, int batch, int source)
@@ -220,7 +224,7 @@ internal sealed partial class AttentionLayer
     /// <param name="gradients">All parameter gradients (flat buffer). Accumulated.</param>
     /// <param name="dKeys">dK: (B, S, Dk). Accumulated.</param>
     /// <remarks>
-    /// With dP the accumulated gradient of the projected keys (B·S, P): Dot/ScaledDot: nothing left to do. General:
+    /// With dP the accumulated gradient of the projected keys (B·S, P): Dot/ScaledDot: nothing left to do (or, with a key projection, as General). General:
     /// dW += dPᵀ K, dK += dP W. Additive: dW_k += dPᵀ K, db += Σ_rows dP, dK += dP W_k. The accumulator is
     /// cleared afterwards, so a second call adds nothing.
     /// </remarks>
@@ -398,7 +402,7 @@ internal sealed partial class AttentionLayer
     /// <param name="dKeys">dK: (B, S, Dk). Accumulated (Dot, ScaledDot); pass the same span to <see cref="PrepareKeysBackward"/>.</param>
     /// <param name="dValues">dV: (B, S, Dv). Accumulated.</param>
     /// <remarks>
-    /// Dot and ScaledDot add the keys' gradient to <paramref name="dKeys"/> here. General and Additive score
+    /// Dot and ScaledDot (Dq = Dk) add the keys' gradient to <paramref name="dKeys"/> here. General, Additive and projected Dot score
     /// against projected keys: their gradient is accumulated internally over all steps and reaches
     /// <paramref name="dKeys"/> (and W, or W_k and b) in <see cref="PrepareKeysBackward"/>, with one GEMM.
     /// Either way, dKeys is complete once <see cref="PrepareKeysBackward"/> has run.

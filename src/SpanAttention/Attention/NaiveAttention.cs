@@ -83,8 +83,7 @@ internal static class NaiveAttention
             Span<float> dk_ = dKeys.Slice(j * dk, dk);
             switch (layer.Scorer)
             {
-                case AttentionScorer.Dot:
-                case AttentionScorer.ScaledDot:
+                case AttentionScorer.Dot or AttentionScorer.ScaledDot when dq == dk:
                 {
                     // s_j = c q · k_j  ->  dq += c ds_j k_j ;  dk_j += c ds_j q
                     float c = layer.Scorer == AttentionScorer.ScaledDot ? 1f / MathF.Sqrt(dk) : 1f;
@@ -96,20 +95,25 @@ internal static class NaiveAttention
                     break;
                 }
                 case AttentionScorer.General:
+                case AttentionScorer.Dot:
+                case AttentionScorer.ScaledDot:
                 {
-                    // s_j = Σ_i q_i Σ_d W[i,d] k_jd  ->  dq_i += ds_j (W k_j)_i ; dW[i,d] += ds_j q_i k_jd ; dk_jd += ds_j Σ_i q_i W[i,d]
-                    ReadOnlySpan<float> w = Slot(layer.Weight).Of(parameters);
-                    Span<float> dW = layer.Weight!.Of(gradients);
+                    // s_j = c Σ_i q_i Σ_d W[i,d] k_jd  (General: c = 1; Dot/ScaledDot with Dq ≠ Dk: W is the key projection, c = 1 or 1/sqrt(Dq))
+                    //   ->  dq_i += c ds_j (W k_j)_i ; dW[i,d] += c ds_j q_i k_jd ; dk_jd += c ds_j Σ_i q_i W[i,d]
+                    ParameterSlot slot = Slot(layer.Scorer == AttentionScorer.General ? layer.Weight : layer.KeyProjectionWeight);
+                    float cds = (layer.Scorer == AttentionScorer.ScaledDot ? 1f / MathF.Sqrt(dq) : 1f) * ds;
+                    ReadOnlySpan<float> w = slot.Of(parameters);
+                    Span<float> dW = slot.Of(gradients);
                     for (int i = 0; i < dq; i++)
                     {
                         float wk = 0f;
                         for (int d = 0; d < dk; d++)
                         {
                             wk += w[i * dk + d] * k[d];
-                            dW[i * dk + d] += ds * query[i] * k[d];
-                            dk_[d] += ds * query[i] * w[i * dk + d];
+                            dW[i * dk + d] += cds * query[i] * k[d];
+                            dk_[d] += cds * query[i] * w[i * dk + d];
                         }
-                        dQuery[i] += ds * wk;
+                        dQuery[i] += cds * wk;
                     }
                     break;
                 }
@@ -154,8 +158,7 @@ internal static class NaiveAttention
         int dq = layer.QueryDim, dk = layer.KeyDim;
         switch (layer.Scorer)
         {
-            case AttentionScorer.Dot:
-            case AttentionScorer.ScaledDot:
+            case AttentionScorer.Dot or AttentionScorer.ScaledDot when dq == dk:
             {
                 float sum = 0f;
                 for (int d = 0; d < dk; d++)
@@ -165,8 +168,11 @@ internal static class NaiveAttention
                 return layer.Scorer == AttentionScorer.ScaledDot ? sum / MathF.Sqrt(dk) : sum;
             }
             case AttentionScorer.General:
+            case AttentionScorer.Dot:
+            case AttentionScorer.ScaledDot:
             {
-                ReadOnlySpan<float> w = Slot(layer.Weight).Of(parameters);
+                // s = c q · (W k): General's W, or the dot scorers' key projection when Dq ≠ Dk (c = 1/sqrt(Dq) for ScaledDot)
+                ReadOnlySpan<float> w = Slot(layer.Scorer == AttentionScorer.General ? layer.Weight : layer.KeyProjectionWeight).Of(parameters);
                 float sum = 0f;
                 for (int i = 0; i < dq; i++)
                 {
@@ -177,7 +183,7 @@ internal static class NaiveAttention
                     }
                     sum += q[i] * wk;
                 }
-                return sum;
+                return layer.Scorer == AttentionScorer.ScaledDot ? sum / MathF.Sqrt(dq) : sum;
             }
             case AttentionScorer.Additive:
             {

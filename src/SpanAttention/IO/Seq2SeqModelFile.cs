@@ -24,6 +24,15 @@ public static class Seq2SeqModelFile
     /// <summary>Metadata key of the target vocabulary JSON.</summary>
     public const string TargetVocabKey = "spanattention.target_vocab";
 
+    /// <summary>
+    /// Metadata key of the architecture marker: absent for a <see cref="Seq2SeqModel"/> (recurrent decoder, the files
+    /// that predate the marker), <see cref="TransformerArchitecture"/> for a full Transformer encoder-decoder.
+    /// </summary>
+    internal const string ArchitectureKey = "spanattention.architecture";
+
+    /// <summary>The <see cref="ArchitectureKey"/> value of a Transformer encoder-decoder file (TransformerSeq2SeqModelFile).</summary>
+    internal const string TransformerArchitecture = "transformer-seq2seq";
+
     /// <summary>Metadata key of a description of the training data, as JSON text (written by <c>spanattn train</c>;
     /// opaque to the library).</summary>
     public const string TaskKey = "spanattention.task";
@@ -99,6 +108,7 @@ public static class Seq2SeqModelFile
     internal static Seq2SeqModelFileContents Load(Stream stream, string path, int maxBatch, int maxSource, int maxTarget)
     {
         using SafeTensorsReader reader = SafeTensorsReader.Open(stream, leaveOpen: true);
+        RequireArchitecture(reader.Metadata, null, path);
         Seq2SeqConfig config = ReadConfig(reader.Metadata, path);
         CheckTensors(reader, config, path);
         var model = new Seq2SeqModel(config, (Parameters.ParameterSet?)null, maxBatch, maxSource, maxTarget);
@@ -184,6 +194,9 @@ public static class Seq2SeqModelFile
                 case Attention.AttentionScorer.General:
                     yield return ("decoder.attention.W.weight", [h, denc]);
                     break;
+                case Attention.AttentionScorer.Dot or Attention.AttentionScorer.ScaledDot when config.ProjectsDotKeys:
+                    yield return ("decoder.attention.key_proj.weight", [h, denc]);
+                    break;
                 case Attention.AttentionScorer.Additive:
                     yield return ("decoder.attention.W_q.weight", [a, h]);
                     yield return ("decoder.attention.W_k.weight", [a, denc]);
@@ -191,6 +204,11 @@ public static class Seq2SeqModelFile
                     yield return ("decoder.attention.v.weight", [1, a]);
                     break;
             }
+        }
+        if (config.ContextGate)
+        {
+            yield return ("decoder.f_beta.weight", [1, h]);
+            yield return ("decoder.f_beta.bias", [1]);
         }
         yield return ("decoder.cell.weight_ih", [gh, input]);
         yield return ("decoder.cell.weight_hh", [gh, h]);
@@ -211,22 +229,30 @@ public static class Seq2SeqModelFile
     /// bounded by the file's.
     /// </summary>
     /// <exception cref="ModelFileException">The first mismatch, naming the tensor and the configuration.</exception>
-    internal static void CheckTensors(SafeTensorsReader reader, Seq2SeqConfig config, string path)
+    internal static void CheckTensors(SafeTensorsReader reader, Seq2SeqConfig config, string path) =>
+        CheckTensors(reader, ExpectedTensors(config), config.Describe(), path);
+
+    /// <summary>
+    /// <see cref="CheckTensors(SafeTensorsReader, Seq2SeqConfig, string)"/> against any architecture's list of tensors;
+    /// <paramref name="description"/> names the model in messages.
+    /// </summary>
+    /// <exception cref="ModelFileException">The first mismatch, naming the tensor and the model.</exception>
+    internal static void CheckTensors(SafeTensorsReader reader, IEnumerable<(string Name, long[] Shape)> tensors, string description, string path)
     {
         var expected = new Dictionary<string, long[]>(StringComparer.Ordinal);
         long total = 0;
-        foreach ((string name, long[] shape) in ExpectedTensors(config))
+        foreach ((string name, long[] shape) in tensors)
         {
             // Stops at the first tensor the file lacks, so a configuration asking for 2^31 layers costs one lookup per tensor the file has.
             if (!reader.Contains(name))
             {
-                throw new ModelFileException($"{path}: tensor '{name}' [{string.Join(", ", shape)}] (implied by '{ConfigKey}': {config.Describe()}) is missing from the file.");
+                throw new ModelFileException($"{path}: tensor '{name}' [{string.Join(", ", shape)}] (implied by '{ConfigKey}': {description}) is missing from the file.");
             }
-            CheckTensor(reader[name], shape, config, path);
+            CheckTensor(reader[name], shape, description, path);
             total += reader[name].ElementCount;
             if (total > int.MaxValue)
             {
-                throw new ModelFileException($"{path}: the model ({config.Describe()}) has more than {int.MaxValue} parameters.");
+                throw new ModelFileException($"{path}: the model ({description}) has more than {int.MaxValue} parameters.");
             }
             expected.Add(name, shape);
         }
@@ -243,13 +269,13 @@ public static class Seq2SeqModelFile
             }
             if (parameter is null)
             {
-                throw new ModelFileException($"{path}: the file holds tensor '{t.Name}' {t.ShapeText}, which the model ({config.Describe()}) does not have.");
+                throw new ModelFileException($"{path}: the file holds tensor '{t.Name}' {t.ShapeText}, which the model ({description}) does not have.");
             }
-            CheckTensor(t, expected[parameter], config, path);
+            CheckTensor(t, expected[parameter], description, path);
         }
     }
 
-    private static void CheckTensor(SafeTensorInfo info, long[] shape, Seq2SeqConfig config, string path)
+    private static void CheckTensor(SafeTensorInfo info, long[] shape, string description, string path)
     {
         if (info.DType != SafeTensorsDType.F32)
         {
@@ -262,7 +288,7 @@ public static class Seq2SeqModelFile
         }
         if (!same)
         {
-            throw new ModelFileException($"{path}: tensor '{info.Name}' has shape {info.ShapeText}, but '{ConfigKey}' ({config.Describe()}) implies [{string.Join(", ", shape)}].");
+            throw new ModelFileException($"{path}: tensor '{info.Name}' has shape {info.ShapeText}, but '{ConfigKey}' ({description}) implies [{string.Join(", ", shape)}].");
         }
     }
 
@@ -286,6 +312,27 @@ public static class Seq2SeqModelFile
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Checks the file's architecture marker: <paramref name="expected"/> null asks for a recurrent-decoder model (no
+    /// marker), otherwise the marker must equal it.
+    /// </summary>
+    /// <exception cref="ModelFileException">The file is of the other architecture, or of an unknown one.</exception>
+    internal static void RequireArchitecture(IReadOnlyDictionary<string, string> metadata, string? expected, string path)
+    {
+        metadata.TryGetValue(ArchitectureKey, out string? found);
+        if (found == expected)
+        {
+            return;
+        }
+        string Name(string? a) => a switch
+        {
+            null => "a recurrent-decoder sequence-to-sequence model (no '" + ArchitectureKey + "')",
+            TransformerArchitecture => "a Transformer encoder-decoder ('" + ArchitectureKey + "' = '" + TransformerArchitecture + "')",
+            _ => "'" + ArchitectureKey + "' = '" + (a.Length > 64 ? a[..64] + "…" : a) + "', an architecture this version does not know",
+        };
+        throw new ModelFileException($"{path}: the file holds {Name(found)}, but {Name(expected)} was asked for.");
     }
 
     /// <summary>The configuration recorded in a file's metadata.</summary>
@@ -335,7 +382,7 @@ public static class Seq2SeqModelFile
         {
             foreach ((string key, string value) in extra)
             {
-                if (key is ConfigKey or SourceVocabKey or TargetVocabKey)
+                if (key is ConfigKey or SourceVocabKey or TargetVocabKey or ArchitectureKey)
                 {
                     throw new ArgumentException($"The metadata key '{key}' is written from the model and vocabularies; it cannot be given.", nameof(extra));
                 }
@@ -343,6 +390,31 @@ public static class Seq2SeqModelFile
             }
         }
         return metadata;
+    }
+
+    /// <summary>Both vocabularies of a file's metadata, parsed and checked against <paramref name="config"/>.</summary>
+    /// <exception cref="ModelFileException">No vocabularies, a malformed one, or ones that do not fit the model.</exception>
+    internal static (Vocabulary Source, Vocabulary Target) ReadVocabularies(string path, IReadOnlyDictionary<string, string> metadata, Seq2SeqConfig config)
+    {
+        if (!metadata.TryGetValue(SourceVocabKey, out string? sourceJson) || !metadata.TryGetValue(TargetVocabKey, out string? targetJson))
+        {
+            throw new ModelFileException($"{path}: the metadata has no vocabularies ('{SourceVocabKey}', '{TargetVocabKey}').");
+        }
+        Vocabulary source, target;
+        try
+        {
+            source = Vocabulary.FromJson(sourceJson);
+            target = Vocabulary.FromJson(targetJson);
+        }
+        catch (FormatException e)
+        {
+            throw new ModelFileException($"{path}: bad vocabulary: {e.Message}", e);
+        }
+        if (CheckVocabularies(config, source, target) is string problem)
+        {
+            throw new ModelFileException($"{path}: {problem}");
+        }
+        return (source, target);
     }
 
     /// <summary>Why two vocabularies cannot be a model's (sizes or special ids differ), or null when they fit.</summary>
@@ -391,26 +463,5 @@ public sealed class Seq2SeqModelFileContents
     /// </summary>
     /// <returns>The source and target vocabularies.</returns>
     /// <exception cref="ModelFileException">No vocabularies, a malformed one, or ones that do not fit the model.</exception>
-    public (Vocabulary Source, Vocabulary Target) ReadVocabularies()
-    {
-        if (SourceVocabJson is not string sourceJson || TargetVocabJson is not string targetJson)
-        {
-            throw new ModelFileException($"{Path}: the metadata has no vocabularies ('{Seq2SeqModelFile.SourceVocabKey}', '{Seq2SeqModelFile.TargetVocabKey}').");
-        }
-        Vocabulary source, target;
-        try
-        {
-            source = Vocabulary.FromJson(sourceJson);
-            target = Vocabulary.FromJson(targetJson);
-        }
-        catch (FormatException e)
-        {
-            throw new ModelFileException($"{Path}: bad vocabulary: {e.Message}", e);
-        }
-        if (Seq2SeqModelFile.CheckVocabularies(Model.Config, source, target) is string problem)
-        {
-            throw new ModelFileException($"{Path}: {problem}");
-        }
-        return (source, target);
-    }
+    public (Vocabulary Source, Vocabulary Target) ReadVocabularies() => Seq2SeqModelFile.ReadVocabularies(Path, Metadata, Model.Config);
 }

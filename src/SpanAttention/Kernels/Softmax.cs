@@ -156,7 +156,10 @@ public static class Softmax
     /// <param name="weights">Forward output: (n).</param>
     /// <param name="dWeights">Upstream gradient: (n).</param>
     /// <param name="dScores">Gradient of the logits: (n). Accumulated.</param>
-    /// <remarks>Masked positions have weight 0, so they receive exactly 0 gradient: no mask is needed here.</remarks>
+    /// <remarks>Masked positions have weight 0, so they receive exactly 0 gradient: no mask is needed here.
+    /// Each element is one fused multiply-add, fma(weights_j, dWeights_j - dot, dScores_j), with dot =
+    /// <see cref="TensorPrimitives.Dot(ReadOnlySpan{float}, ReadOnlySpan{float})"/>, on every path, so the result does
+    /// not depend on the vector width.</remarks>
     public static void Backward(ReadOnlySpan<float> weights, ReadOnlySpan<float> dWeights, Span<float> dScores)
     {
         CheckBackwardArguments(weights, dWeights, dScores);
@@ -190,7 +193,8 @@ public static class Softmax
         }
         for (; j < n; j++)
         {
-            Unsafe.Add(ref ds, j) += Unsafe.Add(ref a, j) * (Unsafe.Add(ref da, j) - dot);
+            // fused like the vector paths, so every element gets the same bits whichever path computes it
+            Unsafe.Add(ref ds, j) = MathF.FusedMultiplyAdd(Unsafe.Add(ref a, j), Unsafe.Add(ref da, j) - dot, Unsafe.Add(ref ds, j));
         }
     }
 

@@ -7,10 +7,14 @@ namespace SpanAttention.Seq2Seq;
 /// <summary>
 /// Bahdanau et al. (2015): attend with the previous state, then step the cell on [emb; context].
 /// c_t = attn(h_{t-1}); h_t = cell([emb(y_t); c_t], h_{t-1}); o_t = drop([h_t; c_t]).
+/// With the context gate of Show, Attend and Tell, g_t = σ(f_β(h_{t-1})) c_t takes the place of c_t in the cell's input
+/// and in o_t.
 /// </summary>
-internal sealed class BahdanauDecoder(IDecoderCell cell, AttentionLayer attention, int embedding, int hidden, int context)
+internal sealed class BahdanauDecoder(IDecoderCell cell, AttentionLayer attention, ContextGate? gate, int embedding, int hidden, int context)
     : RecurrentDecoder(cell, attention, embedding, hidden, context, hidden + context)
 {
+    private readonly ContextGate? _gate = gate;
+
     /// <inheritdoc/>
     public override int QuerySlot => 0;
 
@@ -23,10 +27,16 @@ internal sealed class BahdanauDecoder(IDecoderCell cell, AttentionLayer attentio
         ReadOnlySpan<float> hPrev = w.State(t);
         Span<float> context = w.Context(t), x = w.Input(t), hCur = w.State(t + 1), output = w.Output(t);
         Attention!.Forward(values, hPrev, states, states, memory.Lengths, w.Weights(t), context);   // (1) c_t = attn(h_{t-1})
-        Concat(bsz, w.Embedded(t), E, context, Dc, x);                                              // (2) x = [emb; c_t]
+        ReadOnlySpan<float> read = context;
+        if (_gate is not null)
+        {
+            _gate.Forward(values, hPrev, context, bsz, w.Beta(t), w.Gated(t));                      // (1') g_t = σ(f_β(h_{t-1})) c_t
+            read = w.Gated(t);
+        }
+        Concat(bsz, w.Embedded(t), E, read, Dc, x);                                                 // (2) x = [emb; c_t]
         Cell.Forward(parameters, bsz, x, hPrev, w.CellState(t), hCur, w.CellState(t + 1), w.Cache(t),
             pass.TableColumns, pass.TableColumns > 0 ? w.TableRows : default);                      // (3) h_t = cell(x, h_{t-1})
-        Concat(bsz, hCur, H, context, Dc, output);                                                  // (4) o = [h_t; c_t]
+        Concat(bsz, hCur, H, read, Dc, output);                                                     // (4) o = [h_t; c_t]
         if (pass.Dropping)
         {
             pass.DropRows(Dropout.DecoderOutput, t, bsz, O, w.OutputMask(t), output);               // (5) o = drop(o)
@@ -53,8 +63,10 @@ internal sealed class BahdanauDecoder(IDecoderCell cell, AttentionLayer attentio
             w.DGatesAt(t), w.DGatesHhAt(t), pass.TableColumns);
         // (2) x = [emb; c_t]
         SplitInputGradient(bsz, dX, w.DEmbedded, dContext, accumulate: true);
-        // (1) c_t = attn(query = h_{t-1}); the additive scorer's tanh layer is recomputed here
-        Attention!.Backward(dContext, default, parameters.Values, hPrev, states, states, memory.Lengths, w.Weights(t), parameters.Gradients,
+        // (1') g_t = β_t c_t: dc_t = β_t dg_t, and β's share of d h_{t-1} and of the gate's weights
+        _gate?.Backward(dContext, parameters.Values, hPrev, w.Context(t), w.Beta(t), bsz, parameters.Gradients, w.DHPrev);
+        // (1) c_t = attn(query = h_{t-1}); the additive scorer's tanh layer is recomputed here (d a_t: the attention penalty's, if any)
+        Attention!.Backward(dContext, w.DWeightsAt(t), parameters.Values, hPrev, states, states, memory.Lengths, w.Weights(t), parameters.Gradients,
             pass.DropQueryGradient ? w.DPre : w.DHPrev, dStates, dStates, hiddenCache: default, w.DProjectedQuery(t));
     }
 
@@ -62,7 +74,7 @@ internal sealed class BahdanauDecoder(IDecoderCell cell, AttentionLayer attentio
     public override void PrepareSentences(InferenceWeights weights, DecoderWorkspace w, EncoderMemory memory, PreparedDecoding prepared)
     {
         int rows = memory.Batch * memory.Source;
-        prepared.UseU = memory.Source <= Dc;
+        prepared.UseU = memory.Source <= Dc && _gate is null; // U folds c_t into the gates; a gated c_t needs β first
         if (prepared.UseU)
         {
             Gemm.Multiply(rows, memory.States, Dc, Transpose.No, weights.CellIhRestT!, prepared.AllU(rows), Cell.GateWidth, accumulate: false); // U = K W_rᵀ (B·S, G·H)
@@ -76,7 +88,16 @@ internal sealed class BahdanauDecoder(IDecoderCell cell, AttentionLayer attentio
         int h = H, n = memory.Lengths[b], gh = Cell.GateWidth;
         Span<float> hCur = w.State(t + 1).Slice(b * h, h), output = w.Output(t).Slice(b * O, O);
         Span<float> a = w.Weights(t).Slice(b * memory.Source, memory.Source), context = w.Context(t).Slice(b * Dc, Dc);
-        prepared.AttendRow(Attention!.ScorerImplementation, weights, values, b, n, w.State(t).Slice(b * h, h), memory.States, Dc, a, context); // (1) c_t = attn(h_{t-1})
+        ReadOnlySpan<float> hPrev = w.State(t).Slice(b * h, h);
+        prepared.AttendRow(Attention!.ScorerImplementation, weights, values, b, n, hPrev, memory.States, Dc, a, context); // (1) c_t = attn(h_{t-1})
+        if (_gate is not null)
+        {
+            Span<float> gated = w.Gated(t).Slice(b * Dc, Dc);
+            float beta = _gate.Beta(values, hPrev);
+            w.Beta(t)[b] = beta;
+            System.Numerics.Tensors.TensorPrimitives.Multiply(context, beta, gated);                                  // (1') g_t = β_t c_t
+            context = gated;
+        }
         if (prepared.UseU)
         {
             Gemv.MultiplyTransposed(prepared.U(b).Slice(0, n * gh), n, gh, gh, a.Slice(0, n), gates, accumulate: true);  // (2) += Σ_j a_j U_j = W_r c_t

@@ -15,7 +15,7 @@ namespace SpanAttention.Seq2Seq;
 internal sealed class DecoderWorkspace
 {
     private readonly int _e, _h, _dc, _i, _o, _v, _cacheSize, _gw, _a;
-    private readonly bool _lstm, _luong, _dropout;
+    private readonly bool _lstm, _luong, _dropout, _gate, _coverage;
     private int _maxBatch, _maxSource, _maxTarget;
 
     // Forward, step-major.
@@ -37,6 +37,9 @@ internal sealed class DecoderWorkspace
     private int[] _fed = [];          // (T, B) fed tokens
     private int[] _targets = [];      // (T, B) expected tokens
     private float[] _tableRows = [];  // (B, G·H) one step's looked-up input-table rows
+    private float[] _beta = [];       // (T, B) context gate: β_t
+    private float[] _gated = [];      // (T, B, Dc) context gate: β_t c_t, what the cell and the output layer read
+    private float[] _coverageSums = [];// (B, S) attention regularisation: Σ_t α_t
 
     // Backward.
     private float[] _dLogits = [];    // (T, B, V)
@@ -55,12 +58,13 @@ internal sealed class DecoderWorkspace
     private float[] _dPre = [];       // (B, H) gradient before a tanh
     private float[] _dTilde = [];     // (B, H) Luong: gradient of h̃_t from step t+1's input
     private float[] _dFixed = [];     // (B, H) None: gradient of the fixed context
+    private float[] _dWeights = [];   // (T, B, S) attention regularisation: d α_t
 
     public DecoderWorkspace(int embedding, int hidden, int context, int input, int output, int vocabulary, int cacheSize, int gateWidth,
-        int attentionSize, bool lstm, bool luong, bool dropout, int maxBatch, int maxSource, int maxTarget)
+        int attentionSize, bool lstm, bool luong, bool dropout, bool gate, bool coverage, int maxBatch, int maxSource, int maxTarget)
     {
         (_e, _h, _dc, _i, _o, _v, _cacheSize, _gw, _a) = (embedding, hidden, context, input, output, vocabulary, cacheSize, gateWidth, attentionSize);
-        (_lstm, _luong, _dropout) = (lstm, luong, dropout);
+        (_lstm, _luong, _dropout, _gate, _coverage) = (lstm, luong, dropout, gate, coverage);
         EnsureCapacity(maxBatch, maxSource, maxTarget);
     }
 
@@ -99,6 +103,10 @@ internal sealed class DecoderWorkspace
         _fed = new int[t * b];
         _targets = new int[t * b];
         _tableRows = new float[b * _gw];
+        _beta = _gate ? new float[t * b] : [];
+        _gated = _gate ? new float[t * b * _dc] : [];
+        _coverageSums = _coverage ? new float[b * s] : [];
+        _dWeights = _coverage ? new float[t * b * s] : [];
         _dLogits = new float[t * b * _v];
         _dOutput = new float[t * b * _o];
         _dGates = new float[t * b * _gw];
@@ -157,6 +165,18 @@ internal sealed class DecoderWorkspace
 
     /// <summary>a_t (B, S): the alignment.</summary>
     public Span<float> Weights(int t) => _weights.AsSpan(t * Batch * Source, Batch * Source);
+
+    /// <summary>Steps 0..count-1 of the alignments: (count, B, S).</summary>
+    public Span<float> AllWeights(int count) => _weights.AsSpan(0, count * Batch * Source);
+
+    /// <summary>Context gate: β_t (B).</summary>
+    public Span<float> Beta(int t) => _beta.AsSpan(t * Batch, Batch);
+
+    /// <summary>Context gate: β_t c_t (B, Dc).</summary>
+    public Span<float> Gated(int t) => _gated.AsSpan(t * Batch * _dc, Batch * _dc);
+
+    /// <summary>Attention regularisation: Σ_t α_t (B, S).</summary>
+    public Span<float> Coverage => _coverageSums.AsSpan(0, Batch * Source);
 
     /// <summary>Luong: [c_t; h_t] (B, Dc + H).</summary>
     public Span<float> Combined(int t) => _combined.AsSpan(t * Batch * (_dc + _h), Batch * (_dc + _h));
@@ -261,6 +281,12 @@ internal sealed class DecoderWorkspace
 
     /// <summary>Luong: d h̃_t from step t+1's input (B, H).</summary>
     public Span<float> DTilde => _dTilde.AsSpan(0, Batch * _h);
+
+    /// <summary>Attention regularisation: d α, steps 0..count-1: (count, B, S).</summary>
+    public Span<float> DWeights(int count) => _dWeights.AsSpan(0, count * Batch * Source);
+
+    /// <summary>Attention regularisation: d α_t (B, S); empty without it (the attention backward then has no d α).</summary>
+    public ReadOnlySpan<float> DWeightsAt(int t) => _coverage ? _dWeights.AsSpan(t * Batch * Source, Batch * Source) : default;
 
     /// <summary>None: d c (B, H), summed over the steps.</summary>
     public Span<float> DFixed => _dFixed.AsSpan(0, Batch * _h);

@@ -118,10 +118,11 @@ public sealed class InferenceWeights
                 KeyWeightT = new PackedMatrix(dk, a);
                 KeyWeightT.Pack(layout["decoder.attention.W_k.weight"].Of(values), dk, Transpose.Yes);       // op(B) = W_kᵀ (Dk, A)
             }
-            else if (config.Scorer == AttentionScorer.General)
+            else if (config.Scorer == AttentionScorer.General || config.ProjectsDotKeys)
             {
+                string name = config.Scorer == AttentionScorer.General ? "decoder.attention.W.weight" : "decoder.attention.key_proj.weight";
                 KeyWeightT = new PackedMatrix(dk, h);
-                KeyWeightT.Pack(layout["decoder.attention.W.weight"].Of(values), dk, Transpose.Yes);         // op(B) = Wᵀ (Dk, Dq)
+                KeyWeightT.Pack(layout[name].Of(values), dk, Transpose.Yes);                                 // op(B) = Wᵀ (Dk, Dq)
             }
         }
         if (config.Decoder == DecoderStyle.Luong)
@@ -178,7 +179,7 @@ public sealed class InferenceWeights
     /// <summary>Additive W_q (A, Dq).</summary>
     internal PackedGemvMatrix? QueryWeight { get; }
 
-    /// <summary>Additive op(B) = W_kᵀ (Dk, A); General op(B) = Wᵀ (Dk, Dq).</summary>
+    /// <summary>Additive op(B) = W_kᵀ (Dk, A); General (and Dot/ScaledDot with a key projection) op(B) = Wᵀ (Dk, Dq).</summary>
     internal PackedMatrix? KeyWeightT { get; }
 
     /// <summary>Luong W_c (H, Dc+H).</summary>

@@ -70,8 +70,8 @@ internal sealed class LuongDecoder(IDecoderCell cell, AttentionLayer attention, 
             row.Slice(0, dc).CopyTo(dContext.Slice(b * dc, dc));
             TensorPrimitives.Add(dH.Slice(b * h, h), row.Slice(dc, h), dH.Slice(b * h, h));
         }
-        // (3) c_t = attn(query = h_t); the additive scorer's tanh layer is recomputed here
-        Attention!.Backward(dContext, default, values, hCur, states, states, memory.Lengths, w.Weights(t), grads,
+        // (3) c_t = attn(query = h_t); the additive scorer's tanh layer is recomputed here (d a_t: the attention penalty's, if any)
+        Attention!.Backward(dContext, w.DWeightsAt(t), values, hCur, states, states, memory.Lengths, w.Weights(t), grads,
             pass.DropQueryGradient ? dPre : dH, dStates, dStates, hiddenCache: default, w.DProjectedQuery(t));
         // (2) h_t = cell([emb; h̃_{t-1}], h_{t-1})
         Cell.Backward(parameters, bsz, dH, w.DC, w.Input(t), w.State(t), w.CellState(t), w.Cache(t), dX, w.DHPrev, w.DCPrev,

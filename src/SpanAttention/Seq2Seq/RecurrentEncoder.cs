@@ -137,6 +137,22 @@ internal sealed partial class RecurrentEncoder : IEncoder
         InitialState(values, bsz, memory.InitialState);
     }
 
+    /// <summary>
+    /// d(loss)/dx (rows, E) of the last <see cref="Backward"/>: the gradient that reached each embedded source position
+    /// x = E_src[ids], through attention and through the recurrence (before the dropout mask, when dropping).
+    /// </summary>
+    /// <param name="rows">B·S of that pass.</param>
+    /// <exception cref="InvalidOperationException">That pass looked layer 0's input projection up in the per-token
+    /// table (small vocabulary, large batch): it never forms dx, only the projection's gradient.</exception>
+    internal ReadOnlySpan<float> SourceGradient(int rows)
+    {
+        if (_tablePass)
+        {
+            throw new InvalidOperationException("The last pass used the input table, which forms no d(embedded source); run it with B·S below 2 V_src (e.g. one sentence).");
+        }
+        return _dEmbedded.AsSpan(0, rows * _e);
+    }
+
     /// <inheritdoc/>
     public void Backward(ParameterSet parameters, SourceInput source, EncoderMemory memory, bool applyDropoutMasks)
     {

@@ -134,7 +134,8 @@ public sealed record Seq2SeqConfig
     /// <summary>Decoder style. Default Bahdanau.</summary>
     public DecoderStyle Decoder { get; init; } = DecoderStyle.Bahdanau;
 
-    /// <summary>Attention scorer (ignored by <see cref="DecoderStyle.None"/>). Default additive.</summary>
+    /// <summary>Attention scorer (ignored by <see cref="DecoderStyle.None"/>). Default additive. Dot and ScaledDot over keys of another width than H
+    /// (a bidirectional, Transformer or feature-grid encoder) learn a key projection W [H, Denc] first.</summary>
     public AttentionScorer Scorer { get; init; } = AttentionScorer.Additive;
 
     /// <summary>A: hidden size of the additive scorer; 0 means H. Default 0.</summary>
@@ -145,6 +146,20 @@ public sealed record Seq2SeqConfig
     /// (inverted dropout, see <see cref="Seq2Seq.Dropout"/>; only in training mode). Default 0 (off).
     /// </summary>
     public float Dropout { get; init; }
+
+    /// <summary>
+    /// Bahdanau decoder: the gating scalar of Show, Attend and Tell, β_t = σ(f_β(h_{t-1})), scales the context the cell and
+    /// the output layer read (see <see cref="Seq2Seq.ContextGate"/>; parameters <c>decoder.f_beta.*</c>). Default false.
+    /// </summary>
+    public bool ContextGate { get; init; }
+
+    /// <summary>
+    /// λ of the doubly stochastic attention regularisation of Show, Attend and Tell: the training loss adds
+    /// λ Σ_b Σ_{l &lt; n_b} (1 - Σ_{t &lt; T_b} α_{t,b,l})² divided by the counted target tokens (the cross-entropy's
+    /// divisor), which pushes every source position (image region) to receive about one unit of attention over the
+    /// output. Attention decoders only; 0 (default) is off.
+    /// </summary>
+    public float AttentionRegularization { get; init; }
 
     /// <summary>Padding id in both vocabularies: ignored by the loss and accuracy, zero embedding row. Default 0.</summary>
     public int PaddingId { get; init; }
@@ -163,6 +178,12 @@ public sealed record Seq2SeqConfig
         EncoderKind.Image => ConvChannels.Count > 0 ? ConvChannels[^1] : 0,
         _ => (Bidirectional ? 2 : 1) * HiddenSize,
     };
+
+    /// <summary>
+    /// Whether the attention learns a key projection <c>decoder.attention.key_proj.weight</c> [H, Denc]: a Dot or
+    /// ScaledDot scorer over keys of another width than the H-wide query (bidirectional, Transformer E ≠ H, features F ≠ H).
+    /// </summary>
+    internal bool ProjectsDotKeys => Decoder != DecoderStyle.None && Scorer is (AttentionScorer.Dot or AttentionScorer.ScaledDot) && EncoderOutputSize != HiddenSize;
 
     /// <summary>Whether the source is token ids (a source vocabulary), not a feature grid or an image.</summary>
     public bool HasSourceVocabulary => Encoder is not (EncoderKind.Features or EncoderKind.Image);
@@ -218,6 +239,10 @@ public sealed record Seq2SeqConfig
         Check(FeedForwardSize >= 0, $"FeedForwardSize must be ≥ 0, got {FeedForwardSize}.");
         Check(Enum.IsDefined(Activation), $"unknown Activation {(int)Activation}.");
         Check(Dropout is >= 0f and < 1f, $"Dropout must be in [0, 1), got {Dropout.ToString(CultureInfo.InvariantCulture)}.");
+        Check(!ContextGate || Decoder == DecoderStyle.Bahdanau, $"ContextGate applies to the Bahdanau decoder only (it gates the context the cell reads), got {Decoder}.");
+        Check(float.IsFinite(AttentionRegularization) && AttentionRegularization >= 0f,
+            $"AttentionRegularization must be a finite λ ≥ 0, got {AttentionRegularization.ToString(CultureInfo.InvariantCulture)}.");
+        Check(AttentionRegularization == 0f || Decoder != DecoderStyle.None, "AttentionRegularization needs an attention decoder (Bahdanau or Luong), got None.");
         Check(PaddingId >= 0 && (PaddingId < SourceVocabSize || !HasSourceVocabulary) && PaddingId < TargetVocabSize, $"PaddingId {PaddingId} is outside a vocabulary.");
         Check(BosId >= 0 && BosId < TargetVocabSize && BosId != PaddingId, $"BosId {BosId} must be a non-padding target id.");
         Check(EosId >= 0 && EosId < TargetVocabSize && EosId != PaddingId, $"EosId {EosId} must be a non-padding target id.");
@@ -232,8 +257,6 @@ public sealed record Seq2SeqConfig
         {
             Check(EmbeddingSize % Heads == 0, $"a Transformer encoder needs EmbeddingSize divisible by Heads, got EmbeddingSize {EmbeddingSize} and Heads {Heads}.");
             Check(!Bidirectional, "Bidirectional applies to a recurrent encoder only (a Transformer encoder already sees the whole sentence).");
-            Check(Decoder == DecoderStyle.None || Scorer is not (AttentionScorer.Dot or AttentionScorer.ScaledDot) || EmbeddingSize == HiddenSize,
-                $"{Scorer} attention needs key size = query size; a Transformer encoder gives E = {EmbeddingSize} keys for an H = {HiddenSize} query (use General or Additive, or E = H).");
             Check((long)EffectiveFeedForwardSize * EmbeddingSize <= Array.MaxLength && 3L * EmbeddingSize * EmbeddingSize <= Array.MaxLength,
                 $"the Transformer sizes (EmbeddingSize {EmbeddingSize}, FeedForwardSize {EffectiveFeedForwardSize}) give a weight of more than {Array.MaxLength} floats.");
         }
@@ -241,8 +264,6 @@ public sealed record Seq2SeqConfig
         {
             Check(FeatureSize is >= 1 and <= MaxWidth, $"a Features encoder needs FeatureSize in 1..{MaxWidth}, got {FeatureSize}.");
             Check(!Bidirectional, "Bidirectional applies to a recurrent encoder only (a feature grid has no direction).");
-            Check(Decoder == DecoderStyle.None || Scorer is not (AttentionScorer.Dot or AttentionScorer.ScaledDot) || FeatureSize == HiddenSize,
-                $"{Scorer} attention needs key size = query size; a feature grid gives F = {FeatureSize} keys for an H = {HiddenSize} query (use General or Additive, or F = H).");
         }
         else
         {
@@ -256,8 +277,6 @@ public sealed record Seq2SeqConfig
         long widest = Math.Max(Math.Max(vocab, 2L * EmbeddingSize + 4L * HiddenSize + FeatureSize), EffectiveAttentionSize);
         Check(gh * widest <= Array.MaxLength && 2L * gh * vocab <= Array.MaxLength && vocab * (EmbeddingSize + 3L * HiddenSize) <= Array.MaxLength,
             $"the sizes (SourceVocabSize {SourceVocabSize}, TargetVocabSize {TargetVocabSize}, EmbeddingSize {EmbeddingSize}, HiddenSize {HiddenSize}, AttentionSize {AttentionSize}) give a weight or table of more than {Array.MaxLength} floats.");
-        Check(Decoder == DecoderStyle.None || Scorer is not (AttentionScorer.Dot or AttentionScorer.ScaledDot) || !Bidirectional,
-            $"{Scorer} attention needs key size = query size; a bidirectional encoder gives 2H keys for an H query (use General or Additive).");
     }
 
     /// <summary>Largest C, H_img, W_img, conv channels, blocks and grid side accepted.</summary>
@@ -307,8 +326,6 @@ public sealed record Seq2SeqConfig
             check(float.IsFinite(sd) && sd > 0f, $"PixelStd values must be finite and > 0, got {PixelStd}.");
         }
         check(!Bidirectional, "Bidirectional applies to a recurrent encoder only (an image has no direction).");
-        check(Decoder == DecoderStyle.None || Scorer is not (AttentionScorer.Dot or AttentionScorer.ScaledDot) || EncoderOutputSize == HiddenSize,
-            $"{Scorer} attention needs key size = query size; the image grid gives D = {EncoderOutputSize} keys for an H = {HiddenSize} query (use General or Additive, or a last conv of H channels).");
     }
 
     /// <summary>The configuration as compact JSON text (property names as in this record).</summary>
@@ -333,6 +350,15 @@ public sealed record Seq2SeqConfig
             w.WriteNumber(nameof(PaddingId), PaddingId);
             w.WriteNumber(nameof(BosId), BosId);
             w.WriteNumber(nameof(EosId), EosId);
+            // Written only when set: a model without them has the JSON it had before these keys existed.
+            if (ContextGate)
+            {
+                w.WriteBoolean(nameof(ContextGate), ContextGate);
+            }
+            if (AttentionRegularization > 0f)
+            {
+                w.WriteNumber(nameof(AttentionRegularization), AttentionRegularization);
+            }
             if (Encoder == EncoderKind.Transformer)
             {
                 // Written for a Transformer encoder only: a recurrent model's JSON is what it was before these keys existed.
@@ -405,6 +431,8 @@ public sealed record Seq2SeqConfig
                 PaddingId = Int(nameof(PaddingId)),
                 BosId = Int(nameof(BosId)),
                 EosId = Int(nameof(EosId)),
+                ContextGate = r.TryGetProperty(nameof(ContextGate), out JsonElement gate) && gate.GetBoolean(),
+                AttentionRegularization = r.TryGetProperty(nameof(AttentionRegularization), out JsonElement lambda) ? lambda.GetSingle() : 0f,
                 Encoder = r.TryGetProperty(nameof(Encoder), out _) ? Enum<EncoderKind>(nameof(Encoder)) : EncoderKind.Recurrent, // files from before: recurrent
                 Heads = r.TryGetProperty(nameof(Heads), out _) ? Int(nameof(Heads)) : 4,
                 FeedForwardSize = r.TryGetProperty(nameof(FeedForwardSize), out _) ? Int(nameof(FeedForwardSize)) : 0,
@@ -437,5 +465,5 @@ public sealed record Seq2SeqConfig
             EncoderKind.Features => $"features F={FeatureSize} + {Cell} decoder",
             EncoderKind.Image => $"CNN {ImageChannels}x{ImageHeight}x{ImageWidth} conv {string.Join("-", ConvChannels)} grid {GridHeight}x{GridWidth} + {Cell} decoder",
             _ => $"{Cell} x{EncoderLayers}{(Bidirectional ? " bi" : "")}",
-        }} E={EmbeddingSize} H={HiddenSize} {Decoder}/{Scorer} V={SourceVocabSize}->{TargetVocabSize}{(Dropout > 0f ? $" dropout={Dropout}" : "")}");
+        }} E={EmbeddingSize} H={HiddenSize} {Decoder}/{Scorer} V={SourceVocabSize}->{TargetVocabSize}{(Dropout > 0f ? $" dropout={Dropout}" : "")}{(ContextGate ? " gate" : "")}{(AttentionRegularization > 0f ? $" attention-reg={AttentionRegularization}" : "")}");
 }

@@ -64,7 +64,7 @@ public sealed partial class Seq2SeqModel
         CheckSourceKind(input);
         Guard.SameLength(input.Lengths.Length, bsz, nameof(input));
         int a = Config.EffectiveAttentionSize;
-        _prepared ??= new PreparedDecoding(_cell.GateWidth, Config.Scorer is AttentionScorer.Additive or AttentionScorer.General ? Math.Max(a, _h) : 0, a,
+        _prepared ??= new PreparedDecoding(_cell.GateWidth, Config.Scorer is AttentionScorer.Additive or AttentionScorer.General || Config.ProjectsDotKeys ? Math.Max(a, _h) : 0, a,
             Config.Decoder == DecoderStyle.Bahdanau);
         _prepared.Prepare(bsz, source);
         SetShape(bsz, source);

@@ -10,7 +10,8 @@ namespace SpanAttention.Seq2Seq;
 public sealed partial class Seq2SeqModel
 {
     /// <summary>
-    /// Teacher-forced forward over a padded batch and the masked cross-entropy (mean over non-padding target tokens).
+    /// Teacher-forced forward over a padded batch and the masked cross-entropy (mean over non-padding target tokens), plus
+    /// the attention penalty when <see cref="Seq2SeqConfig.AttentionRegularization"/> is set.
     /// </summary>
     /// <param name="batch">The batch (B ≤ MaxBatch, S ≤ MaxSource, T ≤ MaxTarget).</param>
     /// <param name="teacherForcingRatio">Probability that a step t ≥ 1 is fed the reference token; otherwise the
@@ -80,6 +81,12 @@ public sealed partial class Seq2SeqModel
         // 5. Loss over all T·B rows.
         int rows = steps * bsz;
         float loss = CrossEntropy.Forward(_work.AllLogits(steps), _work.Targets(steps), _v, Config.PaddingId, _work.Probabilities(steps), out _count);
+        if (Config.AttentionRegularization > 0f)
+        {
+            // 5'. + λ Σ_b Σ_l (1 - Σ_t α_tbl)² / N: the doubly stochastic attention penalty
+            loss += AttentionCoverage.Forward(_work.AllWeights(steps), steps, bsz, batch.SourceLength, _memory.Lengths, batch.TargetLengths,
+                Config.AttentionRegularization, _count, _work.Coverage);
+        }
         _steps = steps;
         _hasForward = true;
         _lastBatch = batch;
@@ -118,6 +125,12 @@ public sealed partial class Seq2SeqModel
         Span<float> dOutputs = w.DOutputs(steps);
         dOutputs.Clear();
         _out.Backward(dLogits, w.Outputs(steps), rows, values, grads, dOutputs);
+        if (Config.AttentionRegularization > 0f)
+        {
+            // 5'. the attention penalty: d α_t for every step, which each step's attention backward adds to its own
+            AttentionCoverage.Backward(w.Coverage, steps, bsz, batch.SourceLength, _memory.Lengths, batch.TargetLengths,
+                Config.AttentionRegularization, _count, w.DWeights(steps));
+        }
 
         // 4. Decoder steps in reverse (BPTT). Each step stores its gate gradients; the cell's weight gradients are
         //    formed after the loop with one GEMM over all T·B rows.

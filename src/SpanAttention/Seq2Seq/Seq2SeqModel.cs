@@ -16,10 +16,12 @@ namespace SpanAttention.Seq2Seq;
 /// encoder, <c>encoder.embedding.weight</c>, <c>encoder.layers.{i}.*</c>, <c>bridge.weight</c>, <c>bridge.bias</c>
 /// (see <see cref="TransformerEncoder"/>);
 /// <c>decoder.embedding.weight</c>; <c>decoder.attention.*</c> (see <see cref="AttentionLayer.RegisterParameters"/>;
-/// not for <see cref="DecoderStyle.None"/>); <c>decoder.cell.weight_ih</c>, <c>weight_hh</c>, <c>bias_ih</c>,
+/// not for <see cref="DecoderStyle.None"/>); <c>decoder.f_beta.weight</c>, <c>decoder.f_beta.bias</c> (the
+/// <see cref="Seq2SeqConfig.ContextGate"/> only); <c>decoder.cell.weight_ih</c>, <c>weight_hh</c>, <c>bias_ih</c>,
 /// <c>bias_hh</c>; <c>decoder.combine.weight</c> (Luong W_c, no bias); <c>decoder.out.weight</c>, <c>decoder.out.bias</c>.</para>
 /// <para>Decoder step t (h_t the state after step t, h_0 from the encoder, y_t the fed token, c_t the context):
-/// Bahdanau: c_t = attn(h_{t-1}); h_t = cell([emb(y_t); c_t], h_{t-1}); logits = out([h_t; c_t]).
+/// Bahdanau: c_t = attn(h_{t-1}); h_t = cell([emb(y_t); c_t], h_{t-1}); logits = out([h_t; c_t]) (with the context gate,
+/// β_t c_t with β_t = σ(f_β(h_{t-1})) in place of c_t in both).
 /// Luong: h_t = cell([emb(y_t); h̃_{t-1}], h_{t-1}) (h̃_0 = 0); c_t = attn(h_t); h̃_t = tanh(W_c [c_t; h_t]); logits = out(h̃_t).
 /// None: c = h_0 for every t; h_t = cell([emb(y_t); c], h_{t-1}); logits = out([h_t; c]).</para>
 /// <para>Decoder-side buffers are step-major (T, B, ·): step t's rows are contiguous, as the cell and attention want.
@@ -33,6 +35,7 @@ public sealed partial class Seq2SeqModel
     private readonly EncoderMemory _memory;
     private readonly IDecoderCell _cell;
     private readonly AttentionLayer? _attention;
+    private readonly ContextGate? _gate;
     private readonly Embedding _targetEmbedding;
     private readonly Linear? _combine;
     private readonly Linear _out;
@@ -94,6 +97,7 @@ public sealed partial class Seq2SeqModel
         _encoder.Initialize(Parameters, random);
         _targetEmbedding.Initialize(Parameters, random);
         _attention?.InitializeParameters(Parameters, random);
+        _gate?.Initialize(Parameters, random);
         _cell.Initialize(Parameters, random);
         _combine?.Initialize(Parameters, random);
         _out.Initialize(Parameters, random);
@@ -138,18 +142,20 @@ public sealed partial class Seq2SeqModel
             _attention = new AttentionLayer(config.Scorer, _h, _denc, _denc, config.EffectiveAttentionSize, maxBatch, maxSource);
             _attention.RegisterParameters(layout, "decoder.attention.");
         }
+        _gate = config.ContextGate ? new ContextGate(layout, "decoder.f_beta", _h) : null;
         _cell = RecurrentFactory.Cell(config.Cell, layout, "decoder.cell.", _i, _h, maxBatch);
         _combine = config.Decoder == DecoderStyle.Luong ? new Linear(layout, "decoder.combine", _dc + _h, _h, bias: false) : null;
         _out = new Linear(layout, "decoder.out", _o, _v);
         _decoder = config.Decoder switch
         {
-            DecoderStyle.Bahdanau => new BahdanauDecoder(_cell, _attention!, _e, _h, _dc),
+            DecoderStyle.Bahdanau => new BahdanauDecoder(_cell, _attention!, _gate, _e, _h, _dc),
             DecoderStyle.Luong => new LuongDecoder(_cell, _attention!, _combine!, _e, _h, _dc),
             _ => new FixedContextDecoder(_cell, _e, _h),
         };
         bool additive = _attention is not null && config.Scorer == AttentionScorer.Additive;
         _work = new DecoderWorkspace(_e, _h, _dc, _i, _o, _v, _cell.CacheSize, _cell.GateWidth, additive ? _attention!.AttentionDim : 0,
-            _lstm, config.Decoder == DecoderStyle.Luong, config.Dropout > 0f, maxBatch, maxSource, maxTarget);
+            _lstm, config.Decoder == DecoderStyle.Luong, config.Dropout > 0f, _gate is not null, config.AttentionRegularization > 0f,
+            maxBatch, maxSource, maxTarget);
         if (shared is not null)
         {
             if (shared.Layout.Count != layout.Count || shared.Layout.Slots.Count != layout.Slots.Count)
@@ -170,6 +176,9 @@ public sealed partial class Seq2SeqModel
 
     /// <summary>Every parameter value and gradient, in one flat buffer each, with named slots.</summary>
     public ParameterSet Parameters { get; }
+
+    /// <summary>The encoder behind the seam (what made the memory of the last pass).</summary>
+    internal IEncoder Encoder => _encoder;
 
     /// <summary>The layout (names, shapes, offsets) of <see cref="Parameters"/>.</summary>
     public ParameterLayout Layout => Parameters.Layout;

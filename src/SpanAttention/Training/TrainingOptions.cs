@@ -26,8 +26,11 @@ public sealed record TrainingOptions
     /// <summary>Learning rate of the first epoch. Default 3e-3.</summary>
     public float LearningRate { get; init; } = 3e-3f;
 
-    /// <summary>Per-epoch multiplicative decay of the learning rate (1: constant). Default 1.</summary>
-    public float LearningRateDecay { get; init; } = 1f;
+    /// <summary>
+    /// Per-epoch multiplicative decay of the learning rate (1: constant). Default 0.8: 3e-3 falls to 5e-4 by epoch 9,
+    /// which keeps the held-out score from swinging between epochs once the model is good (docs/training-defaults.md).
+    /// </summary>
+    public float LearningRateDecay { get; init; } = 0.8f;
 
     /// <summary>Global-norm gradient clipping threshold (0: off). Default 5.</summary>
     public float ClipNorm { get; init; } = 5f;

@@ -319,7 +319,7 @@ public static class AttentionHeatmap
     }
 
     /// <summary>Replaces what XML 1.0 cannot hold (C0 controls other than tab/newline/CR, lone surrogates, U+FFFE/U+FFFF) by U+FFFD.</summary>
-    private static string Sanitize(string text)
+    internal static string Sanitize(string text)
     {
         StringBuilder? builder = null;
         for (int i = 0; i < text.Length; i++)

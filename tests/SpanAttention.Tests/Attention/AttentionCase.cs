@@ -22,13 +22,13 @@ public enum MaskKind
 public sealed class AttentionCase
 {
     public AttentionCase(AttentionScorer scorer, int batch, int source, int steps, int queryDim, int keyDim, int valueDim, int attentionDim,
-        MaskKind mask, int seed, float inputScale = 1f, float parameterScale = 0f)
+        MaskKind mask, int seed, float inputScale = 1f, float parameterScale = 0f, bool projectKeys = false)
     {
         Scorer = scorer;
         B = batch;
         S = source;
         T = steps;
-        if (scorer is AttentionScorer.Dot or AttentionScorer.ScaledDot)
+        if (scorer is AttentionScorer.Dot or AttentionScorer.ScaledDot && !projectKeys)
         {
             keyDim = queryDim;
         }
@@ -234,7 +234,10 @@ public sealed class AttentionCase
         return x;
     }
 
-    /// <summary>Random small cases: every dimension drawn from ranges that avoid multiples of 16 being special.</summary>
+    /// <summary>
+    /// Random small cases: every dimension drawn from ranges that avoid multiples of 16 being special. Dot and ScaledDot
+    /// get Dk = Dq or (half the time) an independent Dk, which makes them learn a key projection when the two differ.
+    /// </summary>
     public static Gen<AttentionCase> Generator(AttentionScorer scorer, MaskKind mask, int maxSteps = 3, int maxSource = 11, int maxDim = 9) =>
         from b in Gen.Choose(1, 3)
         from s in Gen.Choose(1, maxSource)
@@ -244,5 +247,6 @@ public sealed class AttentionCase
         from dv in Gen.Choose(1, maxDim)
         from a in Gen.Choose(1, maxDim)
         from seed in Gen.Choose(0, int.MaxValue - 1)
-        select new AttentionCase(scorer, b, s, t, dq, dk, dv, a, mask, seed);
+        from project in Gen.Elements(false, true)
+        select new AttentionCase(scorer, b, s, t, dq, dk, dv, a, mask, seed, projectKeys: project);
 }

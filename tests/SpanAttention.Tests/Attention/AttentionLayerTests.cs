@@ -53,11 +53,28 @@ public class AttentionLayerTests
         }
     }
 
-    [Fact]
-    public void Constructor_DotWithDifferentQueryAndKeySizes_Throws()
+    [Theory]
+    [InlineData(AttentionScorer.Dot)]
+    [InlineData(AttentionScorer.ScaledDot)]
+    public void RegisterParameters_DotWithDifferentQueryAndKeySizes_AddsKeyProjection(AttentionScorer scorer)
     {
-        var e = Assert.Throws<ArgumentException>(() => new AttentionLayer(AttentionScorer.Dot, 4, 5, 3, 0, 1, 1));
-        Assert.Contains("queryDim = keyDim", e.Message, StringComparison.Ordinal);
+        var layer = new AttentionLayer(scorer, 4, 5, 3, 0, 1, 1);
+        var layout = new ParameterLayout();
+        layer.RegisterParameters(layout, "attention.");
+        ParameterSlot slot = Assert.Single(layout.Slots);
+        Assert.Equal("attention.key_proj.weight", slot.Name);
+        Assert.Equal([4, 5], slot.Shape);                                   // nn.Linear(Dk, Dq, bias=False).weight: [Dq, Dk]
+        Assert.Same(slot, layer.KeyProjectionWeight);
+        var set = new ParameterSet(layout);
+        layer.InitializeParameters(set, new Random(1));
+        float[] values = slot.Of(set.Values.AsSpan()).ToArray();
+        Assert.All(values, v => Assert.InRange(MathF.Abs(v), 0f, 1f / MathF.Sqrt(5f)));  // fan_in = Dk
+
+        var same = new AttentionLayer(scorer, 4, 4, 3, 0, 1, 1);             // Dq = Dk: no parameters
+        var empty = new ParameterLayout();
+        same.RegisterParameters(empty, "attention.");
+        Assert.Empty(empty.Slots);
+        Assert.Null(same.KeyProjectionWeight);
         Assert.Throws<ArgumentOutOfRangeException>(() => new AttentionLayer(AttentionScorer.Additive, 4, 5, 3, 0, 1, 1));
     }
 

@@ -127,8 +127,7 @@ internal static class GradientCheck
             AttentionLayer layer = c.Layer;
             switch (c.Scorer)
             {
-                case AttentionScorer.Dot:
-                case AttentionScorer.ScaledDot:
+                case AttentionScorer.Dot or AttentionScorer.ScaledDot when c.Dq == c.Dk:
                 {
                     double sum = 0;
                     for (int d = 0; d < c.Dk; d++)
@@ -136,6 +135,20 @@ internal static class GradientCheck
                         sum += q(d) * k(d);
                     }
                     return c.Scorer == AttentionScorer.ScaledDot ? sum / Math.Sqrt(c.Dk) : sum;
+                }
+                case AttentionScorer.Dot or AttentionScorer.ScaledDot:
+                {
+                    // s = q · (W k) over the learned key projection W [Dq, Dk]; ScaledDot divides by sqrt(Dq)
+                    int o = layer.KeyProjectionWeight!.Offset;
+                    double sum = 0;
+                    for (int i = 0; i < c.Dq; i++)
+                    {
+                        for (int d = 0; d < c.Dk; d++)
+                        {
+                            sum += q(i) * w(o + i * c.Dk + d) * k(d);
+                        }
+                    }
+                    return c.Scorer == AttentionScorer.ScaledDot ? sum / Math.Sqrt(c.Dq) : sum;
                 }
                 case AttentionScorer.General:
                 {

@@ -190,6 +190,32 @@ public class CliDefectTests : IClassFixture<TinyModels>
         Assert.Contains("--help", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("translate", "--beam", "x", "as a whole number")]
+    [InlineData("translate", "--max-length", "1.5", "as a whole number")]
+    [InlineData("eval", "--max-length", "x", "as a whole number")]
+    public void ParseError_BadNumber_NamesTheKindOfValueNotTheDotNetType(string command, string option, string value, string expected)
+    {
+        (int code, _, string error) = CliRunner.Run(command, _models.Attention, option, value);
+
+        Assert.Equal(ExitCodes.Usage, code);
+        CliRunner.AssertOneErrorLine(error, option);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("System.Single", "as a number.")]
+    [InlineData("System.Double", "as a number.")]
+    [InlineData("System.Nullable`1[System.Single]", "as a number.")]
+    [InlineData("System.Boolean", "as true or false.")]
+    [InlineData("System.Int64", "as a whole number.")]
+    public void PlainTypeNames_ParserTypeName_InWords(string type, string expected)
+    {
+        Assert.Equal("Cannot parse argument 'x' for option '--lr' " + expected,
+            Program.PlainTypeNames($"Cannot parse argument 'x' for option '--lr' as expected type '{type}'."));
+    }
+
     // 7. Help values are lowercase.
 
     [Theory]

@@ -38,7 +38,6 @@ public sealed class TransformerEncoderCliTests
     [InlineData("--encoder transformer --heads 3", "--embedding-size 16 is not divisible by --heads 3")]
     [InlineData("--encoder transformer --heads 0", "--heads must be between 1 and 256, got 0.")]
     [InlineData("--encoder transformer --ff-size -1", "--ff-size must be between 1 and 16384, got -1.")]
-    [InlineData("--encoder transformer --scorer scaled-dot", "--scorer scaled-dot needs keys as wide as the query: a Transformer encoder gives E = 16 wide keys for an H = 32 query.")]
     public void Train_BadTransformerCombination_OneClearUsageError(string extra, string message)
     {
         using var folder = new TempFolder();

@@ -268,10 +268,6 @@ public sealed class HostileModelFileTests
                 {
                     foreach (bool bi in new[] { false, true })
                     {
-                        if (bi && scorer is AttentionScorer.Dot or AttentionScorer.ScaledDot && decoder != DecoderStyle.None)
-                        {
-                            continue;
-                        }
                         data.Add(cell, bi ? 2 : 1 + (int)scorer % 2, bi, decoder, scorer);
                     }
                 }

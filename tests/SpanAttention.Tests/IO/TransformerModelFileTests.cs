@@ -73,6 +73,7 @@ public sealed class TransformerModelFileTests
     [InlineData(DecoderStyle.Bahdanau, AttentionScorer.Additive, 1)]
     [InlineData(DecoderStyle.Luong, AttentionScorer.General, 3)]
     [InlineData(DecoderStyle.None, AttentionScorer.Additive, 2)]
+    [InlineData(DecoderStyle.Luong, AttentionScorer.ScaledDot, 1)]
     public void ExpectedTensors_TransformerEncoder_EqualTheModelsLayout(DecoderStyle style, AttentionScorer scorer, int layers)
     {
         Seq2SeqConfig config = Config(style, scorer, layers) with { FeedForwardSize = 0 };                      // F = 4E

@@ -23,6 +23,27 @@ public class ActivationsTests
 
     [Theory]
     [MemberData(nameof(Sizes))]
+    public void Sigmoid_InputsUpTo100_MatchesNaiveTwinRelatively(int n)
+    {
+        // x over [-100, 100] with the saturated ends ±100 and the cutoffs of the vector exp placed in every lane
+        // position: a relative tolerance holds wherever σ(x) is a normal float; below 2e-38 (x < -87.3, where the
+        // vector exp flushes to 0) the absolute tolerance takes over.
+        float[] x = Numerics.Random(n, seed: 800 + n, scale: 100f);
+        float[] edges = [-100f, 100f, -87.3f, -87f, -20f, 20f, -1e-7f, 0f];
+        for (int i = 0; i < n; i += 3)
+        {
+            x[i] = edges[(i / 3) % edges.Length];
+        }
+        var expected = new float[n];
+        CanaryBuffer actual = Canary.Filled(n, float.NaN);
+        Naive.Sigmoid(x, expected);
+        Activations.Sigmoid(x, actual);
+        Numerics.AssertClose(expected, actual, rtol: 2e-6f, atol: 2e-38f, $"n={n}");
+        actual.AssertIntact($"n={n}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
     public void Tanh_AnySize_MatchesNaiveTwin(int n)
     {
         float[] x = Numerics.Random(n, seed: 100 + n, scale: 6f);

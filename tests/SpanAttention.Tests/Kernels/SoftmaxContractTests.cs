@@ -13,6 +13,30 @@ public class SoftmaxContractTests
 {
     public static TheoryData<int> Sizes => Numerics.SizeData();
 
+    /// <summary>
+    /// Backward is one fused multiply-add per element on every path (512-bit blocks, 256-bit blocks, scalar
+    /// tail), so its bits do not depend on which path reaches an element: at every size the result equals
+    /// fma(w_j, dW_j - dot, dS_j) with dot = Σ w_i dW_i as TensorPrimitives.Dot computes it.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void Backward_AnySize_IsOneFusedMultiplyAddPerElement(int n)
+    {
+        float[] weights = new float[n];
+        Softmax.Forward(Numerics.Random(n, seed: 60 + n, scale: 3f), weights);
+        float[] dWeights = Numerics.Random(n, seed: 61 + n), start = Numerics.Random(n, seed: 62 + n);
+        float dot = System.Numerics.Tensors.TensorPrimitives.Dot(weights, dWeights);
+        var expected = new float[n];
+        for (int j = 0; j < n; j++)
+        {
+            expected[j] = MathF.FusedMultiplyAdd(weights[j], dWeights[j] - dot, start[j]);
+        }
+        CanaryBuffer dScores = Canary.From(start);
+        Softmax.Backward(weights, dWeights, dScores);
+        Numerics.AssertEqual(expected, dScores, $"n={n}");
+        dScores.AssertIntact($"n={n}");
+    }
+
     [Theory]
     [InlineData(1, 1)]
     [InlineData(3, 17)]

@@ -21,7 +21,7 @@ public sealed class FeatureGridEncoderTests(ITestOutputHelper output)
     internal static Seq2SeqConfig Tiny(DecoderStyle style, AttentionScorer scorer = AttentionScorer.Additive, RecurrentKind cell = RecurrentKind.Gru, int features = 5) =>
         Seq2SeqGradientTests.Tiny(style, cell, scorer) with { Encoder = EncoderKind.Features, FeatureSize = features, SourceVocabSize = 0 };
 
-    public static TheoryData<string> Configs() => new("bahdanau-additive", "luong-general", "luong-dot", "bahdanau-lstm-general", "none-gru");
+    public static TheoryData<string> Configs() => new("bahdanau-additive", "luong-general", "luong-dot", "bahdanau-lstm-general", "none-gru", "luong-dot-projected");
 
     private static Seq2SeqConfig ByName(string name) => name switch
     {
@@ -30,6 +30,7 @@ public sealed class FeatureGridEncoderTests(ITestOutputHelper output)
         "luong-dot" => Tiny(DecoderStyle.Luong, AttentionScorer.Dot, features: 4),               // F = H = 4: keys as wide as the query
         "bahdanau-lstm-general" => Tiny(DecoderStyle.Bahdanau, AttentionScorer.General, RecurrentKind.Lstm),
         "none-gru" => Tiny(DecoderStyle.None),
+        "luong-dot-projected" => Tiny(DecoderStyle.Luong, AttentionScorer.Dot),                  // F = 5 keys, H = 4 query: key projection
         _ => throw new ArgumentException(name),
     };
 
@@ -307,7 +308,7 @@ public sealed class FeatureGridEncoderTests(ITestOutputHelper output)
         Assert.Contains("a Features encoder needs FeatureSize in 1..65536, got 0", Message(Tiny(DecoderStyle.Bahdanau) with { FeatureSize = 0 }), StringComparison.Ordinal);
         Assert.Contains("SourceVocabSize must be 0, got 7", Message(Tiny(DecoderStyle.Bahdanau) with { SourceVocabSize = 7 }), StringComparison.Ordinal);
         Assert.Contains("Bidirectional applies to a recurrent encoder only", Message(Tiny(DecoderStyle.Bahdanau) with { Bidirectional = true }), StringComparison.Ordinal);
-        Assert.Contains("F = 5 keys for an H = 4 query", Message(Tiny(DecoderStyle.Luong, AttentionScorer.Dot)), StringComparison.Ordinal);
+        Assert.True(Tiny(DecoderStyle.Luong, AttentionScorer.Dot).ProjectsDotKeys);                      // F = 5 keys for an H = 4 query: projected
         Assert.Contains("FeatureSize applies to a Features encoder only, got 3", Message(Seq2SeqGradientTests.Tiny(DecoderStyle.Bahdanau) with { FeatureSize = 3 }), StringComparison.Ordinal);
         (Tiny(DecoderStyle.None, AttentionScorer.Dot)).Validate();                                        // no attention: no scorer to fit
         Assert.Equal(5, Tiny(DecoderStyle.Bahdanau).EncoderOutputSize);

@@ -11,31 +11,37 @@ namespace SpanAttention.Tests.Seq2Seq;
 /// <summary>The prepared decoding path (<see cref="Seq2SeqModel.PrepareInference"/>) against the plain (training-code) path.</summary>
 public sealed class PreparedInferenceTests
 {
-    /// <summary>Every cell × decoder style × scorer, at odd sizes (E 7, H 9, A 5).</summary>
-    public static TheoryData<RecurrentKind, DecoderStyle, AttentionScorer> Configurations()
+    /// <summary>
+    /// Every cell × decoder style × scorer, at odd sizes (E 7, H 9, A 5); and the Bahdanau decoder with the context gate
+    /// for every cell and a dot and a bidirectional scorer.
+    /// </summary>
+    public static TheoryData<RecurrentKind, DecoderStyle, AttentionScorer, bool> Configurations()
     {
-        var data = new TheoryData<RecurrentKind, DecoderStyle, AttentionScorer>();
+        var data = new TheoryData<RecurrentKind, DecoderStyle, AttentionScorer, bool>();
         foreach (RecurrentKind cell in new[] { RecurrentKind.Rnn, RecurrentKind.Gru, RecurrentKind.Lstm })
         {
             foreach (DecoderStyle style in new[] { DecoderStyle.Bahdanau, DecoderStyle.Luong })
             {
                 foreach (AttentionScorer scorer in new[] { AttentionScorer.Dot, AttentionScorer.ScaledDot, AttentionScorer.General, AttentionScorer.Additive })
                 {
-                    data.Add(cell, style, scorer);
+                    data.Add(cell, style, scorer, false);
                 }
             }
-            data.Add(cell, DecoderStyle.None, AttentionScorer.Additive);
+            data.Add(cell, DecoderStyle.None, AttentionScorer.Additive, false);
+            data.Add(cell, DecoderStyle.Bahdanau, AttentionScorer.Dot, true);
+            data.Add(cell, DecoderStyle.Bahdanau, AttentionScorer.Additive, true);
         }
         return data;
     }
 
     /// <summary>
-    /// Odd sizes. Dot scorers need Dk = Dq (unidirectional encoder), the others get a bidirectional encoder (bridge,
-    /// Dc = 2H). LSTM runs a 2-layer encoder. Target vocabulary 31 &gt; 4E (no table) for GRU, source vocabulary
+    /// Odd sizes. Dot scorers get Dk = Dq (unidirectional encoder) with RNN and LSTM cells and a bidirectional encoder
+    /// (2H keys: the learned key projection) with GRU; the others get a bidirectional encoder (bridge, Dc = 2H). LSTM runs a 2-layer encoder. Target vocabulary 31 &gt; 4E (no table) for GRU, source vocabulary
     /// 30 &gt; 4E (packed GEMM instead of the table) for RNN; the rest use lookup tables.
     /// </summary>
-    private static Seq2SeqConfig Config(RecurrentKind cell, DecoderStyle style, AttentionScorer scorer) => new()
+    private static Seq2SeqConfig Config(RecurrentKind cell, DecoderStyle style, AttentionScorer scorer, bool gate = false) => new()
     {
+        ContextGate = gate,
         SourceVocabSize = cell == RecurrentKind.Rnn ? 30 : 11,
         TargetVocabSize = cell == RecurrentKind.Gru ? 31 : 13,
         EmbeddingSize = 7,
@@ -43,7 +49,7 @@ public sealed class PreparedInferenceTests
         AttentionSize = 5,
         Cell = cell,
         EncoderLayers = cell == RecurrentKind.Lstm ? 2 : 1,
-        Bidirectional = scorer is AttentionScorer.General or AttentionScorer.Additive,
+        Bidirectional = scorer is AttentionScorer.General or AttentionScorer.Additive || cell == RecurrentKind.Gru,
         Decoder = style,
         Scorer = scorer,
         PaddingId = 0,
@@ -72,9 +78,9 @@ public sealed class PreparedInferenceTests
 
     [Theory]
     [MemberData(nameof(Configurations))]
-    public void DecoderStep_Prepared_MatchesPlainLogitsAndAlignments(RecurrentKind cell, DecoderStyle style, AttentionScorer scorer)
+    public void DecoderStep_Prepared_MatchesPlainLogitsAndAlignments(RecurrentKind cell, DecoderStyle style, AttentionScorer scorer, bool gate)
     {
-        Seq2SeqConfig config = Config(cell, style, scorer);
+        Seq2SeqConfig config = Config(cell, style, scorer, gate);
         int bsz = Lengths.Length, steps = 6, v = config.TargetVocabSize;
         var model = new Seq2SeqModel(config, bsz, S, steps, seed: 3);
         int[] ids = SourceIds(config, 5);
@@ -113,9 +119,9 @@ public sealed class PreparedInferenceTests
 
     [Theory]
     [MemberData(nameof(Configurations))]
-    public void GreedyAndBeam_Prepared_SameTokensAsPlain(RecurrentKind cell, DecoderStyle style, AttentionScorer scorer)
+    public void GreedyAndBeam_Prepared_SameTokensAsPlain(RecurrentKind cell, DecoderStyle style, AttentionScorer scorer, bool gate)
     {
-        Seq2SeqConfig config = Config(cell, style, scorer);
+        Seq2SeqConfig config = Config(cell, style, scorer, gate);
         var model = new Seq2SeqModel(config, 4, S, 10, seed: 11);
         int[] ids = SourceIds(config, 13);
         int[][] distinct = [.. Lengths.Select((n, b) => ids.AsSpan(b * S, n).ToArray())];

@@ -15,6 +15,18 @@ public sealed class Seq2SeqConfigTests
         Seq2SeqConfig config = Small(DecoderStyle.Luong) with { Cell = RecurrentKind.Lstm, EncoderLayers = 2 };
         Assert.Equal(config, Seq2SeqConfig.FromJson(config.ToJson()));
         Assert.Throws<FormatException>(() => Seq2SeqConfig.FromJson("{\"SourceVocabSize\": 3}"));
-        Assert.Throws<ArgumentException>(() => (config with { Scorer = AttentionScorer.Dot, Decoder = DecoderStyle.Bahdanau }).Validate());
+    }
+
+    [Theory]
+    [InlineData(AttentionScorer.Dot, DecoderStyle.Bahdanau, true, true)]
+    [InlineData(AttentionScorer.ScaledDot, DecoderStyle.Luong, true, true)]
+    [InlineData(AttentionScorer.Dot, DecoderStyle.Luong, false, false)]
+    [InlineData(AttentionScorer.General, DecoderStyle.Bahdanau, true, false)]
+    [InlineData(AttentionScorer.Dot, DecoderStyle.None, true, false)]
+    public void ProjectsDotKeys_BidirectionalDotScorer_ValidAndProjects(AttentionScorer scorer, DecoderStyle decoder, bool bidirectional, bool projects)
+    {
+        Seq2SeqConfig config = Small(decoder) with { Scorer = scorer, Bidirectional = bidirectional };
+        config.Validate();                                                   // every scorer fits every encoder
+        Assert.Equal(projects, config.ProjectsDotKeys);
     }
 }

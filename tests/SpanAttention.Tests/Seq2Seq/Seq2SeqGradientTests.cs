@@ -42,6 +42,8 @@ public sealed class Seq2SeqGradientTests
     [
         "bahdanau-gru-additive", "luong-gru-general", "none-gru", "bahdanau-lstm-bi2-general",
         "luong-rnn-dot", "bahdanau-gru-scaleddot", "luong-lstm-bi-additive", "none-lstm-bi",
+        "bahdanau-gru-additive-gate", "bahdanau-lstm-bi-general-gate-coverage", "luong-gru-dot-coverage",
+        "bahdanau-gru-bi-dot", "luong-lstm-bi2-scaleddot",
     ];
 
     internal static Seq2SeqConfig ByName(string name) => name switch
@@ -54,6 +56,15 @@ public sealed class Seq2SeqGradientTests
         "bahdanau-gru-scaleddot" => Tiny(DecoderStyle.Bahdanau, scorer: AttentionScorer.ScaledDot),
         "luong-lstm-bi-additive" => Tiny(DecoderStyle.Luong, RecurrentKind.Lstm, AttentionScorer.Additive, true),
         "none-lstm-bi" => Tiny(DecoderStyle.None, RecurrentKind.Lstm, bidirectional: true),
+        "bahdanau-gru-additive-gate" => Tiny(DecoderStyle.Bahdanau) with { ContextGate = true },
+        "bahdanau-lstm-bi-general-gate-coverage" => Tiny(DecoderStyle.Bahdanau, RecurrentKind.Lstm, AttentionScorer.General, true) with
+        {
+            ContextGate = true,
+            AttentionRegularization = 2f,
+        },
+        "luong-gru-dot-coverage" => Tiny(DecoderStyle.Luong, scorer: AttentionScorer.Dot) with { AttentionRegularization = 2f },
+        "bahdanau-gru-bi-dot" => Tiny(DecoderStyle.Bahdanau, scorer: AttentionScorer.Dot, bidirectional: true),                  // 2H keys: key projection
+        "luong-lstm-bi2-scaleddot" => Tiny(DecoderStyle.Luong, RecurrentKind.Lstm, AttentionScorer.ScaledDot, true, 2),
         _ => throw new ArgumentException(name),
     };
 

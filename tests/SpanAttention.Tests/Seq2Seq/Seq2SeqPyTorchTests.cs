@@ -22,6 +22,9 @@ public sealed class Seq2SeqPyTorchTests
     [InlineData("none")]
     [InlineData("bahdanau_dropout")]
     [InlineData("luong_dropout")]
+    [InlineData("bahdanau_gate")]
+    [InlineData("bahdanau_gate_coverage")]
+    [InlineData("luong_coverage")]
     public void LossGradientsAdam_TinyConfig_MatchPyTorch(string style)
     {
         using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "seq2seq_model", style + ".json")));

@@ -31,7 +31,7 @@ public sealed class TransformerEncoderTests(ITestOutputHelper output)
             Activation = FeedForwardActivation.Gelu,
         };
 
-    public static TheoryData<string> Configs() => new("bahdanau-additive", "luong-general", "luong-dot", "bahdanau-lstm-general-2layers", "none-gru");
+    public static TheoryData<string> Configs() => new("bahdanau-additive", "luong-general", "luong-dot", "bahdanau-lstm-general-2layers", "none-gru", "bahdanau-scaleddot-projected");
 
     private static Seq2SeqConfig ByName(string name) => name switch
     {
@@ -40,6 +40,7 @@ public sealed class TransformerEncoderTests(ITestOutputHelper output)
         "luong-dot" => Tiny(DecoderStyle.Luong, AttentionScorer.Dot),                                // E = H = 4: keys as wide as the query
         "bahdanau-lstm-general-2layers" => Tiny(DecoderStyle.Bahdanau, AttentionScorer.General, RecurrentKind.Lstm, 2),
         "none-gru" => Tiny(DecoderStyle.None),
+        "bahdanau-scaleddot-projected" => Tiny(DecoderStyle.Bahdanau, AttentionScorer.ScaledDot) with { HiddenSize = 6 },   // E = 4 keys, H = 6 query
         _ => throw new ArgumentException(name),
     };
 
@@ -255,12 +256,13 @@ public sealed class TransformerEncoderTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Validate_TransformerWithBidirectionalOrNarrowDotKeys_Throws()
+    public void Validate_TransformerWithBidirectional_ThrowsAndNarrowDotKeysProject()
     {
         Assert.Contains("Bidirectional", Assert.Throws<ArgumentException>((Tiny(DecoderStyle.Bahdanau) with { Bidirectional = true }).Validate).Message, StringComparison.Ordinal);
         var dot = Tiny(DecoderStyle.Luong, AttentionScorer.ScaledDot) with { HiddenSize = 8 };
-        Assert.Contains("E = 4 keys for an H = 8 query", Assert.Throws<ArgumentException>(dot.Validate).Message, StringComparison.Ordinal);
-        (dot with { Decoder = DecoderStyle.None }).Validate();                                    // no attention: no scorer to fit
+        dot.Validate();                                                                            // E = 4 keys, H = 8 query: a key projection
+        Assert.True(dot.ProjectsDotKeys);
+        Assert.False((dot with { Decoder = DecoderStyle.None }).ProjectsDotKeys);                  // no attention: no scorer to fit
         (Seq2SeqGradientTests.Tiny(DecoderStyle.Bahdanau) with { Heads = 3 }).Validate();           // a recurrent encoder ignores Heads (E = 3, any heads)
     }
 

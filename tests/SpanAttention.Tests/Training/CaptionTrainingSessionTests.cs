@@ -44,7 +44,7 @@ public sealed class CaptionTrainingSessionTests(ITestOutputHelper output)
         string path = Path.Combine(Path.GetTempPath(), $"spanattention-caption-{Guid.NewGuid():N}.safetensors");
         try
         {
-            var session = new TrainingSession(data, new TrainingOptions { Config = Config(), Epochs = 6, BatchSize = 16, Seed = 4, Threads = 1, BestModelPath = path });
+            var session = new TrainingSession(data, new TrainingOptions { Config = Config(), Epochs = 6, BatchSize = 16, LearningRateDecay = 1f, Seed = 4, Threads = 1, BestModelPath = path });
             Assert.Equal(0, session.Model.Config.SourceVocabSize);
             TrainingResult result = session.Run();
             foreach (EpochReport e in result.History)

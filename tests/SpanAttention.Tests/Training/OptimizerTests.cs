@@ -10,7 +10,14 @@ public class OptimizerTests
     private static Adam.Coefficients AdamCoefficients(float weightDecay) =>
         new(0.9f, 0.1f, 0.999f, 0.001f, 0.01f, 0.3f, 1e-8f, weightDecay);
 
-    /// <summary>Every SIMD path (called directly, so each runs whatever the host supports) equals the scalar loop bit for bit.</summary>
+    private delegate int AdamPath(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v);
+
+    private delegate int SgdPath(Span<float> p, ReadOnlySpan<float> g, Span<float> b);
+
+    /// <summary>
+    /// Every SIMD path (called directly, so each runs whatever the host supports) equals the scalar loop bit for
+    /// bit, with p, g, m and v on canary slices (a block loop that runs one block too far writes past them).
+    /// </summary>
     [Fact]
     public void AdamUpdate_EveryVectorPath_EqualsScalarBitForBit()
     {
@@ -25,15 +32,21 @@ public class OptimizerTests
                 {
                     v0[i] = MathF.Abs(v0[i]);
                 }
-                (float[] p, float[] m, float[] v) Run(Func<float[], float[], float[], float[], int> vectorPath)
+                (float[] p, float[] m, float[] v) Run(AdamPath vectorPath, string name)
                 {
-                    float[] p = (float[])p0.Clone(), m = (float[])m0.Clone(), v = (float[])v0.Clone();
-                    int done = vectorPath(p, g, m, v);
-                    Adam.UpdateScalar(p, g, m, v, c, done);
-                    return (p, m, v);
+                    CanaryBuffer p = Canary.From(p0), gg = Canary.From(g), m = Canary.From(m0), v = Canary.From(v0);
+                    int done = vectorPath(p, gg, m, v);
+                    Adam.UpdateScalar(p, gg, m, v, c, done);
+                    Canary.AssertIntact($"{name} n={n}", ("p", p), ("g", gg), ("m", m), ("v", v));
+                    return (p.ToArray(), m.ToArray(), v.ToArray());
                 }
-                var scalar = Run((_, _, _, _) => 0);
-                foreach (var vector in new[] { Run((p, gg, m, v) => Adam.UpdateVector256(p, gg, m, v, c)), Run((p, gg, m, v) => Adam.UpdateVector512(p, gg, m, v, c)) })
+                var scalar = Run((_, _, _, _) => 0, "scalar");
+                foreach (var vector in new[]
+                {
+                    Run((p, gg, m, v) => Adam.UpdateVector256(p, gg, m, v, c), "256-bit"),
+                    Run((p, gg, m, v) => Adam.UpdateVector512(p, gg, m, v, c), "512-bit"),
+                    Run((p, gg, m, v) => { Adam.Update(p, gg, m, v, c); return n; }, "Update"),
+                })
                 {
                     Numerics.AssertEqual(scalar.p, vector.p, $"p, n={n}");
                     Numerics.AssertEqual(scalar.m, vector.m, $"m, n={n}");
@@ -57,15 +70,21 @@ public class OptimizerTests
             for (int n = 0; n <= 70; n++)
             {
                 float[] g = Numerics.Random(n, 10 + n), p0 = Numerics.Random(n, 20 + n), b0 = Numerics.Random(n, 30 + n);
-                (float[] p, float[] b) Run(Func<float[], float[], float[], int> vectorPath)
+                (float[] p, float[] b) Run(SgdPath vectorPath, string name)
                 {
-                    float[] p = (float[])p0.Clone(), b = (float[])b0.Clone();
-                    int done = vectorPath(p, g, b);
-                    Sgd.UpdateScalar(p, g, b, c, done);
-                    return (p, b);
+                    CanaryBuffer p = Canary.From(p0), gg = Canary.From(g), b = Canary.From(b0);
+                    int done = vectorPath(p, gg, b);
+                    Sgd.UpdateScalar(p, gg, b, c, done);
+                    Canary.AssertIntact($"{name} n={n} {c}", ("p", p), ("g", gg), ("b", b));
+                    return (p.ToArray(), b.ToArray());
                 }
-                var scalar = Run((_, _, _) => 0);
-                foreach (var vector in new[] { Run((p, gg, b) => Sgd.UpdateVector256(p, gg, b, c)), Run((p, gg, b) => Sgd.UpdateVector512(p, gg, b, c)) })
+                var scalar = Run((_, _, _) => 0, "scalar");
+                foreach (var vector in new[]
+                {
+                    Run((p, gg, b) => Sgd.UpdateVector256(p, gg, b, c), "256-bit"),
+                    Run((p, gg, b) => Sgd.UpdateVector512(p, gg, b, c), "512-bit"),
+                    Run((p, gg, b) => { Sgd.Update(p, gg, b, c); return n; }, "Update"),
+                })
                 {
                     Numerics.AssertEqual(scalar.p, vector.p, $"p, n={n}, {c}");
                     Numerics.AssertEqual(scalar.b, vector.b, $"b, n={n}, {c}");

@@ -207,8 +207,8 @@ public class TrainingSessionTests
     [Fact]
     public void Run_LossRisingForTheGivenEpochs_ReportedAsDivergence()
     {
-        // Plain SGD far too fast: the loss climbs epoch after epoch without exploding past the factor.
-        TrainingOptions rising = Tiny(6, lr: 3f) with { Optimizer = OptimizerKind.Sgd, Momentum = 0.9f, ClipNorm = 0, DivergenceFactor = 0, DivergenceRisingEpochs = 2 };
+        // Plain SGD far too fast at a constant rate: the loss climbs epoch after epoch without exploding past the factor.
+        TrainingOptions rising = Tiny(6, lr: 3f) with { Optimizer = OptimizerKind.Sgd, Momentum = 0.9f, LearningRateDecay = 1f, ClipNorm = 0, DivergenceFactor = 0, DivergenceRisingEpochs = 2 };
 
         TrainingResult result = new TrainingSession(TinyReverse(), rising).Run();
 

@@ -5,30 +5,39 @@ using SpanAttention.Seq2Seq;
 
 namespace SpanAttention.Attention.Scorers;
 
-/// <summary>Dot product (Luong "dot"): s_j = q · k_j. No parameters; needs Dq = Dk; the keys are used as they are (P = K).</summary>
+/// <summary>
+/// Dot product (Luong "dot"): s_j = q · k_j. No parameters when Dq = Dk (the keys are used as they are, P = K).
+/// When the widths differ (a bidirectional encoder's 2H-wide keys against an H-wide query), the keys are first
+/// mapped into the query's space by a learned <see cref="KeyProjection"/>, P = K Wᵀ with W: [Dq, Dk], and
+/// s_j = q · P_j: the general score's form, kept under the dot scorer's name.
+/// </summary>
+/// <remarks>PyTorch: the projection is <c>{prefix}key_proj.weight</c> [Dq, Dk], <c>nn.Linear(Dk, Dq, bias=False)</c>
+/// applied to the keys; it exists only when Dq ≠ Dk.</remarks>
 internal class DotScorer : IAttentionScorer
 {
-    /// <summary>Creates the scorer; Dot needs Dq = Dk.</summary>
+    private readonly KeyProjection? _projection;    // null when Dq = Dk
+
+    /// <summary>Creates the scorer; a key projection is added when <paramref name="queryDim"/> ≠ <paramref name="keyDim"/>.</summary>
     public DotScorer(int queryDim, int keyDim)
     {
-        if (queryDim != keyDim)
-        {
-            throw new ArgumentException($"{Kind} attention needs queryDim = keyDim, got {queryDim} and {keyDim}.", nameof(keyDim));
-        }
-        KeyDim = keyDim;
+        QueryDim = queryDim;
+        _projection = queryDim != keyDim ? new KeyProjection(queryDim, keyDim) : null;
     }
 
     /// <inheritdoc/>
     public virtual AttentionScorer Kind => AttentionScorer.Dot;
 
-    /// <summary>Dk = Dq.</summary>
-    protected int KeyDim { get; }
+    /// <summary>Dq, the width both sides of the dot product have (the keys' after projection).</summary>
+    protected int QueryDim { get; }
+
+    /// <summary>W [Dq, Dk] of the key projection; null when Dq = Dk or before <see cref="RegisterParameters"/>.</summary>
+    public ParameterSlot? KeyProjectionWeight => _projection?.Weight;
 
     /// <inheritdoc/>
-    public int ProjectedWidth => KeyDim;
+    public int ProjectedWidth => QueryDim;
 
     /// <inheritdoc/>
-    public bool ProjectsKeys => false;
+    public bool ProjectsKeys => _projection is not null;
 
     /// <inheritdoc/>
     public int QueryProjectionWidth => 0;
@@ -40,26 +49,20 @@ internal class DotScorer : IAttentionScorer
     public virtual float Scale => 1f;
 
     /// <inheritdoc/>
-    public void RegisterParameters(ParameterLayout layout, string prefix)
-    {
-    }
+    /// <remarks>Only the key projection, when there is one: <c>{prefix}key_proj.weight</c> [Dq, Dk].</remarks>
+    public void RegisterParameters(ParameterLayout layout, string prefix) => _projection?.RegisterParameters(layout, prefix + "key_proj.weight");
 
     /// <inheritdoc/>
-    public void InitializeParameters(ParameterSet parameters, Random random)
-    {
-    }
+    public void InitializeParameters(ParameterSet parameters, Random random) => _projection?.InitializeParameters(parameters, random);
 
     /// <inheritdoc/>
-    public void ProjectKeys(ReadOnlySpan<float> parameters, ReadOnlySpan<float> keys, int rows, Span<float> projected)
-    {
-    }
+    public void ProjectKeys(ReadOnlySpan<float> parameters, ReadOnlySpan<float> keys, int rows, Span<float> projected) =>
+        _projection?.Forward(parameters, keys, rows, projected);                                 // P = K Wᵀ (B·S, Dq), or P = K
 
     /// <inheritdoc/>
     public void ProjectKeysBackward(ReadOnlySpan<float> parameters, ReadOnlySpan<float> keys, int rows, ReadOnlySpan<float> dProjected,
-        Span<float> gradients, Span<float> dKeys)
-    {
-        // P = K: the layer accumulated dP into dK itself
-    }
+        Span<float> gradients, Span<float> dKeys) =>
+        _projection?.Backward(parameters, keys, rows, dProjected, gradients, dKeys);             // dW += dPᵀ K ; dK += dP W (P = K: the layer accumulated dP into dK itself)
 
     /// <inheritdoc/>
     public void ProjectQueries(ReadOnlySpan<float> parameters, ReadOnlySpan<float> queries, int rows, Span<float> projectedQueries)
@@ -82,9 +85,8 @@ internal class DotScorer : IAttentionScorer
     }
 
     /// <inheritdoc/>
-    public void ProjectKeysPrepared(InferenceWeights weights, ReadOnlySpan<float> parameters, ReadOnlySpan<float> keys, int rows, Span<float> projected)
-    {
-    }
+    public void ProjectKeysPrepared(InferenceWeights weights, ReadOnlySpan<float> parameters, ReadOnlySpan<float> keys, int rows, Span<float> projected) =>
+        _projection?.ForwardPrepared(weights, keys, rows, projected);                            // P = K Wᵀ, or nothing (P = K)
 
     /// <inheritdoc/>
     public void ScoresPrepared(InferenceWeights weights, ReadOnlySpan<float> parameters, ReadOnlySpan<float> query, ReadOnlySpan<float> projectedKeys,

@@ -1,4 +1,3 @@
-using SpanAttention.Kernels;
 using SpanAttention.Parameters;
 using SpanAttention.Seq2Seq;
 
@@ -12,18 +11,17 @@ namespace SpanAttention.Attention.Scorers;
 internal sealed class GeneralScorer : IAttentionScorer
 {
     private readonly int _queryDim;
-    private readonly int _keyDim;
-    private ParameterSlot? _weight;             // W [Dq, Dk]
+    private readonly KeyProjection _projection; // P = K Wᵀ, W [Dq, Dk]
 
     /// <summary>Creates the scorer.</summary>
     public GeneralScorer(int queryDim, int keyDim)
     {
         _queryDim = queryDim;
-        _keyDim = keyDim;
+        _projection = new KeyProjection(queryDim, keyDim);
     }
 
     /// <summary>W [Dq, Dk]; null before <see cref="RegisterParameters"/>.</summary>
-    public ParameterSlot? Weight => _weight;
+    public ParameterSlot? Weight => _projection.Weight;
 
     /// <inheritdoc/>
     public AttentionScorer Kind => AttentionScorer.General;
@@ -44,34 +42,20 @@ internal sealed class GeneralScorer : IAttentionScorer
     public float Scale => 1f;
 
     /// <inheritdoc/>
-    public void RegisterParameters(ParameterLayout layout, string prefix) =>
-        _weight = layout.Add(prefix + "W.weight", _queryDim, _keyDim);
+    public void RegisterParameters(ParameterLayout layout, string prefix) => _projection.RegisterParameters(layout, prefix + "W.weight");
 
     /// <inheritdoc/>
     /// <remarks>fan_in = Dk.</remarks>
-    public void InitializeParameters(ParameterSet parameters, Random random) =>
-        parameters.InitializeUniform(AttentionLayer.Registered(_weight), 1f / MathF.Sqrt(_keyDim), random);
+    public void InitializeParameters(ParameterSet parameters, Random random) => _projection.InitializeParameters(parameters, random);
 
     /// <inheritdoc/>
-    public void ProjectKeys(ReadOnlySpan<float> parameters, ReadOnlySpan<float> keys, int rows, Span<float> projected)
-    {
-        int p = _queryDim;
-        ReadOnlySpan<float> w = AttentionLayer.Registered(_weight).Of(parameters);             // (Dq, Dk)
-        Gemm.Multiply(rows, p, _keyDim, keys, _keyDim, Transpose.No,
-            w, _keyDim, Transpose.Yes, projected, p, accumulate: false);                          // P = K Wᵀ (B·S, Dq)
-    }
+    public void ProjectKeys(ReadOnlySpan<float> parameters, ReadOnlySpan<float> keys, int rows, Span<float> projected) =>
+        _projection.Forward(parameters, keys, rows, projected);                                  // P = K Wᵀ (B·S, Dq)
 
     /// <inheritdoc/>
     public void ProjectKeysBackward(ReadOnlySpan<float> parameters, ReadOnlySpan<float> keys, int rows, ReadOnlySpan<float> dProjected,
-        Span<float> gradients, Span<float> dKeys)
-    {
-        // forward: P = K Wᵀ
-        int p = _queryDim, dk = _keyDim;
-        ReadOnlySpan<float> w = AttentionLayer.Registered(_weight).Of(parameters);             // (Dq, Dk)
-        Span<float> dW = _weight!.Of(gradients);
-        Gemm.Multiply(p, dk, rows, dProjected, p, Transpose.Yes, keys, dk, Transpose.No, dW, dk, accumulate: true);     // dW += dPᵀ K
-        Gemm.Multiply(rows, dk, p, dProjected, p, Transpose.No, w, dk, Transpose.No, dKeys, dk, accumulate: true);      // dK += dP W
-    }
+        Span<float> gradients, Span<float> dKeys) =>
+        _projection.Backward(parameters, keys, rows, dProjected, gradients, dKeys);              // dW += dPᵀ K ; dK += dP W
 
     /// <inheritdoc/>
     public void ProjectQueries(ReadOnlySpan<float> parameters, ReadOnlySpan<float> queries, int rows, Span<float> projectedQueries)
@@ -96,7 +80,7 @@ internal sealed class GeneralScorer : IAttentionScorer
 
     /// <inheritdoc/>
     public void ProjectKeysPrepared(InferenceWeights weights, ReadOnlySpan<float> parameters, ReadOnlySpan<float> keys, int rows, Span<float> projected) =>
-        Gemm.Multiply(rows, keys, _keyDim, Transpose.No, weights.KeyWeightT!, projected.Slice(0, rows * _queryDim), _queryDim, accumulate: false); // P = K Wᵀ
+        _projection.ForwardPrepared(weights, keys, rows, projected);                             // P = K Wᵀ
 
     /// <inheritdoc/>
     public void ScoresPrepared(InferenceWeights weights, ReadOnlySpan<float> parameters, ReadOnlySpan<float> query, ReadOnlySpan<float> projectedKeys,
