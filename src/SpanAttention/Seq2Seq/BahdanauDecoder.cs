@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using SpanAttention.Attention;
 using SpanAttention.Kernels;
 using SpanAttention.Parameters;
@@ -95,7 +96,7 @@ internal sealed class BahdanauDecoder(IDecoderCell cell, AttentionLayer attentio
             Span<float> gated = w.Gated(t).Slice(b * Dc, Dc);
             float beta = _gate.Beta(values, hPrev);
             w.Beta(t)[b] = beta;
-            System.Numerics.Tensors.TensorPrimitives.Multiply(context, beta, gated);                                  // (1') g_t = β_t c_t
+            TensorPrimitives.Multiply(context, beta, gated);                                  // (1') g_t = β_t c_t
             context = gated;
         }
         if (prepared.UseU)

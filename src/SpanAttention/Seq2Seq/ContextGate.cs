@@ -50,11 +50,9 @@ internal sealed class ContextGate
     public void Forward(ReadOnlySpan<float> values, ReadOnlySpan<float> query, ReadOnlySpan<float> context, int rows, Span<float> beta, Span<float> gated)
     {
         int h = _h, dc = context.Length / Math.Max(rows, 1);
-        ReadOnlySpan<float> w = Weight.Of(values);
-        float bias = Bias.Of(values)[0];
         for (int b = 0; b < rows; b++)
         {
-            float g = 1f / (1f + MathF.Exp(-(Reductions.Dot(w, query.Slice(b * h, h)) + bias))); // β = σ(w · h + b_β)
+            float g = Beta(values, query.Slice(b * h, h));                 // β = σ(w · h + b_β)
             beta[b] = g;
             TensorPrimitives.Multiply(context.Slice(b * dc, dc), g, gated.Slice(b * dc, dc)); // g = β c
         }
