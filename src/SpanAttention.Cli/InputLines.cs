@@ -42,4 +42,50 @@ internal static class InputLines
         }
         return lines;
     }
+
+    /// <summary>
+    /// As <see cref="Read"/>, in blocks of at most <paramref name="blockLines"/> lines, reading standard input only as far
+    /// as the block being returned: memory stays bounded by the block size whatever the input's length.
+    /// </summary>
+    /// <param name="arguments">The text arguments from the command line (may be empty).</param>
+    /// <param name="stdin">Standard input, read only when there are no arguments.</param>
+    /// <param name="blockLines">Most lines per block, ≥ 1.</param>
+    /// <returns>The blocks, in order; the lines trimmed, blank ones included as empty strings.</returns>
+    /// <exception cref="UsageException">An argument is blank.</exception>
+    /// <exception cref="CliException">There is no sentence at all (raised after the last block).</exception>
+    public static IEnumerable<IReadOnlyList<string>> ReadBlocks(IReadOnlyList<string>? arguments, TextReader stdin, int blockLines)
+    {
+        ArgumentNullException.ThrowIfNull(stdin);
+        ArgumentOutOfRangeException.ThrowIfLessThan(blockLines, 1);
+        if (arguments is { Count: > 0 })
+        {
+            IReadOnlyList<string> all = Read(arguments, stdin);
+            for (int start = 0; start < all.Count; start += blockLines)
+            {
+                yield return all.Skip(start).Take(blockLines).ToList();
+            }
+            yield break;
+        }
+        var block = new List<string>(blockLines);
+        bool any = false;
+        string? line;
+        while ((line = stdin.ReadLine()) is not null)
+        {
+            block.Add(line.Trim());
+            any |= block[^1].Length > 0;
+            if (block.Count == blockLines)
+            {
+                yield return block;
+                block = new List<string>(blockLines);
+            }
+        }
+        if (block.Count > 0)
+        {
+            yield return block;
+        }
+        if (!any)
+        {
+            throw new CliException("No input: give the text as arguments or one sentence per line on standard input.");
+        }
+    }
 }

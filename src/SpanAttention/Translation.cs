@@ -106,8 +106,7 @@ public sealed record DecodingOptions
     /// <summary>
     /// Most decoder steps per output, the <c>&lt;eos&gt;</c> step included; 0 (the default) applies
     /// <see cref="Inference.DecodeLimits.MaxOutputLength"/>: 2·S + 10 for an input of S tokens plus its
-    /// <c>&lt;eos&gt;</c> (in one <see cref="TranslationModel.Decode(IReadOnlyList{string}, DecodingOptions?)"/> call
-    /// of several greedy inputs, S of the longest, so that the batch shares one step count).
+    /// <c>&lt;eos&gt;</c> (each input its own S, also when several are decoded together).
     /// </summary>
     public int MaxLength { get; init; }
 

@@ -102,7 +102,7 @@ public sealed class TranslationModel : IDisposable
     /// <exception cref="ArgumentException">The text has no tokens.</exception>
     public string Translate(string text) => Decode(text).Text;
 
-    /// <summary>Translates many texts greedily, batched (<see cref="MaxBatch"/> rows at a time).</summary>
+    /// <summary>Translates many texts greedily, batched (<see cref="MaxBatch"/> rows at a time, see <see cref="Decode(IReadOnlyList{string}, DecodingOptions?)"/>).</summary>
     /// <param name="texts">The inputs.</param>
     /// <returns>One output text per input, in order.</returns>
     /// <exception cref="ArgumentException">A text has no tokens.</exception>
@@ -125,8 +125,9 @@ public sealed class TranslationModel : IDisposable
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range (e.g. a beam wider than <see cref="MaxBatch"/>).</exception>
     public Translation Decode(string text, DecodingOptions? options = null) => Decode([text], options)[0];
 
-    /// <summary>Translates many texts: greedy texts are decoded together in batches of <see cref="MaxBatch"/>; with a beam,
-    /// one after the other.</summary>
+    /// <summary>Translates many texts on the prepared decoding path, on two threads when the machine has two cores: greedy
+    /// texts sorted by length and decoded together in batches of <see cref="MaxBatch"/>; with a beam, each text by itself.
+    /// Every translation is exactly the one <see cref="Decode(string, DecodingOptions?)"/> gives for that text alone.</summary>
     /// <param name="texts">The inputs.</param>
     /// <param name="options">Greedy (default) or beam search, maximum length.</param>
     /// <returns>One translation per input, in order.</returns>
@@ -140,32 +141,31 @@ public sealed class TranslationModel : IDisposable
         Translator translator = GetTranslator();
         CheckBeam(options.BeamWidth);
         var inputs = new EncodedInput[texts.Count];
-        int longest = 0;
         for (int i = 0; i < inputs.Length; i++)
         {
             inputs[i] = Encode(texts[i], i, options.MaxSourceLength, texts.Count == 1 ? "text" : $"texts[{i}]");
-            longest = Math.Max(longest, inputs[i].Ids.Length);
+        }
+        var sources = new int[inputs.Length][];
+        var limits = new int[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            sources[i] = inputs[i].Ids;
+            limits[i] = options.MaxLengthFor(inputs[i].Ids.Length);
         }
         var result = new Translation[inputs.Length];
         if (options.BeamWidth == 1)
         {
-            var sources = new int[inputs.Length][];
-            for (int i = 0; i < inputs.Length; i++)
-            {
-                sources[i] = inputs[i].Ids;
-            }
-            Hypothesis[] hypotheses = translator.Greedy(sources, options.MaxLengthFor(longest));
+            Hypothesis[] hypotheses = translator.GreedyMany(sources, limits, Workers);
             for (int i = 0; i < inputs.Length; i++)
             {
                 result[i] = ToTranslation(inputs[i], hypotheses[i]);
             }
             return result;
         }
+        Hypothesis[][] beams = translator.BeamMany(sources, options.BeamWidth, limits, options.LengthPenalty, 1, Workers);
         for (int i = 0; i < inputs.Length; i++)
         {
-            EncodedInput input = inputs[i];
-            Hypothesis best = translator.Beam(input.Ids, options.BeamWidth, options.MaxLengthFor(input.Ids.Length), options.LengthPenalty, 1)[0];
-            result[i] = ToTranslation(input, best);
+            result[i] = ToTranslation(inputs[i], beams[i][0]);
         }
         return result;
     }
@@ -227,6 +227,10 @@ public sealed class TranslationModel : IDisposable
 
     /// <summary>Releases the pooled workspaces. Calls made afterwards throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose() => Volatile.Write(ref _translator, null);
+
+    /// <summary>Threads a call over many texts decodes on: two when the machine has two cores or more (each with its
+    /// own workspace), else one.</summary>
+    private static int Workers => Math.Min(2, Environment.ProcessorCount);
 
     private Translator GetTranslator() => Volatile.Read(ref _translator) ?? throw new ObjectDisposedException(nameof(TranslationModel));
 

@@ -125,13 +125,18 @@ internal static class EvalCommand
             throw new CliException("there is nothing to evaluate: the data has no pairs.");
         }
         var reports = new List<(string, EvaluationReport)>();
+        var speeds = new List<string>();
         foreach (ModelBundle bundle in bundles)
         {
-            reports.Add((Path.GetFileName(bundle.Path), Score(context, bundle, pairs, maxSourceLength, buckets)));
+            reports.Add((Path.GetFileName(bundle.Path), Score(context, bundle, pairs, maxSourceLength, buckets, out double seconds)));
+            speeds.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{Path.GetFileName(bundle.Path)}: {pairs.Count} sentences in {seconds:0.000} s, {pairs.Count / Math.Max(seconds, 1e-9):N0} sentences/s"));
         }
         context.Out.WriteLine($"evaluated on {what}");
         context.Out.WriteLine();
         EvaluationView.Write(context, reports, format);
+        context.Out.WriteLine();
+        context.Out.WriteLine($"greedy decoding speed (batched, {Math.Min(2, Environment.ProcessorCount)} threads): {string.Join("; ", speeds)}");
         if (plot is not null)
         {
             AtomicFile.WriteAllBytes(plot, System.Text.Encoding.UTF8.GetBytes(EvaluationView.LengthPlot(reports, $"Quality by source length: {what}")));
@@ -166,7 +171,12 @@ internal static class EvalCommand
         return test;
     }
 
-    internal static EvaluationReport Score(CliContext context, ModelBundle bundle, IReadOnlyList<SentencePair> pairs, int maxSourceLength, BucketChoice? buckets = null)
+    internal static EvaluationReport Score(CliContext context, ModelBundle bundle, IReadOnlyList<SentencePair> pairs, int maxSourceLength, BucketChoice? buckets = null) =>
+        Score(context, bundle, pairs, maxSourceLength, buckets, out _);
+
+    /// <summary>As the overload above; <paramref name="seconds"/> is the wall time of decoding every source.</summary>
+    internal static EvaluationReport Score(CliContext context, ModelBundle bundle, IReadOnlyList<SentencePair> pairs, int maxSourceLength, BucketChoice? buckets,
+        out double seconds)
     {
         var unknown = new UnknownTokens();
         var sources = new string[pairs.Count];
@@ -190,7 +200,9 @@ internal static class EvalCommand
         {
             context.Warn($"{Path.GetFileName(bundle.Path)}: {message}");
         }
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         Translation[] translations = bundle.Model.Decode(sources, new DecodingOptions { MaxSourceLength = maxSourceLength });
+        seconds = watch.Elapsed.TotalSeconds;
         var outputs = new List<IReadOnlyList<string>>(translations.Length);
         foreach (Translation t in translations)
         {

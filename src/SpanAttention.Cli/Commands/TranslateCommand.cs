@@ -43,48 +43,53 @@ internal static class TranslateCommand
         TrainCommand.CheckRange(maxLength, 0, 10_000, "--max-length");
         FileChecks.CheckOutputs([(modelPath, "model file")], [(attention, "heatmap file")]);
         ModelBundle bundle = ModelBundle.Load(modelPath, maxBatch: Math.Max(32, beam));
-        IReadOnlyList<string> lines = InputLines.Read(text, context.In);
         var unknown = new UnknownTokens();
-        int[] counts = bundle.CheckInputs(lines, unknown);
-        unknown.WarnIfAny(context);
         var options = new DecodingOptions { BeamWidth = beam, MaxLength = maxLength, MaxSourceLength = maxSourceLength };
+        var culture = CultureInfo.InvariantCulture;
 
-        // Lines without tokens (blank stdin lines) are not decoded: each gives an empty output line.
-        var decoded = new List<string>(lines.Count);
-        for (int i = 0; i < lines.Count; i++)
-        {
-            if (counts[i] > 0)
-            {
-                decoded.Add(lines[i]);
-            }
-        }
-        if (decoded.Count == 0)
-        {
-            throw new CliException("No input: no line has a token.");
-        }
-        int firstLine = Array.FindIndex(counts, c => c > 0);
+        // The input is read and decoded in blocks of BlockLines lines, so memory stays bounded for any file. Lines
+        // without tokens (blank stdin lines) are not decoded: each gives an empty output line, held back until the
+        // first line with tokens, so that input without any gives the error and no output.
         Translation? first = null;
-        if (beam == 1)
+        string? firstLine = null;
+        int lineNumber = 0, heldBack = 0;
+        var decoded = new List<string>(BlockLines);
+        foreach (IReadOnlyList<string> lines in InputLines.ReadBlocks(text, context.In, BlockLines))
         {
-            Translation[] all = bundle.Model.Decode(decoded, options);
-            first = all[0];
-            for (int i = 0, next = 0; i < lines.Count; i++)
-            {
-                context.Out.WriteLine(counts[i] > 0 ? all[next++].Text : "");
-            }
-        }
-        else
-        {
-            var culture = CultureInfo.InvariantCulture;
+            int[] counts = bundle.CheckInputs(lines, unknown);
+            decoded.Clear();
             for (int i = 0; i < lines.Count; i++)
             {
+                if (counts[i] > 0)
+                {
+                    decoded.Add(lines[i]);
+                }
+            }
+            Translation[][] all = Decode(bundle.Model, decoded, nbest, options);
+            for (int i = 0, next = 0; i < lines.Count; i++, lineNumber++)
+            {
+                string blank = nbest == 1 ? "" : string.Create(culture, $"{lineNumber + 1}\t\t");
                 if (counts[i] == 0)
                 {
-                    context.Out.WriteLine(nbest == 1 ? "" : string.Create(culture, $"{i + 1}\t\t"));
+                    if (first is null)
+                    {
+                        heldBack++;
+                    }
+                    else
+                    {
+                        context.Out.WriteLine(blank);
+                    }
                     continue;
                 }
-                Translation[] best = bundle.Model.NBest(lines[i], nbest, options);
-                first ??= best[0];
+                Translation[] best = all[next++];
+                if (first is null)
+                {
+                    for (int k = lineNumber - heldBack; k < lineNumber; k++)
+                    {
+                        context.Out.WriteLine(nbest == 1 ? "" : string.Create(culture, $"{k + 1}\t\t"));
+                    }
+                    (first, firstLine) = (best[0], lines[i]);
+                }
                 if (nbest == 1)
                 {
                     context.Out.WriteLine(best[0].Text);
@@ -92,15 +97,43 @@ internal static class TranslateCommand
                 }
                 foreach (Translation t in best)
                 {
-                    context.Out.WriteLine(string.Create(culture, $"{i + 1}\t{t.NormalizedScore:0.0000}\t{t.Text}"));
+                    context.Out.WriteLine(string.Create(culture, $"{lineNumber + 1}\t{t.NormalizedScore:0.0000}\t{t.Text}"));
                 }
             }
         }
-        if (attention is not null && first is not null)
+        if (first is null)
         {
-            WriteHeatmap(context, bundle, lines[firstLine], first, attention, draw: false);
+            throw new CliException("No input: no line has a token.");
+        }
+        unknown.WarnIfAny(context);
+        if (attention is not null)
+        {
+            WriteHeatmap(context, bundle, firstLine!, first, attention, draw: false);
         }
         return ExitCodes.Success;
+    }
+
+    /// <summary>Lines read and decoded at a time: a block's translations are written before the next block is read.</summary>
+    internal const int BlockLines = 4096;
+
+    /// <summary>One block's translations: greedy or the beam's best through one batched call; the n best line by line.</summary>
+    private static Translation[][] Decode(TranslationModel model, List<string> lines, int nbest, DecodingOptions options)
+    {
+        var result = new Translation[lines.Count][];
+        if (nbest == 1)
+        {
+            Translation[] all = model.Decode(lines, options);
+            for (int i = 0; i < all.Length; i++)
+            {
+                result[i] = [all[i]];
+            }
+            return result;
+        }
+        for (int i = 0; i < lines.Count; i++)
+        {
+            result[i] = model.NBest(lines[i], nbest, options);
+        }
+        return result;
     }
 
     /// <summary>Writes (and optionally draws) one translation's attention; a model without attention is an error.</summary>

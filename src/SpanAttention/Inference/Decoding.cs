@@ -7,7 +7,7 @@ namespace SpanAttention.Inference;
 /// alignments. Uses the model's workspaces, so one model instance decodes on one thread at a time
 /// (see <see cref="Translator"/> for sharing a model between threads).
 /// </summary>
-public static class Decoding
+public static partial class Decoding
 {
     /// <summary>Greedy decoding of a list of sources, in batches of up to <see cref="Seq2SeqModel.MaxBatch"/> rows.</summary>
     /// <param name="model">The model.</param>
@@ -26,7 +26,7 @@ public static class Decoding
         for (int start = 0; start < sources.Count; start += model.MaxBatch)
         {
             int n = Math.Min(model.MaxBatch, sources.Count - start);
-            GreedyChunk(model, sources, start, n, maxLength, n <= PreparedMaxBatch ? weights : null, results);
+            GreedyChunk(model, sources, Rows(start, n), Filled(n, maxLength), n <= PreparedMaxBatch ? weights : null, results);
         }
         return results;
     }
@@ -51,7 +51,7 @@ public static class Decoding
             }
             Seq2SeqBatch padded = FeatureBatch(model, chunk, nameof(grids));
             model.EnsureCapacity(n, padded.SourceLength, maxLength);
-            GreedyCore(model, null, padded, padded.SourceLengths, padded.SourceLength, start, n, maxLength,
+            GreedyCore(model, null, padded, padded.SourceLengths, padded.SourceLength, Rows(start, n), Filled(n, maxLength),
                 n <= PreparedMaxBatch ? weights : null, results);
         }
         return results;
@@ -78,7 +78,7 @@ public static class Decoding
             }
             Seq2SeqBatch batch = ImageBatch(model, chunk, nameof(images));
             model.EnsureCapacity(n, batch.SourceLength, maxLength);
-            GreedyCore(model, null, batch, batch.SourceLengths, batch.SourceLength, start, n, maxLength, n <= PreparedMaxBatch ? weights : null, results);
+            GreedyCore(model, null, batch, batch.SourceLengths, batch.SourceLength, Rows(start, n), Filled(n, maxLength), n <= PreparedMaxBatch ? weights : null, results);
         }
         return results;
     }
@@ -132,89 +132,6 @@ public static class Decoding
     /// the plain path's GEMMs once per batch, so the prepared path wins only for a few rows.
     /// </summary>
     public const int PreparedMaxBatch = 8;
-
-    private static void GreedyChunk(Seq2SeqModel model, IReadOnlyList<int[]> sources, int start, int bsz, int maxLength, InferenceWeights? prepared, Hypothesis[] results)
-    {
-        Seq2SeqConfig config = model.Config;
-        int s = 1;
-        for (int b = 0; b < bsz; b++)
-        {
-            int[] x = sources[start + b] ?? throw new ArgumentException($"sources[{start + b}] is null.", nameof(sources));
-            if (x.Length == 0)
-            {
-                throw new ArgumentException($"sources[{start + b}] is empty.", nameof(sources));
-            }
-            s = Math.Max(s, x.Length);
-        }
-        model.EnsureCapacity(bsz, s, maxLength);
-        var ids = new int[bsz * s];
-        var lengths = new int[bsz];
-        Array.Fill(ids, config.PaddingId);
-        for (int b = 0; b < bsz; b++)
-        {
-            sources[start + b].CopyTo(ids, b * s);
-            lengths[b] = sources[start + b].Length;
-        }
-        GreedyCore(model, ids, null, lengths, s, start, bsz, maxLength, prepared, results);
-    }
-
-    /// <summary>The greedy loop over one padded chunk: token ids (B, S), or the source of <paramref name="grid"/> (feature grids or images) when given.</summary>
-    private static void GreedyCore(Seq2SeqModel model, int[]? ids, Seq2SeqBatch? grid, int[] lengths, int s, int start, int bsz, int maxLength,
-        InferenceWeights? prepared, Hypothesis[] results)
-    {
-        Seq2SeqConfig config = model.Config;
-        model.Encode(grid is null ? new SourceInput(ids, lengths, bsz, s) : grid.Source, prepared);
-        int v = model.Vocabulary;
-        var fed = new int[bsz];
-        Array.Fill(fed, config.BosId);
-        var tokens = new List<int>[bsz];
-        var alignments = new List<float>[bsz];
-        var scores = new double[bsz];
-        var done = new bool[bsz];
-        for (int b = 0; b < bsz; b++)
-        {
-            tokens[b] = [];
-            alignments[b] = [];
-        }
-        int active = bsz;
-        for (int t = 0; t < maxLength && active > 0; t++)
-        {
-            model.DecoderStep(t, bsz, fed, prepared);
-            ReadOnlySpan<float> logits = model.StepLogits(t, bsz);
-            ReadOnlySpan<float> weights = model.StepWeights(t, bsz);
-            for (int b = 0; b < bsz; b++)
-            {
-                if (done[b])
-                {
-                    fed[b] = config.EosId;
-                    continue;
-                }
-                ReadOnlySpan<float> row = logits.Slice(b * v, v);
-                int best = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
-                scores[b] += row[best] - LogSumExp(row);
-                fed[b] = best;
-                if (best == config.EosId)
-                {
-                    done[b] = true;
-                    active--;
-                    continue;
-                }
-                tokens[b].Add(best);
-                if (!weights.IsEmpty)
-                {
-                    foreach (float w in weights.Slice(b * s, lengths[b]))
-                    {
-                        alignments[b].Add(w);
-                    }
-                }
-            }
-        }
-        for (int b = 0; b < bsz; b++)
-        {
-            float score = (float)scores[b];
-            results[start + b] = new Hypothesis([.. tokens[b]], score, score, done[b], [.. alignments[b]], lengths[b]);
-        }
-    }
 
     /// <summary>
     /// Beam search for one source: keeps the <paramref name="beamWidth"/> best partial outputs by total

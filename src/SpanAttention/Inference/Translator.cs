@@ -72,5 +72,146 @@ public sealed class Translator
         }
     }
 
+    /// <summary>
+    /// Greedy decoding of a whole list on the prepared path: the sources sorted by length (longest first, so that a
+    /// chunk's rows have about the same length and the slowest chunks start first), cut into chunks of the model's
+    /// MaxBatch rows, the chunks decoded by up to <paramref name="workers"/> threads, each on its own workspace; the
+    /// hypotheses are put back in input order. Row i stops after <paramref name="limits"/>[i] steps, so every output is
+    /// exactly the one <see cref="Greedy"/> gives for that source alone with that limit. Thread-safe.
+    /// </summary>
+    /// <param name="sources">Source id sequences.</param>
+    /// <param name="limits">Each source's most decoder steps (≥ 1).</param>
+    /// <param name="workers">Threads to decode on (1 or more; no more than there are chunks are used).</param>
+    /// <returns>One hypothesis per source, in order.</returns>
+    internal Hypothesis[] GreedyMany(IReadOnlyList<int[]> sources, ReadOnlySpan<int> limits, int workers)
+    {
+        ArgumentNullException.ThrowIfNull(sources);
+        Guard(sources.Count, limits.Length);
+        int[] order = ByLength(sources);
+        int chunk = _template.MaxBatch, chunks = (order.Length + chunk - 1) / chunk;
+        int[] sortedLimits = new int[order.Length];
+        for (int i = 0; i < order.Length; i++)
+        {
+            sortedLimits[i] = limits[order[i]];
+        }
+        var results = new Hypothesis[sources.Count];
+        RunOnWorkers(chunks, workers, (model, c) =>
+        {
+            int start = c * chunk, n = Math.Min(chunk, order.Length - start);
+            Decoding.GreedyChunk(model, sources, order.AsSpan(start, n), sortedLimits.AsSpan(start, n), _weights, results);
+        });
+        return results;
+    }
+
+    /// <summary>Beam search of every source, the sources shared out between up to <paramref name="workers"/> threads,
+    /// each on its own workspace (see <see cref="Beam"/>). Thread-safe.</summary>
+    /// <param name="sources">Source id sequences.</param>
+    /// <param name="beamWidth">K (≤ the model's MaxBatch).</param>
+    /// <param name="limits">Each source's most decoder steps.</param>
+    /// <param name="lengthPenalty">Length-normalisation exponent.</param>
+    /// <param name="nBest">Hypotheses to return per source.</param>
+    /// <param name="workers">Threads to decode on.</param>
+    /// <returns>Per source, the n best, best first.</returns>
+    internal Hypothesis[][] BeamMany(IReadOnlyList<int[]> sources, int beamWidth, ReadOnlySpan<int> limits, float lengthPenalty, int nBest, int workers)
+    {
+        ArgumentNullException.ThrowIfNull(sources);
+        Guard(sources.Count, limits.Length);
+        int[] order = ByLength(sources);
+        int[] sortedLimits = new int[order.Length];
+        for (int i = 0; i < order.Length; i++)
+        {
+            sortedLimits[i] = limits[order[i]];
+        }
+        var results = new Hypothesis[sources.Count][];
+        RunOnWorkers(order.Length, workers, (model, i) =>
+            results[order[i]] = Decoding.Beam(model, sources[order[i]], beamWidth, sortedLimits[i], lengthPenalty, nBest, _weights));
+        return results;
+    }
+
+    /// <summary>Runs work items 0..count-1 on up to <paramref name="workers"/> threads (the caller's included), each
+    /// thread on one rented workspace taking the next item until none is left; rethrows the first failure.</summary>
+    private void RunOnWorkers(int count, int workers, Action<Seq2SeqModel, int> work)
+    {
+        workers = Math.Clamp(workers, 1, Math.Max(1, count));
+        int next = -1;
+        void Run()
+        {
+            Seq2SeqModel model = Rent();
+            try
+            {
+                for (int i = Interlocked.Increment(ref next); i < count; i = Interlocked.Increment(ref next))
+                {
+                    work(model, i);
+                }
+            }
+            catch
+            {
+                Interlocked.Exchange(ref next, count);                                        // stop the other threads early
+                throw;
+            }
+            finally
+            {
+                _pool.Add(model);
+            }
+        }
+        if (workers == 1)
+        {
+            Run();
+            return;
+        }
+        var helpers = new Task[workers - 1];
+        for (int w = 0; w < helpers.Length; w++)
+        {
+            helpers[w] = Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+        Exception? failure = null;
+        try
+        {
+            Run();
+        }
+        catch (Exception e)
+        {
+            failure = e;
+        }
+        foreach (Task helper in helpers)
+        {
+            try
+            {
+                helper.Wait();
+            }
+            catch (AggregateException e) when (e.InnerException is not null)
+            {
+                failure ??= e.InnerException;
+            }
+        }
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+    }
+
+    /// <summary>Indices of the sources, longest first, ties in input order.</summary>
+    private static int[] ByLength(IReadOnlyList<int[]> sources)
+    {
+        var order = new int[sources.Count];
+        var keys = new long[sources.Count];
+        for (int i = 0; i < order.Length; i++)
+        {
+            int[] x = sources[i] ?? throw new ArgumentException($"sources[{i}] is null.", nameof(sources));
+            order[i] = i;
+            keys[i] = ((long)(int.MaxValue - x.Length) << 32) | (uint)i;
+        }
+        Array.Sort(keys, order);
+        return order;
+    }
+
+    private static void Guard(int sources, int limits)
+    {
+        if (limits != sources)
+        {
+            throw new ArgumentException($"There are {limits} step limits for {sources} sources.", nameof(limits));
+        }
+    }
+
     private Seq2SeqModel Rent() => _pool.TryTake(out Seq2SeqModel? model) ? model : _template.CreateReplica();
 }

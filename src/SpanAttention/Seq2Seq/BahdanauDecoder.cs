@@ -75,11 +75,23 @@ internal sealed class BahdanauDecoder(IDecoderCell cell, AttentionLayer attentio
     public override void PrepareSentences(InferenceWeights weights, DecoderWorkspace w, EncoderMemory memory, PreparedDecoding prepared)
     {
         int rows = memory.Batch * memory.Source;
-        prepared.UseU = memory.Source <= Dc && _gate is null; // U folds c_t into the gates; a gated c_t needs β first
-        if (prepared.UseU)
+        // U folds c_t into the gates (a gated c_t needs β first); a row uses it when its own n ≤ Dc, so a row's numbers
+        // do not depend on the other rows of its batch.
+        prepared.UseU = _gate is null ? Dc : 0;
+        if (ShortestSource(memory) <= prepared.UseU)
         {
             Gemm.Multiply(rows, memory.States, Dc, Transpose.No, weights.CellIhRestT!, prepared.AllU(rows), Cell.GateWidth, accumulate: false); // U = K W_rᵀ (B·S, G·H)
         }
+    }
+
+    private static int ShortestSource(EncoderMemory memory)
+    {
+        int shortest = int.MaxValue;
+        foreach (int n in memory.Lengths)
+        {
+            shortest = Math.Min(shortest, n);
+        }
+        return shortest;
     }
 
     /// <inheritdoc/>
@@ -99,7 +111,7 @@ internal sealed class BahdanauDecoder(IDecoderCell cell, AttentionLayer attentio
             TensorPrimitives.Multiply(context, beta, gated);                                  // (1') g_t = β_t c_t
             context = gated;
         }
-        if (prepared.UseU)
+        if (n <= prepared.UseU)
         {
             Gemv.MultiplyTransposed(prepared.U(b).Slice(0, n * gh), n, gh, gh, a.Slice(0, n), gates, accumulate: true);  // (2) += Σ_j a_j U_j = W_r c_t
         }

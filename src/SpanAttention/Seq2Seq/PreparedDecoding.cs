@@ -38,8 +38,9 @@ internal sealed class PreparedDecoding
     /// <summary>(A) scratch: W_q q of one row.</summary>
     public float[] Query { get; }
 
-    /// <summary>Whether this sentence batch forms U (S ≤ Dc: then Σ_j a_j U_j is cheaper than W_r c_t).</summary>
-    public bool UseU { get; set; }
+    /// <summary>The longest valid source n for which a row reads U (n ≤ Dc: then Σ_j a_j U_j is cheaper than W_r c_t); 0: none does.
+    /// A per-row rule, so that a row decodes to the same numbers in any batch.</summary>
+    public int UseU { get; set; }
 
     /// <summary>The current S.</summary>
     public int Source { get; private set; }

@@ -76,7 +76,19 @@ public sealed partial class Seq2SeqModel
     }
 
     /// <summary>One decoder step (as the plain <see cref="DecoderStep(int, int, ReadOnlySpan{int})"/>); with prepared weights, the prepared path.</summary>
-    internal void DecoderStep(int t, int bsz, ReadOnlySpan<int> fed, InferenceWeights? weights)
+    internal void DecoderStep(int t, int bsz, ReadOnlySpan<int> fed, InferenceWeights? weights) => DecoderStep(t, bsz, fed, weights, default);
+
+    /// <summary>
+    /// As <see cref="DecoderStep(int, int, ReadOnlySpan{int}, InferenceWeights?)"/>; on the prepared path the rows with
+    /// <paramref name="skip"/>[b] set (finished outputs) are not computed: their step-t outputs are left as they were. Each
+    /// computed row reads only its own state, so its numbers do not depend on which other rows are skipped.
+    /// </summary>
+    /// <param name="t">Step.</param>
+    /// <param name="bsz">B, the encoded batch's.</param>
+    /// <param name="fed">(B) the ids fed at step t.</param>
+    /// <param name="weights">Prepared weights (the ones encoded with), or null for the plain path.</param>
+    /// <param name="skip">(B) rows to leave out, or empty for none; the plain path computes every row.</param>
+    internal void DecoderStep(int t, int bsz, ReadOnlySpan<int> fed, InferenceWeights? weights, ReadOnlySpan<bool> skip)
     {
         if (weights is null)
         {
@@ -94,6 +106,10 @@ public sealed partial class Seq2SeqModel
         Embedding.Forward(fed, _targetEmbedding.Weight.Of(values), _v, e, emb);                        // (0) emb (B, E), validates the ids
         for (int b = 0; b < bsz; b++)
         {
+            if (!skip.IsEmpty && skip[b])
+            {
+                continue;
+            }
             Span<float> gates = _work.Cache(t).Slice(b * cs, gh);                                       // (G·H) x W_ihᵀ
             if (weights.TargetTable is not null)
             {
