@@ -106,7 +106,8 @@ public sealed record DecodingOptions
     /// <summary>
     /// Most decoder steps per output, the <c>&lt;eos&gt;</c> step included; 0 (the default) applies
     /// <see cref="Inference.DecodeLimits.MaxOutputLength"/>: 2·S + 10 for an input of S tokens plus its
-    /// <c>&lt;eos&gt;</c> (each input its own S, also when several are decoded together).
+    /// <c>&lt;eos&gt;</c> (in one <see cref="TranslationModel.Decode(IReadOnlyList{string}, DecodingOptions?)"/> call
+    /// of several greedy inputs, S of the longest, so that the batch shares one step count).
     /// </summary>
     public int MaxLength { get; init; }
 

@@ -127,7 +127,8 @@ public sealed class TranslationModel : IDisposable
 
     /// <summary>Translates many texts on the prepared decoding path, on two threads when the machine has two cores: greedy
     /// texts sorted by length and decoded together in batches of <see cref="MaxBatch"/>; with a beam, each text by itself.
-    /// Every translation is exactly the one <see cref="Decode(string, DecodingOptions?)"/> gives for that text alone.</summary>
+    /// Every translation is exactly the one <see cref="Decode(string, DecodingOptions?)"/> gives for that text alone with
+    /// the same step limit (greedy: <see cref="DecodingOptions.MaxLength"/>, by default from the call's longest text).</summary>
     /// <param name="texts">The inputs.</param>
     /// <param name="options">Greedy (default) or beam search, maximum length.</param>
     /// <returns>One translation per input, in order.</returns>
@@ -147,10 +148,16 @@ public sealed class TranslationModel : IDisposable
         }
         var sources = new int[inputs.Length][];
         var limits = new int[inputs.Length];
+        int longest = 0;
         for (int i = 0; i < inputs.Length; i++)
         {
             sources[i] = inputs[i].Ids;
-            limits[i] = options.MaxLengthFor(inputs[i].Ids.Length);
+            longest = Math.Max(longest, inputs[i].Ids.Length);
+        }
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            // greedy: one step limit for the call, from its longest input (DecodingOptions.MaxLength); beam: each its own
+            limits[i] = options.MaxLengthFor(options.BeamWidth == 1 ? longest : inputs[i].Ids.Length);
         }
         var result = new Translation[inputs.Length];
         if (options.BeamWidth == 1)

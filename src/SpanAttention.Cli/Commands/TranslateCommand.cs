@@ -47,7 +47,8 @@ internal static class TranslateCommand
         var options = new DecodingOptions { BeamWidth = beam, MaxLength = maxLength, MaxSourceLength = maxSourceLength };
         var culture = CultureInfo.InvariantCulture;
 
-        // The input is read and decoded in blocks of BlockLines lines, so memory stays bounded for any file. Lines
+        // The input is read and decoded in blocks of BlockLines lines, so memory stays bounded for any file (the default
+        // greedy step limit comes from the longest line of each block). Lines
         // without tokens (blank stdin lines) are not decoded: each gives an empty output line, held back until the
         // first line with tokens, so that input without any gives the error and no output.
         Translation? first = null;

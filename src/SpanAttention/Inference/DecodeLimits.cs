@@ -19,7 +19,7 @@ public static class DecodeLimits
     /// <summary>
     /// The one output-length rule of greedy and beam decoding, in <c>translate</c>, <c>eval</c> and the library:
     /// at most 2·S + 10 decoder steps (the <c>&lt;eos&gt;</c> step included) for a source of S ids (its
-    /// <c>&lt;eos&gt;</c> included); inputs decoded together each keep their own S.
+    /// <c>&lt;eos&gt;</c> included); inputs decoded greedily together use S of the longest of them.
     /// </summary>
     /// <param name="sourceIds">S: the source's ids, <c>&lt;eos&gt;</c> included.</param>
     /// <returns>The most decoder steps its output may take.</returns>
