@@ -92,7 +92,7 @@ internal static class TrainCommand
             bool transformer = fullTransformer || parsed.GetValue(encoder) == "transformer";
             if (!transformer && (parsed.GetValue(heads) is not null || parsed.GetValue(ffSize) is not null || parsed.GetValue(activation) is not null))
             {
-                throw new UsageException("--heads, --ff-size and --activation apply to --encoder transformer or --decoder transformer only.");
+                throw new UsageException("--heads, --ff-size and --activation apply to --encoder transformer only. --decoder transformer implies it.");
             }
             if (fullTransformer)
             {
