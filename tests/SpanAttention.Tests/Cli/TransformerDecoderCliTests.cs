@@ -162,11 +162,14 @@ public sealed class TransformerDecoderCliTests(TinyTransformer tiny) : IClassFix
             }
         }
 
+        ReadOnlySpan<float> teacherForcedMean = model.Align("a b c d", -1).Weights;
+
         Assert.Equal(2, model.AttentionHeads);
         Assert.Equal(averaged.TargetTokens, model.Align("a b c d", 0).TargetTokens);
         for (int i = 0; i < mean.Length; i++)
         {
             Assert.Equal(averaged.Weights[i], mean[i], 1e-5f);
+            Assert.Equal(averaged.Weights[i], teacherForcedMean[i], 1e-5f);
         }
     }
 
