@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
-# compare.sh: issue 7's one-run comparison of SpanAttention and PyTorch on this machine.
+# compare.sh: one-run comparison of SpanAttention, PyTorch and the anchors on this machine.
 #
 #   perf/compare.sh                 full run: H=64,256,1024, B=32,1, threads 1,2, 3 rounds x 5 reps
 #   perf/compare.sh --quick         tiny validation run (H=64, 1 round x 3 reps, threads 1)
 #   perf/compare.sh --sizes 64,256 --batches 32 --threads 1 --rounds 2 --reps 5 --svg docs/perf.svg
+#   perf/compare.sh --engines spanattention,libtorch,onnxruntime      a subset of the engines
+#
+# Engines: pytorch (Debian's torch 1.13 + OpenBLAS), spanattention, libtorch (libtorch 2.10 through TorchSharp
+# 0.107, perf/torchsharp), onnxruntime and onnxruntime-int8 (ONNX Runtime 1.32 from C#, perf/onnxruntime;
+# decoding rows only). The anchors run PyTorch's own weights and batches, written once per run by
+# perf/pytorch/export_reference.py into the output directory (with the ONNX graphs), and check themselves
+# against PyTorch's losses / tokens before timing. An engine that cannot run (no torch, a failed restore or
+# build, python3-onnx missing for int8) is skipped with a line saying why; the others still run.
+# OMP_WAIT_POLICY for the libtorch rows: PASSIVE unless LIBTORCH_OMP_WAIT_POLICY says otherwise ("unset" leaves
+# libgomp's default); OpenMP's default spinning makes libtorch's 2-thread rows collapse on a busy machine.
+# Each row records the policy it ran with.
 #
 # Steps
 #   1. perf/pytorch/setup_openblas.sh: local OpenBLAS for Debian's torch, CPU-appropriate
@@ -45,6 +56,7 @@ warmup=3
 out=""
 svg=""
 csharp=auto
+engines=pytorch,spanattention,libtorch,onnxruntime,onnxruntime-int8
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -58,7 +70,8 @@ while [[ $# -gt 0 ]]; do
         --out) out="$2"; shift 2;;
         --svg) svg="$2"; shift 2;;
         --no-csharp) csharp=no; shift;;
-        -h|--help) sed -n '2,40p' "$0"; exit 0;;
+        --engines) engines="$2"; shift 2;;
+        -h|--help) sed -n '2,54p' "$0"; exit 0;;
         *) echo "compare.sh: unknown argument $1" >&2; exit 2;;
     esac
 done
@@ -71,6 +84,8 @@ log() { echo "compare.sh: $*" >&2; }
 IFS=, read -r -a size_list <<< "$sizes"
 IFS=, read -r -a batch_list <<< "$batches"
 IFS=, read -r -a thread_list <<< "$threads"
+IFS=, read -r -a engine_list <<< "$engines"
+wanted() { [[ ",$engines," == *",$1,"* ]]; }
 
 {
     echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -111,6 +126,43 @@ else
     log "SpanAttention rows: SKIPPED (no 'seq2seq-json' mode in $csharp_project yet, or --no-csharp)"
 fi
 
+# The anchors: reference data (weights, batches, PyTorch's results, ONNX graphs) once, then their builds.
+ref="$out/reference"
+anchors_ok=no
+if wanted libtorch || wanted onnxruntime || wanted onnxruntime-int8; then
+    int8_flag=""
+    if wanted onnxruntime-int8; then
+        if ! "$python_torch" -c "import onnx" 2>/dev/null && [[ $(id -u) == 0 ]]; then
+            log "installing python3-onnx (Debian) for the int8 graphs"
+            apt-get install -y -q python3-onnx >&2 || { apt-get update -q >&2 && apt-get install -y -q python3-onnx >&2; } || true
+        fi
+        if "$python_torch" -c "import onnx" 2>/dev/null; then int8_flag=--int8
+        else log "onnxruntime-int8 rows: SKIPPED (python3-onnx is not installed: apt-get install python3-onnx)"; fi
+    fi
+    log "writing the anchors' reference data to $ref"
+    if "$python_torch" "$root/perf/pytorch/export_reference.py" --sizes "$sizes" --batches "$batches" --out "$ref" --onnx $int8_flag 2>"$out/export_reference.log"; then
+        anchors_ok=yes
+    else
+        log "libtorch / onnxruntime rows: SKIPPED (export_reference.py failed, see $out/export_reference.log)"
+    fi
+    [[ -z "$int8_flag" ]] && engine_list=("${engine_list[@]/onnxruntime-int8/}")
+fi
+anchor_cmd() {   # project directory and dll name -> "dotnet DLL", or "" when it cannot be built
+    local project="$root/perf/$1"
+    if dotnet build "$project" -c Release -v q -nologo >"$out/build-$1.log" 2>&1; then
+        echo "dotnet $project/bin/Release/net10.0/$2.dll"
+    else
+        log "$1 rows: SKIPPED (dotnet build $project failed, see $out/build-$1.log)"
+    fi
+}
+torchsharp_cmd=""
+ort_cmd=""
+if [[ $anchors_ok == yes ]]; then
+    if wanted libtorch; then log "building perf/torchsharp (Release) once"; torchsharp_cmd="$(anchor_cmd torchsharp TorchSharpAnchor)"; fi
+    if wanted onnxruntime || wanted onnxruntime-int8; then log "building perf/onnxruntime (Release) once"; ort_cmd="$(anchor_cmd onnxruntime OnnxRuntimeAnchor)"; fi
+fi
+libtorch_wait="${LIBTORCH_OMP_WAIT_POLICY:-PASSIVE}"
+
 run_pytorch() {   # mode H B threads
     LD_PRELOAD="${SPANATTN_TORCH_PRELOAD:-}" "$python_torch" "$root/perf/pytorch/seq2seq_bench.py" --modes "$1" --sizes "$2" --batches "$3" \
         --threads "$4" --reps "$reps" --warmup "$warmup" | grep '^{' >> "$results"
@@ -125,6 +177,37 @@ run_csharp() {    # mode H B threads   (the C# hook; see the contract at the top
         | grep '^{' >> "$results"
 }
 
+run_torchsharp() {   # mode H B threads
+    [[ -n $torchsharp_cmd ]] || return 0
+    local policy=(env OMP_WAIT_POLICY="$libtorch_wait")
+    [[ $libtorch_wait == unset ]] && policy=(env -u OMP_WAIT_POLICY)
+    # shellcheck disable=SC2086
+    DOTNET_TieredCompilation="${DOTNET_TieredCompilation:-0}" "${policy[@]}" $torchsharp_cmd --mode "$1" --hidden "$2" --batch "$3" \
+        --threads "$4" --reps "$reps" --warmup "$warmup" --data "$ref" | grep '^{' >> "$results" \
+        || log "libtorch $1 H=$2 B=$3 threads=$4: no row (the check against PyTorch failed or the run crashed)"
+}
+run_ort() {   # weights mode H B threads   (decoding only)
+    [[ -n $ort_cmd && $2 == decode ]] || return 0
+    # shellcheck disable=SC2086
+    DOTNET_TieredCompilation="${DOTNET_TieredCompilation:-0}" $ort_cmd --mode decode --hidden "$3" --threads "$5" \
+        --reps "$reps" --warmup "$warmup" --data "$ref" --weights "$1" | grep '^{' >> "$results" \
+        || log "onnxruntime ($1) H=$3 threads=$5: no row (the check against PyTorch failed or the run crashed)"
+}
+run_engine() {   # engine mode H B threads
+    local engine=$1; shift
+    case "$engine" in
+        pytorch) run_pytorch "$@";;
+        spanattention) run_csharp "$@";;
+        libtorch) run_torchsharp "$@";;
+        onnxruntime) run_ort fp32 "$@";;
+        onnxruntime-int8) run_ort int8 "$@";;
+        "") ;;
+        *) log "unknown engine '$engine' (skipped)";;
+    esac
+}
+wanted pytorch || run_pytorch() { :; }
+wanted spanattention || run_csharp() { :; }
+
 for ((round = 1; round <= rounds; round++)); do
     for t in "${thread_list[@]}"; do
         for H in "${size_list[@]}"; do
@@ -134,11 +217,10 @@ for ((round = 1; round <= rounds; round++)); do
             for row in "${rows[@]}"; do
                 read -r mode B <<< "$row"
                 log "round $round/$rounds: $mode H=$H B=$B threads=$t"
-                if (( round % 2 == 1 )); then
-                    run_pytorch "$mode" "$H" "$B" "$t"; run_csharp "$mode" "$H" "$B" "$t"
-                else
-                    run_csharp "$mode" "$H" "$B" "$t"; run_pytorch "$mode" "$H" "$B" "$t"
-                fi
+                n=${#engine_list[@]}
+                for ((i = 0; i < n; i++)); do   # engine order rotates by one each round
+                    run_engine "${engine_list[$(( (i + round - 1) % n ))]}" "$mode" "$H" "$B" "$t"
+                done
             done
         done
     done

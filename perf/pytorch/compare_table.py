@@ -4,13 +4,17 @@
 Usage: compare_table.py results.jsonl [more.jsonl ...] [--svg chart.svg] [--title TEXT]
 
 Input rows (one JSON object per line; other lines are ignored):
-  engine "pytorch" | "spanattention": mode ("train"|"decode"), H, B, threads, median, unit, samples
+  engine "pytorch" | "spanattention" | "libtorch" | "onnxruntime" | "onnxruntime-int8": mode ("train"|"decode"),
+  H, B, threads, median, unit, samples
   engine "peak": threads, gflops (from perf/peak/peak_fma)
 The same configuration may appear in several rows (one per interleaved round): their samples are
 pooled and the table shows the median of all samples. GFLOP/s is recomputed from that median with
 workload.py's formula (one formula for both engines). Speedup = SpanAttention tokens/s / PyTorch
 tokens/s for training and PyTorch us/token / SpanAttention us/token for decoding, so > 1 always
 means SpanAttention is faster. The bar column is issue 7's minimum speedup for that row.
+When rows of the anchors (perf/torchsharp: libtorch 2.10; perf/onnxruntime: ONNX Runtime fp32 and int8) are
+present, each gets a median column and a SpanAttention / anchor ratio column, with the same "> 1 = SpanAttention
+faster" convention; anchors that have no rows get no columns.
 Runs with any Python 3 (no torch needed).
 """
 
@@ -23,7 +27,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from workload import ISSUE_PYTORCH_1T, PEAK_BARS, SPEEDUP_BARS, gflops, lookup  # noqa: E402
 
-ENGINES = ("pytorch", "spanattention")
+ENGINES = ("pytorch", "spanattention", "libtorch", "onnxruntime", "onnxruntime-int8")
+# The anchors beyond PyTorch 1.13: engine -> column title.
+ANCHORS = {"libtorch": "libtorch 2.10", "onnxruntime": "ORT fp32", "onnxruntime-int8": "ORT int8"}
 
 
 def load(paths):
@@ -82,8 +88,12 @@ def fmt(x, digits=1):
 
 def build_table(peak, med, counts):
     order = sorted(med, key=lambda k: (k[0] != "train", k[3], k[2] != 32, k[1]))
-    header = ["mode", "H", "B", "thr", "unit", "PyTorch", "SpanAttention", "speedup", "bar", "met",
-              "PT GFLOP/s", "PT %peak", "SA GFLOP/s", "SA %peak", "issue PT 1thr", "n (PT/SA)"]
+    anchors = [e for e in ANCHORS if any(e in d for d in med.values())]
+    header = ["mode", "H", "B", "thr", "unit", "PyTorch", "SpanAttention", "speedup", "bar", "met"]
+    for e in anchors:
+        header += [ANCHORS[e], "SA / " + ANCHORS[e]]
+    header += ["PT GFLOP/s", "PT %peak", "SA GFLOP/s", "SA %peak", "issue PT 1thr",
+               "n (" + "/".join(["PT", "SA"] + [ANCHORS[e] for e in anchors]) + ")"]
     lines = []
     chart = []
     for key in order:
@@ -109,11 +119,16 @@ def build_table(peak, med, counts):
             bar_text += ", SA>=%.0f%% 1-core peak" % (100 * pbar)
         issue = ISSUE_PYTORCH_1T.get((mode, H, B)) if thr == 1 else None
         n = counts[key]
-        lines.append([mode, str(H), str(B), str(thr), unit, fmt(pt), fmt(sa),
-                      "-" if sp is None else "%.2fx" % sp, bar_text, "; ".join(met) or "-",
-                      fmt(g_pt), fmt(100 * g_pt / pk_thr if g_pt and pk_thr else None),
-                      fmt(g_sa), fmt(100 * g_sa / pk_thr if g_sa and pk_thr else None),
-                      fmt(issue), "%d/%d" % (n.get("pytorch", 0), n.get("spanattention", 0))])
+        line = [mode, str(H), str(B), str(thr), unit, fmt(pt), fmt(sa),
+                "-" if sp is None else "%.2fx" % sp, bar_text, "; ".join(met) or "-"]
+        for e in anchors:
+            an = med[key].get(e)
+            ratio = speedup(mode, an, sa)
+            line += [fmt(an), "-" if ratio is None else "%.2fx" % ratio]
+        line += [fmt(g_pt), fmt(100 * g_pt / pk_thr if g_pt and pk_thr else None),
+                 fmt(g_sa), fmt(100 * g_sa / pk_thr if g_sa and pk_thr else None),
+                 fmt(issue), "/".join(str(n.get(e, 0)) for e in ["pytorch", "spanattention"] + anchors)]
+        lines.append(line)
         if sp is not None:
             chart.append(("%s H=%d B=%d %dT" % (mode, H, B, thr), sp, bar))
     return header, lines, chart
@@ -176,7 +191,8 @@ def main():
     print()
     print(markdown(header, lines))
     print()
-    print("speedup > 1: SpanAttention faster (train: tokens/s ratio SA/PT; decode: us/token ratio PT/SA). "
+    print("speedup > 1: SpanAttention faster (train: tokens/s ratio SA/PT; decode: us/token ratio PT/SA; "
+          "the 'SA / anchor' columns likewise). "
           "%peak: achieved model GFLOP/s / measured FMA peak at the row's thread count. "
           "'issue PT 1thr': PyTorch numbers quoted in issue 7 from another (AVX-512) machine, for scale only.")
     if args.svg:

@@ -24,6 +24,7 @@ internal static class Program
         DemoCommand.Create,
         TrainCommand.Create,
         TranslateCommand.Create,
+        CaptionCommand.Create,
         EvalCommand.Create,
         AttendCommand.Create,
         InfoCommand.Create,

@@ -124,16 +124,31 @@ public sealed class CaptionDataset
         ArgumentNullException.ThrowIfNull(name);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         int n = count > 0 ? count : DefaultCount;
-        int held = Math.Max(100, n / 10);
+        (ImageExample[] validation, ImageExample[] test, string testName) = HeldOutExamples(name, seed, count);
         static ImageCaption[] Of(ImageExample[] xs) => [.. xs.Select(x => new ImageCaption(x.Pixels, x.Caption))];
         return name switch
         {
             ShapesName => new CaptionDataset(name, 3, ShapeScenes.DefaultImageSize, ShapeScenes.DefaultImageSize,
-                Of(CaptionDatasets.Shapes(seed, n, CaptionSplit.Train)), Of(CaptionDatasets.Shapes(seed, held, CaptionSplit.HeldOut)),
-                Of(CaptionDatasets.Shapes(seed, held, CaptionSplit.Compositional)), "compositional"),
-            DigitsName => new CaptionDataset(name, 1, DigitStrings.Height, DigitStrings.Width,
-                Of(CaptionDatasets.Digits(seed, n, CaptionSplit.Train)), Of(CaptionDatasets.Digits(seed, held, CaptionSplit.HeldOut)),
-                Of(CaptionDatasets.Digits(seed + 1, held, CaptionSplit.HeldOut)), "held-out (second draw)"),
+                Of(CaptionDatasets.Shapes(seed, n, CaptionSplit.Train)), Of(validation), Of(test), testName),
+            _ => new CaptionDataset(name, 1, DigitStrings.Height, DigitStrings.Width,
+                Of(CaptionDatasets.Digits(seed, n, CaptionSplit.Train)), Of(validation), Of(test), testName),
+        };
+    }
+
+    /// <summary>
+    /// The validation and test splits of <see cref="BuiltIn"/> with everything the generator knows (the box of the
+    /// object each caption word names), for grounding: <c>shapes</c> the held-out scenes and the compositional split,
+    /// <c>digits</c> two draws of unseen handwriting; a tenth of the count each, at least 100.
+    /// </summary>
+    /// <exception cref="ArgumentException">Unknown name.</exception>
+    internal static (ImageExample[] Validation, ImageExample[] Test, string TestName) HeldOutExamples(string name, int seed, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        int held = Math.Max(100, (count > 0 ? count : DefaultCount) / 10);
+        return name switch
+        {
+            ShapesName => (CaptionDatasets.Shapes(seed, held, CaptionSplit.HeldOut), CaptionDatasets.Shapes(seed, held, CaptionSplit.Compositional), "compositional"),
+            DigitsName => (CaptionDatasets.Digits(seed, held, CaptionSplit.HeldOut), CaptionDatasets.Digits(seed + 1, held, CaptionSplit.HeldOut), "held-out (second draw)"),
             _ => throw new ArgumentException($"unknown captioning task '{name}'; the built-in ones are {string.Join(", ", BuiltInNames)}.", nameof(name)),
         };
     }

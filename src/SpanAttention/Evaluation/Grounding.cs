@@ -8,7 +8,7 @@ namespace SpanAttention.Evaluation;
 /// <param name="Uniform">The uniform-attention baseline: the mean over the same words of the box's share of the image area.</param>
 /// <param name="Ceiling">The best any attention could score on this grid: the mean over the same words of <see cref="Grounding.Ceiling"/>.</param>
 /// <param name="Words">How many words were scored.</param>
-internal sealed record GroundingScore(double Mass, double Uniform, double Ceiling, int Words);
+public sealed record GroundingScore(double Mass, double Uniform, double Ceiling, int Words);
 
 /// <summary>
 /// One caption's attention, for <see cref="Grounding.Corpus"/>: the alignment of its words over the encoder's grid and,

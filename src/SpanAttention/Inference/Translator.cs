@@ -72,5 +72,31 @@ public sealed class Translator
         }
     }
 
+    /// <summary>Greedy decoding of (C, H, W) images of an image model, or of (S, F) grids of a features model (see
+    /// <see cref="Decoding.GreedyImages"/>, <see cref="Decoding.GreedyFeatures"/>). Thread-safe.</summary>
+    internal Hypothesis[] GreedyGrids(IReadOnlyList<float[]> inputs, int maxLength) => WithReplica(model =>
+        model.Config.Encoder == EncoderKind.Features
+            ? Decoding.GreedyFeatures(model, inputs, maxLength, _weights)
+            : Decoding.GreedyImages(model, inputs, maxLength, _weights));
+
+    /// <summary>Beam search over one image or feature grid (see <see cref="Decoding.BeamImage"/>, <see cref="Decoding.BeamFeatures"/>). Thread-safe.</summary>
+    internal Hypothesis[] BeamGrid(float[] input, int beamWidth, int maxLength, float lengthPenalty, int nBest) => WithReplica(model =>
+        model.Config.Encoder == EncoderKind.Features
+            ? Decoding.BeamFeatures(model, input, beamWidth, maxLength, lengthPenalty, nBest, _weights)
+            : Decoding.BeamImage(model, input, beamWidth, maxLength, lengthPenalty, nBest, _weights));
+
+    private Hypothesis[] WithReplica(Func<Seq2SeqModel, Hypothesis[]> decode)
+    {
+        Seq2SeqModel model = Rent();
+        try
+        {
+            return decode(model);
+        }
+        finally
+        {
+            _pool.Add(model);
+        }
+    }
+
     private Seq2SeqModel Rent() => _pool.TryTake(out Seq2SeqModel? model) ? model : _template.CreateReplica();
 }
