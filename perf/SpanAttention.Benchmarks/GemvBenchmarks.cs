@@ -13,7 +13,8 @@ namespace SpanAttention.Benchmarks;
 /// GFLOP/s = 2·Rows·Cols / (mean time in ns). For example 768x256 at 10 us is 39.3 GFLOP/s.
 /// It also reads 4·Rows·Cols bytes of weights, so GB/s = 2 x GFLOP/s: GEMV is bound by how fast W streams
 /// in from the cache level it fits in (768x256 is 768 KiB, 3072x1024 is 12 MiB).
-/// Ratios are per category (W·x, Wᵀ·x) against the naive twin; "packed" uses weights packed once into <see cref="PackedGemvMatrix"/>.
+/// Ratios are per category (W·x, Wᵀ·x) against the naive twin; "packed" uses weights packed once into <see cref="PackedGemvMatrix"/>,
+/// "packed bf16" / "packed int8" the inference layouts that stream 2·Rows·Cols and Rows·Cols bytes.
 /// </remarks>
 [MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
@@ -26,6 +27,8 @@ public class GemvBenchmarks
     private float[] _y = [];
     private float[] _yt = [];
     private PackedGemvMatrix _packed = null!;
+    private PackedGemvMatrix _bf16 = null!;
+    private PackedGemvMatrix _int8 = null!;
 
     /// <summary>(rows, cols) of W as "rows x cols".</summary>
     [Params("256x256", "768x256", "3072x1024", "771x253")]
@@ -59,6 +62,10 @@ public class GemvBenchmarks
         _yt = new float[cols];
         _packed = new PackedGemvMatrix(rows, cols);
         _packed.Pack(_w, rows, cols, cols);
+        _bf16 = new PackedGemvMatrix(rows, cols, PackedElement.BFloat16);
+        _bf16.Pack(_w, rows, cols, cols);
+        _int8 = new PackedGemvMatrix(rows, cols, PackedElement.Int8);
+        _int8.Pack(_w, rows, cols, cols);
     }
 
     [Benchmark(Baseline = true, Description = "W·x naive")]
@@ -72,6 +79,14 @@ public class GemvBenchmarks
     [Benchmark(Description = "W·x packed")]
     [BenchmarkCategory("W·x")]
     public void MultiplyPacked() => Gemv.Multiply(_packed, _x, _y, false);
+
+    [Benchmark(Description = "W·x packed bf16")]
+    [BenchmarkCategory("W·x")]
+    public void MultiplyPackedBFloat16() => Gemv.Multiply(_bf16, _x, _y, false);
+
+    [Benchmark(Description = "W·x packed int8")]
+    [BenchmarkCategory("W·x")]
+    public void MultiplyPackedInt8() => Gemv.Multiply(_int8, _x, _y, false);
 
     [Benchmark(Baseline = true, Description = "Wᵀ·x naive")]
     [BenchmarkCategory("Wᵀ·x")]

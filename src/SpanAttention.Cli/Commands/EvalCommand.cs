@@ -16,8 +16,9 @@ internal static class EvalCommand
     public static Command Create(CliContext context)
     {
         var models = new Argument<string[]>("models") { Description = "One or more model files.", Arity = ArgumentArity.OneOrMore };
-        var task = new Option<string?>("--task") { Description = "Built-in dataset whose test split is scored (default: the task the first model was trained on)." };
-        task.AcceptOnlyFromAmong([.. BuiltInDatasets.Names]);
+        var task = new Option<string?>("--task") { Description = "Built-in dataset whose test split is scored (default: the task the first model was trained on); shapes or digits for captioning models (both held-out splits, with grounding)." };
+        task.AcceptOnlyFromAmong([.. BuiltInDatasets.Names, .. CaptionDataset.BuiltInNames]);
+        var images = new Option<string?>("--images") { Description = "Captioning models: a TSV of image_path<TAB>caption lines (PNG or JPEG, paths relative to the TSV's folder); every line is scored." };
         var data = new Option<string?>("--data") { Description = "A TSV file of source<TAB>target lines: every line is scored, or only its held-out test pairs when the first model was trained on this very file." };
         var allLines = new Option<bool>("--all-lines") { Description = "With --data: score every line, even of the file the model was trained on (its training pairs included)." };
         var seed = new Option<int?>("--seed") { Description = "Seed of the built-in task (default: the model's)." };
@@ -34,13 +35,28 @@ internal static class EvalCommand
         Option<int> maxSource = CommonOptions.MaxSourceLength();
         var command = new Command("eval", "Score models on held-out data: exact match, token accuracy, BLEU-4, by source length.")
         {
-            models, task, data, allLines, seed, count, minLength, maxLength, limit, buckets, bucketWidth, plot, gradientFlow, atInit, format, maxSource,
+            models, task, data, images, allLines, seed, count, minLength, maxLength, limit, buckets, bucketWidth, plot, gradientFlow, atInit, format, maxSource,
         };
         command.SetAction(parsed =>
         {
             if (parsed.GetValue(task) is not null && parsed.GetValue(data) is not null)
             {
                 throw new UsageException("give either --task or --data, not both.");
+            }
+            string[] paths = parsed.GetValue(models) ?? [];
+            if (paths.Length > 0 && CaptionBundle.IsCaptioning(paths[0]))
+            {
+                if (parsed.GetValue(data) is not null || parsed.GetValue(allLines) || parsed.GetValue(minLength) is not null || parsed.GetValue(maxLength) is not null
+                    || parsed.GetValue(buckets) is not null || parsed.GetValue(bucketWidth) is not null || parsed.GetValue(plot) is not null || parsed.GetValue(gradientFlow) is not null || parsed.GetValue(atInit))
+                {
+                    throw new UsageException("--data, --all-lines, --min-length, --max-length, --buckets, --bucket-width, --plot, --gradient-flow and --at-initialisation apply to text models; a captioning model takes --task shapes|digits or --images FILE.tsv.");
+                }
+                return EvalCaptioning.Execute(context, paths, parsed.GetValue(task), parsed.GetValue(images), parsed.GetValue(seed), parsed.GetValue(count), parsed.GetValue(limit),
+                    CommonOptions.ParseFormat(parsed.GetValue(format)));
+            }
+            if (parsed.GetValue(images) is not null)
+            {
+                throw new UsageException("--images applies to captioning models; a text model takes --task or --data.");
             }
             BucketChoice choice = BucketChoice.Parse(parsed.GetValue(buckets), parsed.GetValue(bucketWidth));
             return Execute(context, parsed.GetValue(models) ?? [], parsed.GetValue(task), parsed.GetValue(data), parsed.GetValue(seed), parsed.GetValue(count),

@@ -53,6 +53,13 @@ internal static class InfoCommand
 
         o.WriteLine($"file: {path} ({new FileInfo(path).Length.ToString("N0", culture)} bytes)");
         o.WriteLine($"tensors: {reader.Tensors.Count}, parameters: {total.ToString("N0", culture)}");
+        if (InfoCaptioning.Describe(reader.Metadata, total) is IReadOnlyList<string> captioning)
+        {
+            foreach (string line in captioning)
+            {
+                o.WriteLine(line);
+            }
+        }
         o.WriteLine();
         if (rows.Count > 0)
         {

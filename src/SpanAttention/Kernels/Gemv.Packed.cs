@@ -15,7 +15,8 @@ public static partial class Gemv
     /// Effectively computes y[i] (+)= Σ_j W[i, j] x[j], like the unpacked overload, but reads W as one
     /// contiguous stream of 4 x 16 tiles: per tile, x's 16 floats are loaded once and multiplied into the
     /// four rows' accumulators. The zero-padded last tile meets a zero-padded copy of x's tail, so there is
-    /// no column remainder; padding rows are computed and dropped. Calls of at least
+    /// no column remainder; padding rows are computed and dropped. A bf16 or int8 matrix (inference) is widened to fp32
+    /// in registers and accumulated in fp32 the same way (Gemv.Packed.Narrow.cs); int8 rows are then scaled by s_i. Calls of at least
     /// <see cref="KernelThreads.ParallelThresholdFlops"/> (2·rows·cols) with at least 128 row groups are split by
     /// row groups between the caller and the kernel worker when <see cref="KernelThreads.Count"/> is 2 (a batch-1
     /// GEMV is bound by memory bandwidth: two cores stream faster); the result is bit-identical for any thread count.
@@ -46,16 +47,35 @@ public static partial class Gemv
         xTail.Clear();
         x.Slice(fullTiles * PackedGemvMatrix.Lanes, cols - fullTiles * PackedGemvMatrix.Lanes).CopyTo(xTail);
 
-        ref float rp = ref MemoryMarshal.GetReference(w.Data);
+        ref byte rp = ref MemoryMarshal.GetReference(w.Bytes);
+        ref float rs = ref MemoryMarshal.GetReference(w.Scales);
         ref float rx = ref MemoryMarshal.GetReference(x);
         ref float rt = ref MemoryMarshal.GetReference(xTail);
         ref float ry = ref MemoryMarshal.GetReference(y);
         if (KernelThreads.For(2L * rows * cols) >= 2 && w.Groups >= 2 * PackedSplitMinGroups
-            && MultiplySplit(ref rp, ref rx, ref rt, ref ry, w.Groups, w.Tiles, fullTiles, rows, accumulate))
+            && MultiplySplit(w.Element, ref rp, ref rs, ref rx, ref rt, ref ry, w.Groups, w.Tiles, fullTiles, rows, accumulate))
         {
             return;
         }
-        MultiplyGroups(ref rp, ref rx, ref rt, ref ry, w.Tiles, fullTiles, rows, 0, w.Groups, accumulate);
+        MultiplyGroups(w.Element, ref rp, ref rs, ref rx, ref rt, ref ry, w.Tiles, fullTiles, rows, 0, w.Groups, accumulate);
+    }
+
+    /// <summary>Rows of groups [gStart, gEnd) for any element type: the fp32 kernel or a widening one.</summary>
+    private static void MultiplyGroups(PackedElement element, ref byte rp, ref float scales, ref float rx, ref float rt, ref float ry,
+        int tiles, int fullTiles, int rows, int gStart, int gEnd, bool accumulate)
+    {
+        switch (element)
+        {
+            case PackedElement.Float32:
+                MultiplyGroups(ref Unsafe.As<byte, float>(ref rp), ref rx, ref rt, ref ry, tiles, fullTiles, rows, gStart, gEnd, accumulate);
+                break;
+            case PackedElement.BFloat16:
+                MultiplyGroupsBFloat16(ref rp, ref rx, ref rt, ref ry, tiles, fullTiles, rows, gStart, gEnd, accumulate);
+                break;
+            default:
+                MultiplyGroupsInt8(ref rp, ref scales, ref rx, ref rt, ref ry, tiles, fullTiles, rows, gStart, gEnd, accumulate);
+                break;
+        }
     }
 
     /// <summary>Fewest four-row groups each part of a split packed GEMV gets (below 2 × this, no split).</summary>
@@ -64,8 +84,10 @@ public static partial class Gemv
     /// <summary>A packed GEMV split by row groups between the caller and the kernel worker; lives on the caller's stack.</summary>
     private unsafe struct PackedGemvJob
     {
-        public float* P, X, XTail, Y;      // packed W (pinned), x, x's padded tail, y: valid while the caller waits
+        public byte* P;                    // packed W (pinned): valid while the caller waits
+        public float* Scales, X, XTail, Y; // int8 row scales, x, x's padded tail, y
         public int Groups, Tiles, FullTiles, Rows, Parts;
+        public PackedElement Element;
         public bool Accumulate;
     }
 
@@ -75,14 +97,17 @@ public static partial class Gemv
     /// the result is bit-identical for any thread count. Returns false (nothing done) when the worker is taken.
     /// At batch 1 a GEMV is bound by memory bandwidth, so the second core's bandwidth is what this buys.
     /// </summary>
-    private static unsafe bool MultiplySplit(ref float p, ref float x, ref float xTail, ref float y, int groups, int tiles, int fullTiles, int rows, bool accumulate)
+    private static unsafe bool MultiplySplit(PackedElement element, ref byte p, ref float scales, ref float x, ref float xTail, ref float y,
+        int groups, int tiles, int fullTiles, int rows, bool accumulate)
     {
-        int parts = (long)groups * tiles * PackedGemvMatrix.TileSize >= 4L << 20 ? 4 : 2;
-        fixed (float* pp = &p, px = &x, pt = &xTail, py = &y)
+        long bytes = (long)groups * tiles * PackedGemvMatrix.TileSize * PackedGemvMatrix.ElementBytes(element);
+        int parts = bytes >= 16L << 20 ? 4 : 2;
+        fixed (byte* pp = &p)
+        fixed (float* ps = &scales, px = &x, pt = &xTail, py = &y)
         {
             var job = new PackedGemvJob
             {
-                P = pp, X = px, XTail = pt, Y = py,
+                P = pp, Scales = ps, X = px, XTail = pt, Y = py, Element = element,
                 Groups = groups, Tiles = tiles, FullTiles = fullTiles, Rows = rows, Parts = parts, Accumulate = accumulate,
             };
             return KernelWorker.TryInvoke(&RunPackedPart, &job, parts);
@@ -96,7 +121,8 @@ public static partial class Gemv
         int start = part * per, end = Math.Min(job->Groups, start + per);
         if (start < end)
         {
-            MultiplyGroups(ref *job->P, ref *job->X, ref *job->XTail, ref *job->Y, job->Tiles, job->FullTiles, job->Rows, start, end, job->Accumulate);
+            MultiplyGroups(job->Element, ref *job->P, ref *job->Scales, ref *job->X, ref *job->XTail, ref *job->Y,
+                job->Tiles, job->FullTiles, job->Rows, start, end, job->Accumulate);
         }
     }
 
@@ -107,8 +133,8 @@ public static partial class Gemv
         Span<float> xTail = stackalloc float[PackedGemvMatrix.Lanes];
         xTail.Clear();
         x.Slice(fullTiles * PackedGemvMatrix.Lanes, cols - fullTiles * PackedGemvMatrix.Lanes).CopyTo(xTail);
-        MultiplyGroups(ref MemoryMarshal.GetReference(w.Data), ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(xTail),
-            ref MemoryMarshal.GetReference(y), w.Tiles, fullTiles, w.Rows, 0, w.Groups, accumulate);
+        MultiplyGroups(w.Element, ref MemoryMarshal.GetReference(w.Bytes), ref MemoryMarshal.GetReference(w.Scales), ref MemoryMarshal.GetReference(x),
+            ref MemoryMarshal.GetReference(xTail), ref MemoryMarshal.GetReference(y), w.Tiles, fullTiles, w.Rows, 0, w.Groups, accumulate);
     }
 
     /// <summary>y rows of groups [gStart, gEnd): the four-row micro-kernel per group, widest ISA first.</summary>
@@ -131,22 +157,7 @@ public static partial class Gemv
             {
                 PackedDot4Scalar(ref p, ref rx, ref rt, tiles, fullTiles, out s0, out s1, out s2, out s3);
             }
-            int i = g * PackedGemvMatrix.GroupRows;
-            int valid = Math.Min(PackedGemvMatrix.GroupRows, rows - i);
-            ref float yi = ref Unsafe.Add(ref ry, i);
-            Store(ref yi, s0, accumulate);
-            if (valid > 1)
-            {
-                Store(ref Unsafe.Add(ref yi, 1), s1, accumulate);
-            }
-            if (valid > 2)
-            {
-                Store(ref Unsafe.Add(ref yi, 2), s2, accumulate);
-            }
-            if (valid > 3)
-            {
-                Store(ref Unsafe.Add(ref yi, 3), s3, accumulate);
-            }
+            StoreGroup(ref ry, g, rows, s0, s1, s2, s3, accumulate);
         }
     }
 
@@ -255,10 +266,15 @@ public static partial class Gemv
     /// contiguous stream instead of four strided rows is what makes it faster than the unpacked overload, and a
     /// weight packed for the forward W·x serves its backward with no second copy. Padding rows meet x = 0; the
     /// padded last tile goes to a zeroed scratch tile whose valid part is added to y at the end. Single-threaded.
+    /// fp32 matrices only (the narrow ones are for inference, which needs no backward).
     /// </remarks>
     public static void MultiplyTransposed(PackedGemvMatrix w, ReadOnlySpan<float> x, Span<float> y, bool accumulate)
     {
         ArgumentNullException.ThrowIfNull(w);
+        if (w.Element != PackedElement.Float32)
+        {
+            ThrowNotFloat32(w.Element, nameof(w));
+        }
         int rows = w.Rows;
         int cols = w.Cols;
         Guard.Length(x.Length, rows, nameof(x));

@@ -72,6 +72,54 @@ internal static class Naive
         }
     }
 
+    /// <summary>y = W·x, or y += W·x, over bf16 weights: each weight widened to fp32, the sum kept in fp32.</summary>
+    /// <param name="w">W: (rows, cols) row-major bf16 codes (<see cref="Quantization.ToBFloat16"/>).</param>
+    /// <param name="rows">Rows of W, length of y.</param>
+    /// <param name="cols">Columns of W, length of x.</param>
+    /// <param name="x">x: (cols).</param>
+    /// <param name="y">y: (rows).</param>
+    /// <param name="accumulate">Add to y instead of overwriting it.</param>
+    public static void GemvBFloat16(ReadOnlySpan<ushort> w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, bool accumulate)
+    {
+        Guard.Matrix(w.Length, rows, cols, cols, nameof(w));
+        Guard.Length(x.Length, cols, nameof(x));
+        Guard.Length(y.Length, rows, nameof(y));
+        for (int i = 0; i < rows; i++)
+        {
+            float sum = 0f;
+            for (int j = 0; j < cols; j++)
+            {
+                sum += Quantization.FromBFloat16(w[i * cols + j]) * x[j];
+            }
+            y[i] = accumulate ? y[i] + sum : sum;
+        }
+    }
+
+    /// <summary>y = W·x, or y += W·x, over int8 weights with a scale per row: y_i (+)= s_i Σ_j q_ij x_j.</summary>
+    /// <param name="q">Q: (rows, cols) row-major int8 codes (<see cref="Quantization.ToInt8"/>).</param>
+    /// <param name="scales">s: (rows) per-row scales (<see cref="Quantization.Int8Scale"/>).</param>
+    /// <param name="rows">Rows of Q, length of y.</param>
+    /// <param name="cols">Columns of Q, length of x.</param>
+    /// <param name="x">x: (cols).</param>
+    /// <param name="y">y: (rows).</param>
+    /// <param name="accumulate">Add to y instead of overwriting it.</param>
+    public static void GemvInt8(ReadOnlySpan<sbyte> q, ReadOnlySpan<float> scales, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, bool accumulate)
+    {
+        Guard.Matrix(q.Length, rows, cols, cols, nameof(q));
+        Guard.Length(scales.Length, rows, nameof(scales));
+        Guard.Length(x.Length, cols, nameof(x));
+        Guard.Length(y.Length, rows, nameof(y));
+        for (int i = 0; i < rows; i++)
+        {
+            float sum = 0f;
+            for (int j = 0; j < cols; j++)
+            {
+                sum += q[i * cols + j] * x[j];
+            }
+            y[i] = accumulate ? y[i] + scales[i] * sum : scales[i] * sum;
+        }
+    }
+
     /// <summary>y = Wᵀ·x, or y += Wᵀ·x when <paramref name="accumulate"/> is true.</summary>
     /// <param name="w">W: (rows, cols) row-major with leading dimension <paramref name="ldw"/>.</param>
     /// <param name="rows">Rows of W, length of x.</param>

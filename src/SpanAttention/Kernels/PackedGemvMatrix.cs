@@ -28,8 +28,13 @@ namespace SpanAttention.Kernels;
 /// Packing reads W once and writes it once, about the cost of one GEMV. A packed matrix may be read by any
 /// number of threads at once, but must not be read while it is being packed.
 /// </para>
+/// <para>
+/// Inference may store the tiles narrower (<see cref="PackedElement"/>; see PackedGemvMatrix.Narrow.cs): the same
+/// groups and tiles, bf16 or int8 elements interleaved so that one vector load yields two (bf16) or four (int8) rows'
+/// 16 columns, widened to fp32 in registers. Such a matrix serves W·x only.
+/// </para>
 /// </remarks>
-public sealed class PackedGemvMatrix
+public sealed partial class PackedGemvMatrix
 {
     /// <summary>Floats per tile row: the packing width (one 512-bit vector, two 256-bit vectors).</summary>
     internal const int Lanes = 16;
@@ -40,30 +45,42 @@ public sealed class PackedGemvMatrix
     /// <summary>Floats per tile: <see cref="GroupRows"/> x <see cref="Lanes"/>.</summary>
     internal const int TileSize = GroupRows * Lanes;
 
-    private const int AlignmentFloats = 16; // 64 bytes: one cache line, one 512-bit vector
+    private const int AlignmentBytes = 64; // one cache line, one 512-bit vector
 
-    private readonly float[] _buffer;
-    private readonly int _offset;
+    private readonly byte[] _buffer;
+    private readonly int _offset;   // bytes from the array's start to the first tile, 64-byte aligned
+    private readonly float[] _scales;
 
     /// <summary>Allocates a packed matrix for a (rows, cols) W, initially all zeros (W = 0).</summary>
     /// <param name="rows">Rows of W (output size).</param>
     /// <param name="cols">Columns of W (input size).</param>
     public PackedGemvMatrix(int rows, int cols)
+        : this(rows, cols, PackedElement.Float32)
+    {
+    }
+
+    /// <summary>Allocates a packed matrix for a (rows, cols) W stored as <paramref name="element"/>, initially all zeros.</summary>
+    /// <param name="rows">Rows of W (output size).</param>
+    /// <param name="cols">Columns of W (input size).</param>
+    /// <param name="element">How each weight is stored.</param>
+    internal PackedGemvMatrix(int rows, int cols, PackedElement element)
     {
         Guard.NonNegative(rows, nameof(rows));
         Guard.NonNegative(cols, nameof(cols));
         Rows = rows;
         Cols = cols;
+        Element = element;
         Groups = (rows + GroupRows - 1) / GroupRows;
         Tiles = (cols + Lanes - 1) / Lanes;
-        long length = (long)Groups * Tiles * TileSize;
-        if (length > Array.MaxLength - AlignmentFloats)
+        long length = (long)Groups * Tiles * TileSize * ElementBytes(element);
+        if (length > Array.MaxLength - AlignmentBytes)
         {
-            throw new ArgumentOutOfRangeException(nameof(rows), $"{nameof(rows)} x {nameof(cols)}: a packed {rows} x {cols} matrix needs {length} floats, more than an array holds.");
+            throw new ArgumentOutOfRangeException(nameof(rows), $"{nameof(rows)} x {nameof(cols)}: a packed {rows} x {cols} matrix of {element} needs {length} bytes, more than an array holds.");
         }
         // Pinned so the 64-byte alignment computed below stays true for the object's lifetime.
-        _buffer = GC.AllocateArray<float>((int)length + AlignmentFloats, pinned: true);
+        _buffer = GC.AllocateArray<byte>((int)length + AlignmentBytes, pinned: true);
         _offset = AlignedOffset(_buffer);
+        _scales = element == PackedElement.Int8 ? new float[Groups * GroupRows] : [];
     }
 
     /// <summary>Rows of W: the length of y.</summary>
@@ -78,21 +95,57 @@ public sealed class PackedGemvMatrix
     /// <summary>Number of 16-column tiles per group, ⌈Cols / 16⌉.</summary>
     internal int Tiles { get; }
 
-    /// <summary>The packed stream: (Groups, Tiles, 4, 16), 64-byte aligned.</summary>
-    internal Span<float> Data => _buffer.AsSpan(_offset, Groups * Tiles * TileSize);
+    /// <summary>How each weight is stored.</summary>
+    internal PackedElement Element { get; }
+
+    /// <summary>The packed fp32 stream: (Groups, Tiles, 4, 16), 64-byte aligned. Float32 only.</summary>
+    internal Span<float> Data
+    {
+        get
+        {
+            System.Diagnostics.Debug.Assert(Element == PackedElement.Float32, "Data is the fp32 stream");
+            return MemoryMarshal.Cast<byte, float>(Bytes);
+        }
+    }
+
+    /// <summary>The packed stream of any element type as bytes, 64-byte aligned.</summary>
+    internal Span<byte> Bytes => _buffer.AsSpan(_offset, Groups * Tiles * TileSize * ElementBytes(Element));
+
+    /// <summary>Int8: (Groups·4) per-row scales s_i (0 for padding rows); empty otherwise.</summary>
+    internal Span<float> Scales => _scales;
+
+    /// <summary>Bytes per stored weight.</summary>
+    internal static int ElementBytes(PackedElement element) => element switch
+    {
+        PackedElement.Float32 => sizeof(float),
+        PackedElement.BFloat16 => sizeof(ushort),
+        _ => sizeof(sbyte),
+    };
 
     /// <summary>Copies W into the packed layout, overwriting the previous contents. Allocates nothing.</summary>
     /// <param name="w">W: (rows, cols) row-major with leading dimension <paramref name="ldw"/>.</param>
     /// <param name="rows">Rows of W; must equal <see cref="Rows"/>.</param>
     /// <param name="cols">Columns of W; must equal <see cref="Cols"/>.</param>
     /// <param name="ldw">Leading dimension of W (≥ cols), so W may be a view into a larger buffer.</param>
-    /// <remarks>Effectively: packed[g, t, r, l] = W[4g + r, 16t + l], and 0 outside W.</remarks>
+    /// <remarks>Effectively: packed[g, t, r, l] = W[4g + r, 16t + l], and 0 outside W (fp32; the narrow
+    /// layouts are described in PackedGemvMatrix.Narrow.cs).</remarks>
+    /// <exception cref="ArgumentException">Int8 storage and a row of W holds NaN or ±∞.</exception>
     public void Pack(ReadOnlySpan<float> w, int rows, int cols, int ldw)
     {
         Guard.Matrix(w.Length, rows, cols, ldw, nameof(w));
         if (rows != Rows || cols != Cols)
         {
             ThrowShape(rows, cols, nameof(w));
+        }
+        if (Element == PackedElement.BFloat16)
+        {
+            PackBFloat16(w, ldw);
+            return;
+        }
+        if (Element == PackedElement.Int8)
+        {
+            PackInt8(w, ldw);
+            return;
         }
         // Walk each source row sequentially (group, row, tile); its tiles land 64 floats apart. Each full
         // tile row is one 64-byte copy; the last tile row is zero-padded, and so are padding rows.
@@ -149,11 +202,11 @@ public sealed class PackedGemvMatrix
         }
     }
 
-    private static unsafe int AlignedOffset(float[] buffer)
+    private static unsafe int AlignedOffset(byte[] buffer)
     {
         nuint address = (nuint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
-        nuint misalignment = address % (AlignmentFloats * sizeof(float));
-        return misalignment == 0 ? 0 : (int)((AlignmentFloats * sizeof(float) - misalignment) / sizeof(float));
+        nuint misalignment = address % AlignmentBytes;
+        return misalignment == 0 ? 0 : (int)(AlignmentBytes - misalignment);
     }
 
     [DoesNotReturn]

@@ -110,5 +110,26 @@ public sealed class PackedGemvSplitTests
         Support.Numerics.AssertClose(naive, accumulate ? Subtract(actual, Support.Numerics.Random(rows, 3)) : actual, 1e-4f, 1e-3f, "vs naive");
     }
 
+    [Theory]
+    [InlineData(1031, 2053, 1, false)]   // bf16, 258 groups, 4.2 MB: two parts; padding row, tail tile
+    [InlineData(3079, 2731, 1, true)]    // bf16, 16.8 MB: four parts; accumulate
+    [InlineData(1031, 2053, 2, true)]    // int8, 2.1 MB: two parts
+    [InlineData(6151, 2731, 2, false)]   // int8, 16.8 MB: four parts
+    public void MultiplyNarrow_LargeEnoughToSplit_BitIdenticalToSingleThreaded(int rows, int cols, int element, bool accumulate)
+    {
+        float[] w = Support.Numerics.Random(rows * cols, 4), x = Support.Numerics.Random(cols, 5);
+        var packed = new PackedGemvMatrix(rows, cols, (PackedElement)element);
+        packed.Pack(w, rows, cols, cols);
+        float[] expected = Support.Numerics.Random(rows, 6);
+        Gemv.MultiplySingleThreaded(packed, x, expected, accumulate);
+        long helpedBefore = KernelWorker.JobsHelped;
+        for (int call = 0; call < 50 && (call == 0 || KernelWorker.JobsHelped == helpedBefore); call++)
+        {
+            float[] y = Support.Numerics.Random(rows, 6);
+            Gemv.Multiply(packed, x, y, accumulate);
+            Assert.Equal(expected, y);
+        }
+    }
+
     private static float[] Subtract(float[] a, float[] b) => [.. a.Zip(b, (p, q) => p - q)];
 }
