@@ -308,7 +308,7 @@ public sealed partial class TrainingSession
             heldOutAccuracy = accuracy;
             bool better = accuracy > _best || (accuracy == _best && tokenAccuracy > _bestTokens);
             var report = new EpochReport(epoch, _trainer.Step, summary.MeanLoss, heldOutLoss, accuracy, tokenAccuracy,
-                epochTime.TotalSeconds > 0 ? epochTokens / epochTime.TotalSeconds : 0, summary.LearningRate, elapsedBefore + clock.Elapsed, better);
+                epochTime.TotalSeconds > 0 ? epochTokens / epochTime.TotalSeconds : 0, AsWritten(summary.LearningRate), elapsedBefore + clock.Elapsed, better);
             _history.Add(report);
             string? divergence = CheckDivergence();
             _divergence ??= divergence;
@@ -354,6 +354,13 @@ public sealed partial class TrainingSession
     /// the run's first step loss (an explosion; the first step's loss is about the uniform guess, ln V), or higher than
     /// the epoch before for <see cref="TrainingOptions.DivergenceRisingEpochs"/> epochs in a row. Null when neither.
     /// </summary>
+    /// <summary>
+    /// The report's rate as the decimal the float stands for (3e-3 is reported as 0.003, not as the float's exact
+    /// binary value 0.003000000026077032): the float's shortest round-trip text, read as a double.
+    /// </summary>
+    private static double AsWritten(float rate) =>
+        double.Parse(rate.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+
     private string? CheckDivergence()
     {
         var c = CultureInfo.InvariantCulture;
