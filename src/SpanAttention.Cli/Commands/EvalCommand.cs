@@ -32,9 +32,10 @@ internal static class EvalCommand
         var gradientFlow = new Option<string?>("--gradient-flow") { Description = "Also write FILE.svg and print a table: the gradient reaching each source position j, the mean of ‖dL/dx_j‖ (x_j the embedded source token, one sentence's teacher-forced loss, the model's own backward pass) over the scored pairs, one line per model. Recurrent encoders only." };
         Option<string> format = CommonOptions.Format();
         Option<int> maxSource = CommonOptions.MaxSourceLength();
+        Option<string> weights = CommonOptions.Weights();
         var command = new Command("eval", "Score models on held-out data: exact match, token accuracy, BLEU-4, by source length.")
         {
-            models, task, data, images, allLines, seed, count, minLength, maxLength, limit, buckets, bucketWidth, plot, gradientFlow, format, maxSource,
+            models, task, data, images, allLines, seed, count, minLength, maxLength, limit, buckets, bucketWidth, plot, gradientFlow, format, maxSource, weights,
         };
         command.SetAction(parsed =>
         {
@@ -60,13 +61,14 @@ internal static class EvalCommand
             BucketChoice choice = BucketChoice.Parse(parsed.GetValue(buckets), parsed.GetValue(bucketWidth));
             return Execute(context, parsed.GetValue(models) ?? [], parsed.GetValue(task), parsed.GetValue(data), parsed.GetValue(seed), parsed.GetValue(count),
                 parsed.GetValue(minLength), parsed.GetValue(maxLength), parsed.GetValue(limit), CommonOptions.ParseFormat(parsed.GetValue(format)), parsed.GetValue(maxSource), parsed.GetValue(allLines), choice,
-                parsed.GetValue(plot), parsed.GetValue(gradientFlow));
+                parsed.GetValue(plot), parsed.GetValue(gradientFlow), CommonOptions.ParseWeights(parsed.GetValue(weights)));
         });
         return command;
     }
 
     internal static int Execute(CliContext context, string[] modelPaths, string? task, string? data, int? seed, int? count, int? minLength, int? maxLength, int limit, TableFormat format,
-        int maxSourceLength = Inference.DecodeLimits.DefaultMaxSourceLength, bool allLines = false, BucketChoice? buckets = null, string? plot = null, string? gradientFlow = null)
+        int maxSourceLength = Inference.DecodeLimits.DefaultMaxSourceLength, bool allLines = false, BucketChoice? buckets = null, string? plot = null, string? gradientFlow = null,
+        Seq2Seq.InferenceWeightFormat weights = Seq2Seq.InferenceWeightFormat.Float32)
     {
         if (allLines && data is null)
         {
@@ -85,7 +87,7 @@ internal static class EvalCommand
         var bundles = new List<ModelBundle>();
         foreach (string path in modelPaths)
         {
-            bundles.Add(ModelBundle.Load(path, maxBatch: 64));
+            bundles.Add(ModelBundle.Load(path, maxBatch: 64, weights));
         }
         if (gradientFlow is not null && bundles.FirstOrDefault(b => b.Model.Config.Encoder != Seq2Seq.EncoderKind.Recurrent) is ModelBundle other)
         {
