@@ -12,6 +12,8 @@
 # perf/pytorch/export_reference.py into the output directory (with the ONNX graphs), and check themselves
 # against PyTorch's losses / tokens before timing. An engine that cannot run (no torch, a failed restore or
 # build, python3-onnx missing for int8) is skipped with a line saying why; the others still run.
+# Debian's python3-torch (and python3-onnx for int8) are installed when missing and the script runs as root;
+# SPANATTN_PYTHON_TORCH names another interpreter with torch.
 # OMP_WAIT_POLICY for the libtorch rows: PASSIVE unless LIBTORCH_OMP_WAIT_POLICY says otherwise ("unset" leaves
 # libgomp's default); OpenMP's default spinning makes libtorch's 2-thread rows collapse on a busy machine.
 # Each row records the policy it ran with.
@@ -23,8 +25,8 @@
 #      every thread count, before and after the benchmarks: 50 trials of 20 ms each, the table uses
 #      the best trial (short trials find uncontended time slices on a shared machine).
 #   3. The workload, interleaved: for each round, thread count, H and row (train B..., decode B=1)
-#      one PyTorch process and one SpanAttention process back to back, alternating which engine
-#      goes first from round to round, so slow drifts of a shared machine hit both engines alike.
+#      one process per engine back to back, rotating which engine goes first from round to round,
+#      so slow drifts of a shared machine hit every engine alike.
 #   4. perf/pytorch/compare_table.py: medians over all rounds' samples, speedup per row vs issue
 #      7's bars, achieved GFLOP/s and fraction of the measured FMA peak; optional SVG chart.
 # All raw JSON lines are kept in the output directory (--out, default a fresh /tmp directory).
@@ -46,7 +48,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-python_torch=/usr/bin/python3          # Debian's interpreter with torch 1.13
+python_torch="${SPANATTN_PYTHON_TORCH:-/usr/bin/python3}"   # Debian's interpreter with torch 1.13
 sizes=64,256,1024
 batches=32,1
 threads=1,2
@@ -71,7 +73,7 @@ while [[ $# -gt 0 ]]; do
         --svg) svg="$2"; shift 2;;
         --no-csharp) csharp=no; shift;;
         --engines) engines="$2"; shift 2;;
-        -h|--help) sed -n '2,54p' "$0"; exit 0;;
+        -h|--help) sed -n '2,47p' "$0"; exit 0;;
         *) echo "compare.sh: unknown argument $1" >&2; exit 2;;
     esac
 done
@@ -96,9 +98,20 @@ wanted() { [[ ",$engines," == *",$1,"* ]]; }
 } | tee "$out/machine.txt" >&2
 
 # ---- 1. PyTorch environment ----------------------------------------------------------------------
-eval "$("$root/perf/pytorch/setup_openblas.sh")"
-export SEQ2SEQ_BENCH_ENV_READY=1      # seq2seq_bench.py: environment already final, no re-exec
-log "PyTorch env: LD_LIBRARY_PATH=$LD_LIBRARY_PATH OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-} ATEN_CPU_CAPABILITY=$ATEN_CPU_CAPABILITY LD_PRELOAD(PyTorch only)=${SPANATTN_TORCH_PRELOAD:-none}"
+# Debian's torch serves the PyTorch rows and writes the anchors' reference data; a fresh machine lacks it.
+if ! "$python_torch" -c "import torch" 2>/dev/null && [[ $(id -u) == 0 ]]; then
+    log "installing Debian's python3-torch (torch 1.13)"
+    apt-get install -y -q python3-torch >&2 || { apt-get update -q >&2 && apt-get install -y -q python3-torch >&2; } || true
+fi
+torch_ok=yes
+if ! "$python_torch" -c "import torch" 2>/dev/null; then
+    torch_ok=no
+    log "pytorch, libtorch and onnxruntime rows: SKIPPED (no torch in $python_torch: apt-get install python3-torch)"
+else
+    eval "$("$root/perf/pytorch/setup_openblas.sh")"
+    export SEQ2SEQ_BENCH_ENV_READY=1      # seq2seq_bench.py: environment already final, no re-exec
+    log "PyTorch env: LD_LIBRARY_PATH=$LD_LIBRARY_PATH OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-} ATEN_CPU_CAPABILITY=$ATEN_CPU_CAPABILITY LD_PRELOAD(PyTorch only)=${SPANATTN_TORCH_PRELOAD:-none}"
+fi
 
 # ---- 2. FMA peak probe ---------------------------------------------------------------------------
 peak_bin="$root/perf/peak/peak_fma"
@@ -129,7 +142,7 @@ fi
 # The anchors: reference data (weights, batches, PyTorch's results, ONNX graphs) once, then their builds.
 ref="$out/reference"
 anchors_ok=no
-if wanted libtorch || wanted onnxruntime || wanted onnxruntime-int8; then
+if [[ $torch_ok == yes ]] && { wanted libtorch || wanted onnxruntime || wanted onnxruntime-int8; }; then
     int8_flag=""
     if wanted onnxruntime-int8; then
         if ! "$python_torch" -c "import onnx" 2>/dev/null && [[ $(id -u) == 0 ]]; then
@@ -205,7 +218,7 @@ run_engine() {   # engine mode H B threads
         *) log "unknown engine '$engine' (skipped)";;
     esac
 }
-wanted pytorch || run_pytorch() { :; }
+{ wanted pytorch && [[ $torch_ok == yes ]]; } || run_pytorch() { :; }
 wanted spanattention || run_csharp() { :; }
 
 for ((round = 1; round <= rounds; round++)); do
