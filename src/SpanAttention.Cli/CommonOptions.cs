@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using SpanAttention.Cli.Rendering;
 
 namespace SpanAttention.Cli;
@@ -12,6 +13,26 @@ internal static class CommonOptions
         Description = "Colour in the terminal heatmap: auto (a terminal without NO_COLOR), always or never.",
         DefaultValueFactory = _ => "auto",
     }.AcceptOnlyFromAmong("auto", "always", "never");
+
+    /// <summary>
+    /// A decimal-number option such as <c>--lr 3e-3</c>: read in invariant culture with a point as the only decimal
+    /// separator and no thousands separator, so <c>--clip 1,5</c> is refused instead of being read as 15.
+    /// </summary>
+    public static Option<float> Number(string name, string description, float defaultValue) => new(name)
+    {
+        Description = description,
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = result =>
+        {
+            string token = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Join(" ", result.Tokens.Select(t => t.Value));
+            if (float.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out float value) && float.IsFinite(value))
+            {
+                return value;
+            }
+            result.AddError($"{name} '{token}': not a number; write it with a point as the decimal separator, e.g. 1.5 or 3e-3.");
+            return defaultValue;
+        },
+    };
 
     /// <summary><c>--format text|markdown</c> for tables (default text).</summary>
     public static Option<string> Format() => new Option<string>("--format")

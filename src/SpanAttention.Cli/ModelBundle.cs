@@ -35,6 +35,10 @@ internal sealed class ModelBundle
     public static ModelBundle Load(string path, int maxBatch = 64, InferenceWeightFormat weights = InferenceWeightFormat.Float32)
     {
         FileChecks.RequireReadableFile(path, "model file");
+        if (CaptionBundle.IsCaptioning(path))
+        {
+            throw new CliException($"'{path}' is a captioning model (it reads images, not text): use 'spanattn caption {path} IMAGE...', or attend, eval and info.");
+        }
         TranslationModel model;
         try
         {

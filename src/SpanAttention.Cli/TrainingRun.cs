@@ -34,6 +34,10 @@ internal static class TrainingRun
     /// </summary>
     internal static string Describe(Seq2SeqConfig c)
     {
+        if (c.Decoder == DecoderStyle.Transformer)
+        {
+            return c.Describe();
+        }
         string decoder = c.Decoder == DecoderStyle.None ? "None (no attention)" : $"{c.Decoder}/{c.Scorer}";
         string encoder = c.Encoder == EncoderKind.Image
             ? string.Create(CultureInfo.InvariantCulture, $"CNN conv {string.Join("-", c.ConvChannels)} grid {c.GridHeight}x{c.GridWidth} + {c.Cell} decoder")
@@ -84,7 +88,7 @@ internal static class TrainingRun
             context.Error.WriteLine($"resuming {options.ResumeFrom} at epoch {session.EpochsDone + 1}");
         }
         context.Error.WriteLine(string.Create(culture,
-            $"{data.Name}: {data.Train.Count:N0} training / {session.HeldOut.Count:N0} held-out pairs, vocabularies {session.Source.Count} -> {session.Target.Count}; model {Describe(session.Model.Config)}, {session.Model.Layout.Count:N0} parameters"));
+            $"{data.Name}: {data.Train.Count:N0} training / {session.HeldOut.Count:N0} held-out pairs, vocabularies {session.Source.Count} -> {session.Target.Count}; model {Describe(session.Config)}, {session.ParameterCount:N0} parameters"));
 
         context.Error.WriteLine(DescribeSchedule(options));
 

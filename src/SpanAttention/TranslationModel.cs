@@ -2,6 +2,7 @@ using SpanAttention.Data;
 using SpanAttention.Inference;
 using SpanAttention.IO;
 using SpanAttention.Seq2Seq;
+using SpanAttention.Transformer;
 
 namespace SpanAttention;
 
@@ -24,13 +25,14 @@ namespace SpanAttention;
 /// <para><see cref="Dispose"/> releases the pooled workspaces; later calls throw <see cref="ObjectDisposedException"/>.
 /// The model holds no file handle: the file is read completely by <see cref="Load(string, int)"/>.</para>
 /// </remarks>
-public sealed class TranslationModel : IDisposable
+public sealed partial class TranslationModel : IDisposable
 {
     /// <summary>The <see cref="MaxBatch"/> of <see cref="Load(string, int)"/> when none is given.</summary>
     public const int DefaultMaxBatch = 32;
 
-    private readonly Seq2SeqModel _model;
-    private Translator? _translator;
+    private readonly Seq2SeqModel? _model;              // a recurrent decoder, or
+    private readonly TransformerSeq2Seq? _transformer;  // the full Transformer encoder-decoder
+    private IDecoder? _translator;
 
     /// <summary>Wraps a model and its vocabularies (e.g. right after training it in-process).</summary>
     /// <param name="model">The model; its <see cref="Seq2SeqModel.MaxBatch"/> becomes <see cref="MaxBatch"/>. It serves as
@@ -66,6 +68,8 @@ public sealed class TranslationModel : IDisposable
             throw new ArgumentException(problem, nameof(source));
         }
         _model = model;
+        Config = model.Config;
+        MaxBatch = model.MaxBatch;
         SourceVocabulary = source;
         TargetVocabulary = target;
         Metadata = metadata;
@@ -73,7 +77,22 @@ public sealed class TranslationModel : IDisposable
         _translator = new Translator(model, weights);
     }
 
-    /// <summary>Loads a model file written by <c>spanattn train</c> or <see cref="Seq2SeqModelFile.Save(string, Seq2SeqModel, Vocabulary, Vocabulary, IReadOnlyDictionary{string, string}?)"/>.</summary>
+    private TranslationModel(TransformerSeq2Seq model, Vocabulary source, Vocabulary target, IReadOnlyDictionary<string, string> metadata)
+    {
+        _transformer = model;
+        Config = model.Config;
+        MaxBatch = model.MaxBatch;
+        SourceVocabulary = source;
+        TargetVocabulary = target;
+        Metadata = metadata;
+        _translator = new TransformerTranslator(model);
+    }
+
+    /// <summary>
+    /// Loads a model file written by <c>spanattn train</c> or <see cref="Seq2SeqModelFile.Save(string, Seq2SeqModel, Vocabulary, Vocabulary, IReadOnlyDictionary{string, string}?)"/>:
+    /// a recurrent-decoder model, or (by the file's architecture marker) a full Transformer encoder-decoder
+    /// (<see cref="Config"/>.Decoder is then <see cref="DecoderStyle.Transformer"/>).
+    /// </summary>
     /// <param name="path">The <c>.safetensors</c> file.</param>
     /// <param name="maxBatch">Most rows decoded at once: the chunk size of a greedy batch and the largest beam width.</param>
     /// <returns>The model, to dispose after use.</returns>
@@ -92,22 +111,44 @@ public sealed class TranslationModel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
-        Seq2SeqModelFileContents file = Seq2SeqModelFile.Load(path, maxBatch, maxSource: 16, maxTarget: 16);
-        (Vocabulary source, Vocabulary target) = file.ReadVocabularies();
-        return new TranslationModel(file.Model, source, target, file.Metadata, weights);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        bool transformer;
+        using (SafeTensorsReader header = SafeTensorsReader.Open(stream, leaveOpen: true))
+        {
+            transformer = header.Metadata.TryGetValue(Seq2SeqModelFile.ArchitectureKey, out string? architecture)
+                && architecture == Seq2SeqModelFile.TransformerArchitecture;
+        }
+        stream.Position = 0;
+        if (transformer)
+        {
+            TransformerSeq2SeqFileContents file = TransformerSeq2SeqModelFile.Load(stream, path, maxBatch, maxSource: 16, maxTarget: 16);
+            (Vocabulary source, Vocabulary target) = file.ReadVocabularies();
+            return new TranslationModel(file.Model, source, target, file.Metadata);
+        }
+        else
+        {
+            Seq2SeqModelFileContents file = Seq2SeqModelFile.Load(stream, path, maxBatch, maxSource: 16, maxTarget: 16);
+            (Vocabulary source, Vocabulary target) = file.ReadVocabularies();
+            return new TranslationModel(file.Model, source, target, file.Metadata, weights);
+        }
     }
 
-    /// <summary>How the decoding weights are stored (<see cref="InferenceWeightFormat.Float32"/> unless chosen at construction or load).</summary>
+    /// <summary>How the decoding weights are stored (<see cref="InferenceWeightFormat.Float32"/> unless chosen at construction or
+    /// load; a Transformer encoder-decoder always decodes with fp32 weights).</summary>
     public InferenceWeightFormat WeightFormat { get; }
 
-    /// <summary>The architecture.</summary>
-    public Seq2SeqConfig Config => _model.Config;
+    /// <summary>The architecture (a full Transformer encoder-decoder has <see cref="DecoderStyle.Transformer"/>).</summary>
+    public Seq2SeqConfig Config { get; }
 
-    /// <summary>The wrapped model (the template the replicas share values with).</summary>
-    internal Seq2SeqModel Model => _model;
+    /// <summary>The wrapped recurrent-decoder model (the template the replicas share values with).</summary>
+    /// <exception cref="InvalidOperationException">The model is a Transformer encoder-decoder.</exception>
+    internal Seq2SeqModel Model => _model ?? throw new InvalidOperationException("The model is a Transformer encoder-decoder, not a recurrent-decoder Seq2SeqModel.");
+
+    /// <summary>The wrapped Transformer encoder-decoder, or null for a recurrent decoder.</summary>
+    internal TransformerSeq2Seq? Transformer => _transformer;
 
     /// <summary>Whether the model has attention (and so its translations an <see cref="Translation.Alignment"/>).</summary>
-    public bool HasAttention => _model.Config.Decoder != DecoderStyle.None;
+    public bool HasAttention => Config.Decoder != DecoderStyle.None;
 
     /// <summary>The source vocabulary (and its tokenisation of input text).</summary>
     public Vocabulary SourceVocabulary { get; }
@@ -116,7 +157,7 @@ public sealed class TranslationModel : IDisposable
     public Vocabulary TargetVocabulary { get; }
 
     /// <summary>Most rows decoded at once: a greedy batch is decoded in chunks of this many texts; the largest beam width.</summary>
-    public int MaxBatch => _model.MaxBatch;
+    public int MaxBatch { get; }
 
     /// <summary>The file's whole <c>__metadata__</c> map (empty for a model built in memory), e.g. <see cref="Seq2SeqModelFile.TaskKey"/>.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
@@ -162,7 +203,7 @@ public sealed class TranslationModel : IDisposable
         ArgumentNullException.ThrowIfNull(texts);
         options ??= new DecodingOptions();
         options.Validate();
-        Translator translator = GetTranslator();
+        IDecoder translator = GetTranslator();
         CheckBeam(options.BeamWidth);
         var inputs = new EncodedInput[texts.Count];
         int longest = 0;
@@ -210,7 +251,7 @@ public sealed class TranslationModel : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         options ??= new DecodingOptions();
         options.Validate();
-        Translator translator = GetTranslator();
+        IDecoder translator = GetTranslator();
         int beam = Math.Max(count, options.BeamWidth);
         CheckBeam(beam);
         EncodedInput input = Encode(text, 0, options.MaxSourceLength, nameof(text));
@@ -253,7 +294,7 @@ public sealed class TranslationModel : IDisposable
     /// <summary>Releases the pooled workspaces. Calls made afterwards throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose() => Volatile.Write(ref _translator, null);
 
-    private Translator GetTranslator() => Volatile.Read(ref _translator) ?? throw new ObjectDisposedException(nameof(TranslationModel));
+    private IDecoder GetTranslator() => Volatile.Read(ref _translator) ?? throw new ObjectDisposedException(nameof(TranslationModel));
 
     private void CheckBeam(int beam)
     {

@@ -30,12 +30,13 @@ internal static class EvalCommand
         var bucketWidth = new Option<int?>("--bucket-width") { Description = "Source-length buckets N lengths wide: 1-N, N+1-2N, ... (default: five equal buckets up to the longest source)." };
         var plot = new Option<string?>("--plot") { Description = "Also write FILE.svg: exact match and BLEU-4 against source length (a point per length bucket), one line per model." };
         var gradientFlow = new Option<string?>("--gradient-flow") { Description = "Also write FILE.svg and print a table: the gradient reaching each source position j, the mean of ‖dL/dx_j‖ (x_j the embedded source token, one sentence's teacher-forced loss, the model's own backward pass) over the scored pairs, one line per model. Recurrent encoders only." };
+        var atInit = new Option<bool>("--at-initialisation") { Description = "With --gradient-flow: measure each model's architecture with freshly initialised weights (the weights training with --seed starts from, default 1) instead of its trained ones, so the losses are equal and the models compare by their gradient paths alone." };
         Option<string> format = CommonOptions.Format();
         Option<int> maxSource = CommonOptions.MaxSourceLength();
         Option<string> weights = CommonOptions.Weights();
         var command = new Command("eval", "Score models on held-out data: exact match, token accuracy, BLEU-4, by source length.")
         {
-            models, task, data, images, allLines, seed, count, minLength, maxLength, limit, buckets, bucketWidth, plot, gradientFlow, format, maxSource, weights,
+            models, task, data, images, allLines, seed, count, minLength, maxLength, limit, buckets, bucketWidth, plot, gradientFlow, atInit, format, maxSource, weights,
         };
         command.SetAction(parsed =>
         {
@@ -47,9 +48,9 @@ internal static class EvalCommand
             if (paths.Length > 0 && CaptionBundle.IsCaptioning(paths[0]))
             {
                 if (parsed.GetValue(data) is not null || parsed.GetValue(allLines) || parsed.GetValue(minLength) is not null || parsed.GetValue(maxLength) is not null
-                    || parsed.GetValue(buckets) is not null || parsed.GetValue(bucketWidth) is not null || parsed.GetValue(plot) is not null || parsed.GetValue(gradientFlow) is not null)
+                    || parsed.GetValue(buckets) is not null || parsed.GetValue(bucketWidth) is not null || parsed.GetValue(plot) is not null || parsed.GetValue(gradientFlow) is not null || parsed.GetValue(atInit))
                 {
-                    throw new UsageException("--data, --all-lines, --min-length, --max-length, --buckets, --bucket-width, --plot and --gradient-flow apply to text models; a captioning model takes --task shapes|digits or --images FILE.tsv.");
+                    throw new UsageException("--data, --all-lines, --min-length, --max-length, --buckets, --bucket-width, --plot, --gradient-flow and --at-initialisation apply to text models; a captioning model takes --task shapes|digits or --images FILE.tsv.");
                 }
                 return EvalCaptioning.Execute(context, paths, parsed.GetValue(task), parsed.GetValue(images), parsed.GetValue(seed), parsed.GetValue(count), parsed.GetValue(limit),
                     CommonOptions.ParseFormat(parsed.GetValue(format)));
@@ -61,15 +62,19 @@ internal static class EvalCommand
             BucketChoice choice = BucketChoice.Parse(parsed.GetValue(buckets), parsed.GetValue(bucketWidth));
             return Execute(context, parsed.GetValue(models) ?? [], parsed.GetValue(task), parsed.GetValue(data), parsed.GetValue(seed), parsed.GetValue(count),
                 parsed.GetValue(minLength), parsed.GetValue(maxLength), parsed.GetValue(limit), CommonOptions.ParseFormat(parsed.GetValue(format)), parsed.GetValue(maxSource), parsed.GetValue(allLines), choice,
-                parsed.GetValue(plot), parsed.GetValue(gradientFlow), CommonOptions.ParseWeights(parsed.GetValue(weights)));
+                parsed.GetValue(plot), parsed.GetValue(gradientFlow), parsed.GetValue(atInit), CommonOptions.ParseWeights(parsed.GetValue(weights)));
         });
         return command;
     }
 
     internal static int Execute(CliContext context, string[] modelPaths, string? task, string? data, int? seed, int? count, int? minLength, int? maxLength, int limit, TableFormat format,
-        int maxSourceLength = Inference.DecodeLimits.DefaultMaxSourceLength, bool allLines = false, BucketChoice? buckets = null, string? plot = null, string? gradientFlow = null,
+        int maxSourceLength = Inference.DecodeLimits.DefaultMaxSourceLength, bool allLines = false, BucketChoice? buckets = null, string? plot = null, string? gradientFlow = null, bool atInitialisation = false,
         Seq2Seq.InferenceWeightFormat weights = Seq2Seq.InferenceWeightFormat.Float32)
     {
+        if (atInitialisation && gradientFlow is null)
+        {
+            throw new UsageException("--at-initialisation applies to --gradient-flow only.");
+        }
         if (allLines && data is null)
         {
             throw new UsageException("--all-lines applies to --data only.");
@@ -161,11 +166,17 @@ internal static class EvalCommand
             var flows = new List<(string, GradientFlowReport)>();
             foreach (ModelBundle bundle in bundles)
             {
-                flows.Add((Path.GetFileName(bundle.Path), GradientFlow.Measure(bundle.Model, pairs)));
+                flows.Add((Path.GetFileName(bundle.Path), atInitialisation
+                    ? GradientFlow.MeasureAtInitialisation(bundle.Model, pairs, seed ?? 1)
+                    : GradientFlow.Measure(bundle.Model, pairs)));
             }
+            string measured = atInitialisation ? $"freshly initialised weights (seed {seed ?? 1})" : "trained weights";
             context.Out.WriteLine();
-            context.Out.WriteLine("gradient reaching each source position: mean ‖dL/dx_j‖ over the pairs (x_j the embedded source token j)");
+            context.Out.WriteLine($"gradient reaching each source position: mean ‖dL/dx_j‖ over the pairs (x_j the embedded source token j), {measured}");
             context.Out.Write(GradientFlowView.Table(flows, format));
+            context.Out.WriteLine();
+            context.Out.WriteLine("the same by k = S - j, the steps from x_j to the source's last token (the recurrence a fixed context's gradient crosses)");
+            context.Out.Write(GradientFlowView.Table(flows, format, fromEnd: true));
             AtomicFile.WriteAllBytes(gradientFlow, System.Text.Encoding.UTF8.GetBytes(GradientFlowView.Plot(flows, $"Gradient reaching each source position: {what}")));
             context.Out.WriteLine();
             context.Out.WriteLine($"gradient-flow plot: {gradientFlow}");

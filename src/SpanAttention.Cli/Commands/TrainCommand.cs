@@ -31,32 +31,32 @@ internal static class TrainCommand
         var maxLength = new Option<int>("--max-length") { Description = "reverse: longest sequence (default 20)." };
         var cell = new Option<string>("--cell") { Description = "Recurrent cell: gru, lstm or rnn (of the encoder and the decoder; of the decoder only with --encoder transformer).", DefaultValueFactory = _ => "gru" };
         cell.AcceptOnlyFromAmong("gru", "lstm", "rnn");
-        var layers = new Option<int>("--layers") { Description = "Encoder layers (recurrent layers, or Transformer encoder layers).", DefaultValueFactory = _ => 1 };
+        var layers = new Option<int>("--layers") { Description = "Encoder layers (recurrent layers, or Transformer encoder layers; with --decoder transformer, the layers of each stack).", DefaultValueFactory = _ => 1 };
         var encoder = new Option<string>("--encoder") { Description = "Encoder: recurrent (--cell, --layers, --bidirectional) or transformer (--layers self-attention layers of width E with --heads, --ff-size, --activation; the decoder stays one --cell).", DefaultValueFactory = _ => "recurrent" };
         encoder.AcceptOnlyFromAmong("recurrent", "transformer");
-        var heads = new Option<int?>("--heads") { Description = "Transformer encoder: attention heads, dividing --embedding-size (default 4)." };
-        var ffSize = new Option<int?>("--ff-size") { Description = "Transformer encoder: feed-forward size (default 4 x --embedding-size)." };
-        var activation = new Option<string?>("--activation") { Description = "Transformer encoder: feed-forward activation, relu or gelu (default relu)." };
+        var heads = new Option<int?>("--heads") { Description = "Transformer encoder (and decoder): attention heads, dividing --embedding-size (default 4)." };
+        var ffSize = new Option<int?>("--ff-size") { Description = "Transformer encoder (and decoder): feed-forward size (default 4 x --embedding-size)." };
+        var activation = new Option<string?>("--activation") { Description = "Transformer encoder (and decoder): feed-forward activation, relu or gelu (default relu)." };
         activation.AcceptOnlyFromAmong("relu", "gelu");
         var bidirectional = new Option<bool>("--bidirectional") { Description = "Bidirectional encoder." };
         var scorer = new Option<string>("--scorer") { Description = "Attention score: dot, scaled-dot, general or additive; each works with every encoder and decoder. When the keys are not as wide as the query (H): --bidirectional gives 2H, --encoder transformer gives E, dot and scaled-dot first map each key to H with a learned projection (decoder.attention.key_proj.weight, as in general).", DefaultValueFactory = _ => "additive" };
         scorer.AcceptOnlyFromAmong("dot", "scaled-dot", "general", "additive");
-        var decoder = new Option<string>("--decoder") { Description = "Decoder: bahdanau, luong or none (no attention).", DefaultValueFactory = _ => "bahdanau" };
-        decoder.AcceptOnlyFromAmong("bahdanau", "luong", "none");
+        var decoder = new Option<string>("--decoder") { Description = "Decoder: bahdanau, luong, none (no attention), or transformer: the full Transformer encoder-decoder (--layers encoder and decoder layers of width d_model = --embedding-size, --heads, --ff-size, --activation; no --hidden-size, --cell, --scorer, --dropout or --teacher-forcing).", DefaultValueFactory = _ => "bahdanau" };
+        decoder.AcceptOnlyFromAmong("bahdanau", "luong", "none", "transformer");
         var gate = new Option<bool>("--context-gate") { Description = "Bahdanau decoder: scale the context by a learned gate beta = sigmoid(f_beta(h)) before the cell and the output layer read it (Show, Attend and Tell)." };
-        var attentionReg = new Option<float>("--attention-reg") { Description = "lambda of the doubly stochastic attention penalty (Show, Attend and Tell): adds lambda * sum over source positions of (1 - attention received over the output)^2, per target token; bahdanau and luong (default 0: off)." };
+        var attentionReg = CommonOptions.Number("--attention-reg", "lambda of the doubly stochastic attention penalty (Show, Attend and Tell): adds lambda * sum over source positions of (1 - attention received over the output)^2, per target token; bahdanau and luong (default 0: off).", 0f);
         var embedding = new Option<int>("--embedding-size") { Description = "Embedding size E.", DefaultValueFactory = _ => 64 };
         var hidden = new Option<int>("--hidden-size") { Description = "Hidden size H.", DefaultValueFactory = _ => 128 };
         var batch = new Option<int>("--batch-size") { Description = "Mini-batch size.", DefaultValueFactory = _ => 64 };
         var epochs = new Option<int>("--epochs") { Description = "Maximum epochs.", DefaultValueFactory = _ => 10 };
         var optimizer = new Option<string>("--optimizer") { Description = "Optimizer: adam, or sgd (with --momentum).", DefaultValueFactory = _ => "adam" };
         optimizer.AcceptOnlyFromAmong("adam", "sgd");
-        var momentum = new Option<float>("--momentum") { Description = "SGD momentum in [0, 1) (sgd only).", DefaultValueFactory = _ => 0.9f };
-        var lr = new Option<float>("--lr") { Description = "Learning rate (Adam or SGD).", DefaultValueFactory = _ => 3e-3f };
-        var decay = new Option<float>("--lr-decay") { Description = "Learning-rate factor per epoch (1: constant); the default 0.8 takes 3e-3 to 5e-4 by epoch 9, so the held-out score stops swinging once it is high (docs/training-defaults.md).", DefaultValueFactory = _ => 0.8f };
-        var clip = new Option<float>("--clip") { Description = "Gradient clipping by global norm (0: off).", DefaultValueFactory = _ => 5f };
-        var dropout = new Option<float>("--dropout") { Description = "Dropout probability in [0, 1) on the embeddings and the decoder output (training only).", DefaultValueFactory = _ => 0f };
-        var teacher = new Option<float>("--teacher-forcing") { Description = "Teacher-forcing ratio in [0, 1].", DefaultValueFactory = _ => 1f };
+        var momentum = CommonOptions.Number("--momentum", "SGD momentum in [0, 1) (sgd only).", 0.9f);
+        var lr = CommonOptions.Number("--lr", "Learning rate (Adam or SGD).", 3e-3f);
+        var decay = CommonOptions.Number("--lr-decay", "Learning-rate factor per epoch (1: constant); the default 0.8 takes 3e-3 to 5e-4 by epoch 9, so the held-out score stops swinging once it is high (docs/training-defaults.md).", 0.8f);
+        var clip = CommonOptions.Number("--clip", "Gradient clipping by global norm (0: off).", 5f);
+        var dropout = CommonOptions.Number("--dropout", "Dropout probability in [0, 1) on the embeddings and the decoder output (training only).", 0f);
+        var teacher = CommonOptions.Number("--teacher-forcing", "Teacher-forcing ratio in [0, 1].", 1f);
         var seed = new Option<int>("--seed") { Description = "Seed of the data split, the initialisation and the batch order.", DefaultValueFactory = _ => 1 };
         Option<int> threads = CommonOptions.Threads();
         var patience = new Option<int>("--patience") { Description = "Stop after this many epochs without a better held-out exact match (0: never).", DefaultValueFactory = _ => 3 };
@@ -84,10 +84,26 @@ internal static class TrainCommand
             {
                 throw new UsageException("--conv-channels and --grid apply to the captioning tasks (--task shapes or digits) only.");
             }
-            bool transformer = parsed.GetValue(encoder) == "transformer";
+            bool fullTransformer = parsed.GetValue(decoder) == "transformer";
+            if (fullTransformer && parsed.GetResult(encoder) is { Implicit: false } && parsed.GetValue(encoder) != "transformer")
+            {
+                throw new UsageException("--decoder transformer reads a Transformer encoder's memory: drop --encoder recurrent (it implies --encoder transformer).");
+            }
+            bool transformer = fullTransformer || parsed.GetValue(encoder) == "transformer";
             if (!transformer && (parsed.GetValue(heads) is not null || parsed.GetValue(ffSize) is not null || parsed.GetValue(activation) is not null))
             {
-                throw new UsageException("--heads, --ff-size and --activation apply to --encoder transformer only.");
+                throw new UsageException("--heads, --ff-size and --activation apply to --encoder transformer only. --decoder transformer implies it.");
+            }
+            if (fullTransformer)
+            {
+                foreach ((Option option, string why) in (ReadOnlySpan<(Option, string)>)[(cell, "it has no recurrent cell"), (hidden, "its width is --embedding-size"), (scorer, "its attention is scaled dot-product"),
+                    (dropout, "it has no dropout"), (teacher, "it trains every target position at once with teacher forcing")])
+                {
+                    if (parsed.GetResult(option) is { Implicit: false })
+                    {
+                        throw new UsageException($"{option.Name} does not apply to --decoder transformer: {why}.");
+                    }
+                }
             }
             var spec = new TaskSpec(parsed.GetValue(data) is null ? parsed.GetValue(task) ?? HindiEnglish.Name : null, parsed.GetValue(data), parsed.GetValue(tokens)!,
                 parsed.GetValue(seed), parsed.GetValue(count), parsed.GetValue(minLength), parsed.GetValue(maxLength));
@@ -101,7 +117,7 @@ internal static class TrainCommand
                 Activation = parsed.GetValue(activation) == "gelu" ? FeedForwardActivation.Gelu : FeedForwardActivation.Relu,
                 Bidirectional = parsed.GetValue(bidirectional),
                 Scorer = ParseScorer(parsed.GetValue(scorer)!),
-                Decoder = parsed.GetValue(decoder) switch { "luong" => DecoderStyle.Luong, "none" => DecoderStyle.None, _ => DecoderStyle.Bahdanau },
+                Decoder = parsed.GetValue(decoder) switch { "luong" => DecoderStyle.Luong, "none" => DecoderStyle.None, "transformer" => DecoderStyle.Transformer, _ => DecoderStyle.Bahdanau },
                 EmbeddingSize = parsed.GetValue(embedding),
                 HiddenSize = parsed.GetValue(hidden),
                 Dropout = parsed.GetValue(dropout),
@@ -194,9 +210,11 @@ internal static class TrainCommand
             throw new UsageException("--context-gate applies to --decoder bahdanau only: it gates the context that the cell reads.");
         }
         CheckRange(c.AttentionRegularization, 0, 1e6, "--attention-reg");
-        if (c.AttentionRegularization > 0f && c.Decoder == DecoderStyle.None)
+        if (c.AttentionRegularization > 0f && c.Decoder is DecoderStyle.None or DecoderStyle.Transformer)
         {
-            throw new UsageException("--attention-reg needs an attention decoder (--decoder bahdanau or luong): --decoder none has no attention to regularise.");
+            throw new UsageException(c.Decoder == DecoderStyle.None
+                ? "--attention-reg needs an attention decoder (--decoder bahdanau or luong): --decoder none has no attention to regularise."
+                : "--attention-reg needs an attention decoder with one attention per step (--decoder bahdanau or luong), not --decoder transformer.");
         }
     }
 
@@ -262,10 +280,7 @@ internal static class TrainCommand
 
         // The best model on the test split (or the validation split when there is no test split).
         IReadOnlyList<SentencePair> test = data.Test.Count > 0 ? data.Test : data.Validation;
-        (List<int[]> sources, List<int[]> targets) = HeldOutEvaluation.Encode(test, result.Source, result.Target);
-        int maxLength = targets.Max(t => t.Length) + 10;
-        result.Model.EnsureCapacity(result.Model.MaxBatch, sources.Max(s => s.Length), maxLength);
-        (double exact, double tokens) = HeldOutEvaluation.Score(result.Model, sources, targets, maxLength);
+        (double exact, double tokens) = result.Score(test);
         context.Out.WriteLine(string.Create(culture,
             $"best epoch {result.BestEpoch}: held-out exact match {result.BestExactMatch:P1} (token accuracy {result.BestTokenAccuracy:P1}); {(data.Test.Count > 0 ? "test" : "validation")} exact match {exact:P1}, token accuracy {tokens:P1} ({test.Count} pairs); {result.EpochsRun} epochs in {ProgressReporter.Duration(result.Elapsed)}"));
         context.Out.WriteLine($"saved {output}" + (settings.CheckpointPath is null ? "" : $" (checkpoint {settings.CheckpointPath})"));

@@ -62,7 +62,8 @@ internal sealed class SvgAxis
         }
         for (double t = Math.Ceiling(_min / step) * step; t <= _max + (step * 1e-9); t += step)
         {
-            yield return Math.Round(t, 10);
+            double tick = Math.Round(t, 10);
+            yield return tick == 0 ? 0 : tick;                      // +0: a range starting just below 0 gives -0, labelled "-0"
         }
     }
 

@@ -110,6 +110,10 @@ public static class Seq2SeqModelFile
         using SafeTensorsReader reader = SafeTensorsReader.Open(stream, leaveOpen: true);
         RequireArchitecture(reader.Metadata, null, path);
         Seq2SeqConfig config = ReadConfig(reader.Metadata, path);
+        if (config.Decoder == DecoderStyle.Transformer)
+        {
+            throw new ModelFileException($"{path}: '{ConfigKey}' has Decoder Transformer but the file lacks '{ArchitectureKey}' = '{TransformerArchitecture}' (a Transformer encoder-decoder file always has it).");
+        }
         CheckTensors(reader, config, path);
         var model = new Seq2SeqModel(config, (Parameters.ParameterSet?)null, maxBatch, maxSource, maxTarget);
         reader.ReadInto(model.Layout, model.Parameters.Values);

@@ -97,7 +97,7 @@ internal static class TransformerSeq2SeqModelFile
         {
             throw new ModelFileException($"{path}: '{Seq2SeqModelFile.ConfigKey}' has Encoder {config.Encoder}; a Transformer encoder-decoder needs \"Encoder\":\"Transformer\".");
         }
-        return config;
+        return config with { Decoder = DecoderStyle.Transformer };   // files written before the Transformer decoder style name another
     }
 
     /// <summary>Checks that the file holds exactly the tensors of <paramref name="config"/> (and a checkpoint's optimizer state of them), stopping at the first missing one.</summary>
@@ -108,9 +108,7 @@ internal static class TransformerSeq2SeqModelFile
     }
 
     /// <summary>A short summary of a Transformer encoder-decoder configuration, for messages and <c>spanattn info</c>.</summary>
-    internal static string Describe(Seq2SeqConfig config) => string.Create(CultureInfo.InvariantCulture,
-        $"Transformer encoder-decoder x{config.EncoderLayers} E={config.EmbeddingSize} heads={config.Heads} F={config.EffectiveFeedForwardSize}" +
-        $"{(config.Activation == FeedForwardActivation.Gelu ? " gelu" : "")} V={config.SourceVocabSize}->{config.TargetVocabSize}");
+    internal static string Describe(Seq2SeqConfig config) => TransformerSeq2Seq.Describe(config);
 
     /// <summary>
     /// The tensors (name, shape) of a <see cref="TransformerSeq2Seq"/> of <paramref name="config"/>, in layout (= PyTorch

@@ -10,7 +10,7 @@ namespace SpanAttention.Inference;
 /// (prepared or not) weights.
 /// </summary>
 /// <remarks>Do not train or otherwise modify the model's parameters while a Translator is decoding with them.</remarks>
-public sealed class Translator
+public sealed class Translator : IDecoder
 {
     private readonly Seq2SeqModel _template;
     private readonly InferenceWeights? _weights;

@@ -18,6 +18,14 @@ public enum DecoderStyle
 
     /// <summary>No attention: one fixed context (the decoder's initial state, i.e. the encoder's final state) at every step.</summary>
     None = 2,
+
+    /// <summary>
+    /// A Transformer decoder (causal multi-head self-attention over the output so far, multi-head cross-attention over a
+    /// Transformer encoder's memory, a feed-forward layer; <see cref="Seq2SeqConfig.EncoderLayers"/> layers of width E):
+    /// the full encoder-decoder of "Attention Is All You Need". Needs <see cref="EncoderKind.Transformer"/>; the recurrent
+    /// settings (cell, H, scorer) are not used, and it has no dropout.
+    /// </summary>
+    Transformer = 3,
 }
 
 /// <summary>What turns the source tokens into the memory the decoder attends to.</summary>
@@ -242,7 +250,9 @@ public sealed record Seq2SeqConfig
         Check(!ContextGate || Decoder == DecoderStyle.Bahdanau, $"ContextGate applies to the Bahdanau decoder only (it gates the context the cell reads), got {Decoder}.");
         Check(float.IsFinite(AttentionRegularization) && AttentionRegularization >= 0f,
             $"AttentionRegularization must be a finite λ ≥ 0, got {AttentionRegularization.ToString(CultureInfo.InvariantCulture)}.");
-        Check(AttentionRegularization == 0f || Decoder != DecoderStyle.None, "AttentionRegularization needs an attention decoder (Bahdanau or Luong), got None.");
+        Check(AttentionRegularization == 0f || Decoder is DecoderStyle.Bahdanau or DecoderStyle.Luong, $"AttentionRegularization needs an attention decoder (Bahdanau or Luong), got {Decoder}.");
+        Check(Decoder != DecoderStyle.Transformer || Encoder == EncoderKind.Transformer, $"a Transformer decoder reads a Transformer encoder's memory: Encoder must be Transformer, got {Encoder}.");
+        Check(Decoder != DecoderStyle.Transformer || Dropout == 0f, "a Transformer decoder has no dropout: Dropout must be 0.");
         Check(PaddingId >= 0 && (PaddingId < SourceVocabSize || !HasSourceVocabulary) && PaddingId < TargetVocabSize, $"PaddingId {PaddingId} is outside a vocabulary.");
         Check(BosId >= 0 && BosId < TargetVocabSize && BosId != PaddingId, $"BosId {BosId} must be a non-padding target id.");
         Check(EosId >= 0 && EosId < TargetVocabSize && EosId != PaddingId, $"EosId {EosId} must be a non-padding target id.");
@@ -458,7 +468,9 @@ public sealed record Seq2SeqConfig
 
     /// <summary>A short human-readable summary.</summary>
     /// <returns>The summary.</returns>
-    public string Describe() => string.Create(CultureInfo.InvariantCulture,
+    public string Describe() => Decoder == DecoderStyle.Transformer
+        ? TransformerSeq2Seq.Describe(this)
+        : string.Create(CultureInfo.InvariantCulture,
         $"{Encoder switch
         {
             EncoderKind.Transformer => $"Transformer x{EncoderLayers} heads={Heads} F={EffectiveFeedForwardSize}{(Activation == FeedForwardActivation.Gelu ? " gelu" : "")} + {Cell} decoder",

@@ -111,6 +111,10 @@ public sealed partial class Seq2SeqModel
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
+        if (config.Decoder == DecoderStyle.Transformer)
+        {
+            throw new ArgumentException("Seq2SeqConfig: Decoder Transformer is the full Transformer encoder-decoder, not a recurrent-decoder Seq2SeqModel (train it with a TrainingSession, load it with TranslationModel.Load).", nameof(config));
+        }
         Config = config;
         _e = config.EmbeddingSize;
         _h = config.HiddenSize;

@@ -8,7 +8,7 @@ namespace SpanAttention.Training;
 /// What a <see cref="TrainingSession"/> measures on held-out pairs after each epoch: greedy exact match and token
 /// accuracy, and the teacher-forced loss. Also usable on a test split after training.
 /// </summary>
-public static class HeldOutEvaluation
+public static partial class HeldOutEvaluation
 {
     /// <summary>Encodes pairs as a model trains on them: sources as tokens + &lt;eos&gt;, targets as tokens without specials.</summary>
     /// <param name="pairs">Text pairs.</param>

@@ -33,7 +33,7 @@ public sealed partial class Seq2SeqTrainer
     internal void SaveCheckpoint(string path, string? sourceVocabJson, string? targetVocabJson,
         IReadOnlyDictionary<string, string>? extraMetadata, IReadOnlyList<SafeTensor>? extraTensors)
     {
-        var metadata = Seq2SeqModelFile.BuildMetadata(Model.Config, sourceVocabJson, targetVocabJson);
+        var metadata = BuildMetadata(sourceVocabJson, targetVocabJson);
         if (extraMetadata is not null)
         {
             foreach ((string key, string value) in extraMetadata)
@@ -50,15 +50,15 @@ public sealed partial class Seq2SeqTrainer
             case Adam adam:
                 metadata[OptimizerKey] = "adam";
                 metadata["spanattention.trainer.adam_step"] = adam.StepCount.ToString(CultureInfo.InvariantCulture);
-                extra.AddRange(SafeTensor.FromLayout(Model.Layout, adam.ExpAvg, ExpAvgPrefix));
-                extra.AddRange(SafeTensor.FromLayout(Model.Layout, adam.ExpAvgSq, ExpAvgSqPrefix));
+                extra.AddRange(SafeTensor.FromLayout(Layout, adam.ExpAvg, ExpAvgPrefix));
+                extra.AddRange(SafeTensor.FromLayout(Layout, adam.ExpAvgSq, ExpAvgSqPrefix));
                 break;
             case Sgd sgd:
                 metadata[OptimizerKey] = "sgd";
                 metadata["spanattention.trainer.sgd_step"] = sgd.StepCount.ToString(CultureInfo.InvariantCulture);
                 if (sgd.MomentumBuffer.Length > 0)
                 {
-                    extra.AddRange(SafeTensor.FromLayout(Model.Layout, sgd.MomentumBuffer, MomentumBufferPrefix));
+                    extra.AddRange(SafeTensor.FromLayout(Layout, sgd.MomentumBuffer, MomentumBufferPrefix));
                 }
                 break;
         }
@@ -66,7 +66,7 @@ public sealed partial class Seq2SeqTrainer
         {
             extra.AddRange(extraTensors);
         }
-        ModelFile.Save(path, Model.Layout, Model.Parameters.Values, metadata, extra);
+        ModelFile.Save(path, Layout, Parameters.Values, metadata, extra);
     }
 
     /// <summary>The name prefix of a training session's own tensors in a checkpoint (e.g. its best parameters so far).</summary>
@@ -85,14 +85,15 @@ public sealed partial class Seq2SeqTrainer
     internal IReadOnlyDictionary<string, string>? LoadCheckpoint(string path, float[]? sessionBest)
     {
         using SafeTensorsReader reader = SafeTensorsReader.Open(path);
-        Seq2SeqModelFile.CheckConfig(reader.Metadata, Model.Config, path);
+        Seq2SeqModelFile.RequireArchitecture(reader.Metadata, _transformer is null ? null : Seq2SeqModelFile.TransformerArchitecture, path);
+        Seq2SeqModelFile.CheckConfig(reader.Metadata, Config, path);
         string kind = reader.Metadata.TryGetValue(OptimizerKey, out string? k) ? k : "adam"; // files from before SGD support are Adam
         string expected = Optimizer is Sgd ? "sgd" : "adam";
         if (kind != expected)
         {
             throw new ModelFileException($"{path}: the checkpoint's optimizer is '{kind}', the trainer's is '{expected}'.");
         }
-        reader.EnsureNoOtherTensors(Model.Layout, "", ExpAvgPrefix, ExpAvgSqPrefix, MomentumBufferPrefix, SessionTensorPrefix);
+        reader.EnsureNoOtherTensors(Layout, "", ExpAvgPrefix, ExpAvgSqPrefix, MomentumBufferPrefix, SessionTensorPrefix);
         long step = ReadLong(reader.Metadata, "spanattention.trainer.step", path);
         long epoch = ReadLong(reader.Metadata, "spanattention.trainer.epoch", path);
         if (epoch > int.MaxValue)
@@ -106,40 +107,40 @@ public sealed partial class Seq2SeqTrainer
             throw new ModelFileException($"{path}: checkpoint metadata 'spanattention.trainer.rng' is missing or not an unsigned integer.");
         }
         // read everything before touching the trainer, so a bad file leaves it as it was
-        var values = new float[Model.Layout.Count];
-        reader.ReadInto(Model.Layout, values);
+        var values = new float[Layout.Count];
+        reader.ReadInto(Layout, values);
         float[] first = [], second = [];
         switch (Optimizer)
         {
             case Adam:
-                first = new float[Model.Layout.Count];
-                second = new float[Model.Layout.Count];
-                reader.ReadInto(Model.Layout, first, ExpAvgPrefix);
-                reader.ReadInto(Model.Layout, second, ExpAvgSqPrefix);
+                first = new float[Layout.Count];
+                second = new float[Layout.Count];
+                reader.ReadInto(Layout, first, ExpAvgPrefix);
+                reader.ReadInto(Layout, second, ExpAvgSqPrefix);
                 break;
             case Sgd sgd when sgd.MomentumBuffer.Length > 0:
-                first = new float[Model.Layout.Count];
-                reader.ReadInto(Model.Layout, first, MomentumBufferPrefix);
+                first = new float[Layout.Count];
+                reader.ReadInto(Layout, first, MomentumBufferPrefix);
                 break;
         }
-        Seq2SeqModelFile.RequireFinite(Model.Layout, values, "", path);
+        Seq2SeqModelFile.RequireFinite(Layout, values, "", path);
         if (first.Length > 0)
         {
-            Seq2SeqModelFile.RequireFinite(Model.Layout, first, Optimizer is Sgd ? MomentumBufferPrefix : ExpAvgPrefix, path);
+            Seq2SeqModelFile.RequireFinite(Layout, first, Optimizer is Sgd ? MomentumBufferPrefix : ExpAvgPrefix, path);
         }
         if (second.Length > 0)
         {
-            Seq2SeqModelFile.RequireFinite(Model.Layout, second, ExpAvgSqPrefix, path);
+            Seq2SeqModelFile.RequireFinite(Layout, second, ExpAvgSqPrefix, path);
         }
-        bool hasSession = sessionBest is not null && reader.Contains(SessionTensorPrefix + Model.Layout.Slots[0].Name);
+        bool hasSession = sessionBest is not null && reader.Contains(SessionTensorPrefix + Layout.Slots[0].Name);
         float[] best = [];
         if (hasSession)
         {
-            best = new float[Model.Layout.Count];
-            reader.ReadInto(Model.Layout, best, SessionTensorPrefix);
-            Seq2SeqModelFile.RequireFinite(Model.Layout, best, SessionTensorPrefix, path);
+            best = new float[Layout.Count];
+            reader.ReadInto(Layout, best, SessionTensorPrefix);
+            Seq2SeqModelFile.RequireFinite(Layout, best, SessionTensorPrefix, path);
         }
-        values.CopyTo(Model.Parameters.Values, 0);
+        values.CopyTo(Parameters.Values, 0);
         if (hasSession)
         {
             best.CopyTo(sessionBest!, 0);

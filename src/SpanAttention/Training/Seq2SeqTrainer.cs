@@ -1,11 +1,14 @@
 using System.Globalization;
 using SpanAttention.IO;
+using SpanAttention.Parameters;
 using SpanAttention.Seq2Seq;
+using SpanAttention.Transformer;
 
 namespace SpanAttention.Training;
 
 /// <summary>
-/// Mini-batch training of a <see cref="Seq2SeqModel"/>: per step zero gradients, forward (teacher forcing with
+/// Mini-batch training of a <see cref="Seq2SeqModel"/> (or, behind the same steps, the full Transformer
+/// encoder-decoder): per step zero gradients, forward (teacher forcing with
 /// the configured ratio), backward, global-norm clipping, Adam. Epochs visit pre-built (bucketed) batches in an
 /// order shuffled by the trainer's own <see cref="SplitMix64"/>, so a run is deterministic for a seed, and a
 /// checkpoint (<see cref="SaveCheckpoint(string, string?, string?)"/>) holds everything needed to continue it exactly.
@@ -18,8 +21,34 @@ public sealed partial class Seq2SeqTrainer
     /// <param name="model">The model to train.</param>
     /// <param name="options">Settings.</param>
     public Seq2SeqTrainer(Seq2SeqModel model, Seq2SeqTrainerOptions options)
+        : this(model, null, options)
+    {
+    }
+
+    /// <summary>
+    /// A trainer for the full Transformer encoder-decoder: the same steps, clipping, optimizer, schedule, batch order
+    /// and checkpoints, its forward teacher-forced over all target positions at once. It trains on the calling thread
+    /// (<see cref="Seq2SeqTrainerOptions.Threads"/> 1; its GEMMs use <see cref="Kernels.KernelThreads"/>), with teacher
+    /// forcing ratio 1 and no dropout.
+    /// </summary>
+    /// <param name="model">The model to train.</param>
+    /// <param name="options">Settings.</param>
+    internal Seq2SeqTrainer(TransformerSeq2Seq model, Seq2SeqTrainerOptions options)
+        : this(null, model, options)
     {
         ArgumentNullException.ThrowIfNull(model);
+        if (options.Threads != 1 || options.TeacherForcingRatio != 1f)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), $"A Transformer encoder-decoder trains on one trainer thread with teacher forcing ratio 1, got Threads {options.Threads} and TeacherForcingRatio {options.TeacherForcingRatio}.");
+        }
+    }
+
+    private Seq2SeqTrainer(Seq2SeqModel? recurrent, TransformerSeq2Seq? transformer, Seq2SeqTrainerOptions options)
+    {
+        if (recurrent is null && transformer is null)
+        {
+            throw new ArgumentNullException(nameof(recurrent), "A trainer needs a model.");
+        }
         ArgumentNullException.ThrowIfNull(options);
         if (!(options.TeacherForcingRatio is >= 0f and <= 1f))
         {
@@ -29,23 +58,45 @@ public sealed partial class Seq2SeqTrainer
         {
             throw new ArgumentOutOfRangeException(nameof(options), $"Threads must be 1 or 2, got {options.Threads}.");
         }
-        Model = model;
+        _recurrent = recurrent;
+        _transformer = transformer;
         Options = options;
-        if (options.Threads == 2)
+        if (options.Threads == 2 && recurrent is not null)
         {
-            _worker = new HalfBatchWorker(new Seq2SeqModel(model.Config, model.MaxBatch, model.MaxSource, model.MaxTarget));
+            _worker = new HalfBatchWorker(new Seq2SeqModel(recurrent.Config, recurrent.MaxBatch, recurrent.MaxSource, recurrent.MaxTarget));
         }
+        int count = Layout.Count;
         Optimizer = options.Optimizer switch
         {
-            OptimizerKind.Adam => new Adam(model.Layout.Count, options.LearningRate, weightDecay: options.WeightDecay),
-            OptimizerKind.Sgd => new Sgd(model.Layout.Count, options.LearningRate, options.Momentum, options.Dampening, options.WeightDecay, options.Nesterov),
+            OptimizerKind.Adam => new Adam(count, options.LearningRate, weightDecay: options.WeightDecay),
+            OptimizerKind.Sgd => new Sgd(count, options.LearningRate, options.Momentum, options.Dampening, options.WeightDecay, options.Nesterov),
             _ => throw new ArgumentOutOfRangeException(nameof(options), $"Unknown Optimizer {(int)options.Optimizer}."),
         };
         Random = new SplitMix64(options.Seed);
     }
 
     /// <summary>The model.</summary>
-    public Seq2SeqModel Model { get; }
+    /// <exception cref="InvalidOperationException">The trainer trains a Transformer encoder-decoder (not a <see cref="Seq2SeqModel"/>).</exception>
+    public Seq2SeqModel Model => _recurrent ?? throw new InvalidOperationException("This trainer trains a Transformer encoder-decoder, which is not a Seq2SeqModel.");
+
+    // The model behind the seam: exactly one is set. The optimizer, clipping and checkpoints see only its flat parameters.
+    private readonly Seq2SeqModel? _recurrent;
+    private readonly TransformerSeq2Seq? _transformer;
+
+    /// <summary>The trained model's parameters and gradients (either kind).</summary>
+    internal ParameterSet Parameters => _recurrent?.Parameters ?? _transformer!.Parameters;
+
+    /// <summary>Their layout.</summary>
+    internal ParameterLayout Layout => Parameters.Layout;
+
+    /// <summary>The trained model's configuration (either kind).</summary>
+    internal Seq2SeqConfig Config => _recurrent?.Config ?? _transformer!.Config;
+
+    /// <summary>The metadata of a model file (and checkpoint) of the trained model: a Transformer's carries its architecture marker.</summary>
+    internal Dictionary<string, string> BuildMetadata(string? sourceVocabJson, string? targetVocabJson, IReadOnlyDictionary<string, string>? extra = null) =>
+        _transformer is null
+            ? Seq2SeqModelFile.BuildMetadata(Config, sourceVocabJson, targetVocabJson, extra)
+            : TransformerSeq2SeqModelFile.BuildMetadata(Config, sourceVocabJson, targetVocabJson, extra);
 
     /// <summary>Settings.</summary>
     public Seq2SeqTrainerOptions Options { get; }
@@ -69,10 +120,22 @@ public sealed partial class Seq2SeqTrainer
     public TrainingStep TrainStep(Seq2SeqBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        Seq2SeqModel model = Model;
         long step = Step + 1;
         float loss;
         int tokens, correct;
+        ParameterSet parameters = Parameters;
+        if (_transformer is TransformerSeq2Seq transformer)
+        {
+            // teacher-forced over all T positions at once; no dropout, no sampling
+            parameters.ZeroGradients();
+            loss = transformer.Forward(batch);
+            CheckLoss(loss, step);
+            transformer.Backward();
+            tokens = transformer.LastTokenCount;
+            correct = transformer.CountCorrect();
+            return Update(step, loss, tokens, correct);
+        }
+        Seq2SeqModel model = _recurrent!;
         bool wasTraining = model.Training;
         model.Training = true;                   // dropout on (if configured); masks from (Seed, step, row)
         model.DropoutSeed = Options.Seed;
@@ -98,16 +161,23 @@ public sealed partial class Seq2SeqTrainer
         {
             model.Training = wasTraining;
         }
-        float norm = GradientClipping.GlobalNorm(model.Parameters.Gradients);
+        return Update(step, loss, tokens, correct);
+    }
+
+    /// <summary>The step's second half, for either model: global-norm clipping and the optimizer update.</summary>
+    private TrainingStep Update(long step, float loss, int tokens, int correct)
+    {
+        ParameterSet parameters = Parameters;
+        float norm = GradientClipping.GlobalNorm(parameters.Gradients);
         if (!float.IsFinite(norm))
         {
             throw new NonFiniteGradientException($"Non-finite gradient norm at step {step} (epoch {Epoch}); the parameters were not updated.");
         }
         if (Options.ClipNorm > 0f)
         {
-            GradientClipping.ClipByGlobalNorm(model.Parameters.Gradients, Options.ClipNorm);
+            GradientClipping.ClipByGlobalNorm(parameters.Gradients, Options.ClipNorm);
         }
-        Optimizer.Step(model.Parameters.Values, model.Parameters.Gradients);
+        Optimizer.Step(parameters.Values, parameters.Gradients);
         Step = step;
         return new TrainingStep(step, Epoch, loss, tokens, norm, correct);
     }

@@ -5,6 +5,7 @@ using SpanAttention.Data;
 using SpanAttention.IO;
 using SpanAttention.Kernels;
 using SpanAttention.Seq2Seq;
+using SpanAttention.Transformer;
 
 namespace SpanAttention.Training;
 
@@ -27,7 +28,7 @@ namespace SpanAttention.Training;
 /// TrainingResult result = session.Run();
 /// </code></para>
 /// </remarks>
-public sealed class TrainingSession
+public sealed partial class TrainingSession
 {
     private readonly TrainingOptions _options;
     private readonly Seq2SeqTrainer _trainer;
@@ -136,11 +137,28 @@ public sealed class TrainingSession
             _batches = ImageBatches([.. images.Train.Select(x => x.Pixels)], trainTargets, config, options.BatchSize);
             _heldOutBatches = ImageBatches(_heldOutImages, _heldOutTargets, config, options.BatchSize);
         }
-        Model = new Seq2SeqModel(config, options.BatchSize, maxSource, Math.Max(maxTarget, _decodeLength), options.Seed);
+        Config = config;
+        bool transformer = config.Decoder == DecoderStyle.Transformer;
+        if (transformer && images is not null)
+        {
+            throw new ArgumentException("A captioning session needs an Image encoder and a recurrent decoder, got a Transformer decoder.", nameof(options));
+        }
+        if (transformer && options.TeacherForcingRatio != 1f)
+        {
+            throw new ArgumentException($"A Transformer decoder trains all target positions at once with teacher forcing: TeacherForcingRatio must be 1, got {options.TeacherForcingRatio.ToString(CultureInfo.InvariantCulture)}.", nameof(options));
+        }
+        if (transformer)
+        {
+            _transformer = new TransformerSeq2Seq(config, options.BatchSize, maxSource, Math.Max(maxTarget, _decodeLength), options.Seed);
+        }
+        else
+        {
+            _model = new Seq2SeqModel(config, options.BatchSize, maxSource, Math.Max(maxTarget, _decodeLength), options.Seed);
+        }
         ILearningRateSchedule schedule = options.LearningRateDecay == 1f
             ? new ConstantSchedule(options.LearningRate)
             : new ExponentialDecaySchedule(options.LearningRate, options.LearningRateDecay);
-        _trainer = new Seq2SeqTrainer(Model, new Seq2SeqTrainerOptions
+        var trainerOptions = new Seq2SeqTrainerOptions
         {
             Optimizer = options.Optimizer,
             Momentum = options.Momentum,
@@ -149,18 +167,19 @@ public sealed class TrainingSession
             ClipNorm = options.ClipNorm,
             TeacherForcingRatio = options.TeacherForcingRatio,
             Seed = (ulong)options.Seed,
-            Threads = options.Threads == 2 ? 2 : 1,
-        });
+            Threads = options.Threads == 2 && !transformer ? 2 : 1,
+        };
+        _trainer = _transformer is null ? new Seq2SeqTrainer(_model!, trainerOptions) : new Seq2SeqTrainer(_transformer, trainerOptions);
         _sourceJson = Source.ToJson();
         _targetJson = Target.ToJson();
-        _bestValues = new float[Model.Parameters.Values.Length];
+        _bestValues = new float[_trainer.Parameters.Values.Length];
         if (options.ResumeFrom is string resume)
         {
             Resume(resume);
         }
         else
         {
-            Model.Parameters.Values.CopyTo(_bestValues, 0);
+            _trainer.Parameters.Values.CopyTo(_bestValues, 0);
         }
     }
 
@@ -168,7 +187,18 @@ public sealed class TrainingSession
     public Dataset Data { get; }
 
     /// <summary>The model being trained (after <see cref="Run"/>: with the best epoch's parameters).</summary>
-    public Seq2SeqModel Model { get; }
+    /// <exception cref="InvalidOperationException">The session trains a Transformer encoder-decoder (<see cref="DecoderStyle.Transformer"/>),
+    /// which is not a <see cref="Seq2SeqModel"/>: see <see cref="Config"/>, <see cref="ParameterCount"/> and <see cref="TrainingResult.Score"/>.</exception>
+    public Seq2SeqModel Model => _model ?? throw new InvalidOperationException("This session trains a Transformer encoder-decoder, which is not a Seq2SeqModel.");
+
+    private readonly Seq2SeqModel? _model;               // a recurrent decoder's model, or
+    private readonly TransformerSeq2Seq? _transformer;   // the full Transformer encoder-decoder
+
+    /// <summary>The architecture being trained, with the vocabulary sizes and special ids of the data.</summary>
+    public Seq2SeqConfig Config { get; }
+
+    /// <summary>The number of trained parameters.</summary>
+    public int ParameterCount => _trainer.Layout.Count;
 
     /// <summary>The source vocabulary, built from the training split.</summary>
     public Vocabulary Source { get; }
@@ -211,8 +241,9 @@ public sealed class TrainingSession
         int previousThreads = KernelThreads.Count;
         if (_options.Threads != 0)
         {
-            // The trainer's threads replace the kernels' own: each kernel runs on the thread that calls it.
-            KernelThreads.Count = 1;
+            // The trainer's threads replace the kernels' own: each kernel runs on the thread that calls it. The
+            // Transformer trains on one trainer thread, so its threads go to the kernels (its GEMMs are coarse enough).
+            KernelThreads.Count = _transformer is null ? 1 : Math.Min(_options.Threads, KernelThreads.MaxCount);
         }
         try
         {
@@ -266,14 +297,18 @@ public sealed class TrainingSession
             tokensDone += epochTokens;
             epochsRun++;
 
-            (double accuracy, double tokenAccuracy) = _heldOutImages is null
+            (double accuracy, double tokenAccuracy) = _transformer is not null
+                ? HeldOutEvaluation.Score(_transformer, _heldOutSources, _heldOutTargets, _decodeLength)
+                : _heldOutImages is null
                 ? HeldOutEvaluation.Score(Model, _heldOutSources, _heldOutTargets, _decodeLength)
                 : HeldOutEvaluation.Score(Model, _heldOutImages, _heldOutTargets, _decodeLength);
-            double heldOutLoss = HeldOutEvaluation.TeacherForcedLoss(Model, _heldOutBatches);
+            double heldOutLoss = _transformer is not null
+                ? HeldOutEvaluation.TeacherForcedLoss(_transformer, _heldOutBatches)
+                : HeldOutEvaluation.TeacherForcedLoss(Model, _heldOutBatches);
             heldOutAccuracy = accuracy;
             bool better = accuracy > _best || (accuracy == _best && tokenAccuracy > _bestTokens);
             var report = new EpochReport(epoch, _trainer.Step, summary.MeanLoss, heldOutLoss, accuracy, tokenAccuracy,
-                epochTime.TotalSeconds > 0 ? epochTokens / epochTime.TotalSeconds : 0, summary.LearningRate, elapsedBefore + clock.Elapsed, better);
+                epochTime.TotalSeconds > 0 ? epochTokens / epochTime.TotalSeconds : 0, AsWritten(summary.LearningRate), elapsedBefore + clock.Elapsed, better);
             _history.Add(report);
             string? divergence = CheckDivergence();
             _divergence ??= divergence;
@@ -286,7 +321,7 @@ public sealed class TrainingSession
                 _bestTokens = tokenAccuracy;
                 BestEpoch = epoch;
                 _sinceBest = 0;
-                Model.Parameters.Values.CopyTo(_bestValues, 0);
+                _trainer.Parameters.Values.CopyTo(_bestValues, 0);
                 SaveBest();
             }
             else
@@ -296,7 +331,7 @@ public sealed class TrainingSession
             if (_options.CheckpointPath is string checkpoint)
             {
                 _trainer.SaveCheckpoint(checkpoint, _sourceJson, _targetJson, SessionState(),
-                    SafeTensor.FromLayout(Model.Layout, _bestValues, Seq2SeqTrainer.SessionTensorPrefix));
+                    SafeTensor.FromLayout(_trainer.Layout, _bestValues, Seq2SeqTrainer.SessionTensorPrefix));
             }
             if (accuracy >= _options.StopAtExactMatch)
             {
@@ -309,9 +344,9 @@ public sealed class TrainingSession
                 break;
             }
         }
-        _bestValues.CopyTo(Model.Parameters.Values, 0);
-        return new TrainingResult(Model, Source, Target, Math.Max(0, _best), Math.Max(0, _bestTokens), BestEpoch, epochsRun, clock.Elapsed,
-            stop, [.. _history], _divergence);
+        _bestValues.CopyTo(_trainer.Parameters.Values, 0);
+        return new TrainingResult(_model!, Source, Target, Math.Max(0, _best), Math.Max(0, _bestTokens), BestEpoch, epochsRun, clock.Elapsed,
+            stop, [.. _history], _divergence) { Transformer = _transformer };
     }
 
     /// <summary>
@@ -319,6 +354,13 @@ public sealed class TrainingSession
     /// the run's first step loss (an explosion; the first step's loss is about the uniform guess, ln V), or higher than
     /// the epoch before for <see cref="TrainingOptions.DivergenceRisingEpochs"/> epochs in a row. Null when neither.
     /// </summary>
+    /// <summary>
+    /// The report's rate as the decimal the float stands for (3e-3 is reported as 0.003, not as the float's exact
+    /// binary value 0.003000000026077032): the float's shortest round-trip text, read as a double.
+    /// </summary>
+    private static double AsWritten(float rate) =>
+        double.Parse(rate.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+
     private string? CheckDivergence()
     {
         var c = CultureInfo.InvariantCulture;
@@ -349,7 +391,7 @@ public sealed class TrainingSession
         {
             return;
         }
-        Dictionary<string, string> metadata = Seq2SeqModelFile.BuildMetadata(Model.Config, _sourceJson, _targetJson);
+        Dictionary<string, string> metadata = _trainer.BuildMetadata(_sourceJson, _targetJson);
         if (_options.ModelMetadata is not null)
         {
             foreach ((string key, string value) in _options.ModelMetadata)
@@ -357,7 +399,7 @@ public sealed class TrainingSession
                 metadata[key] = value;
             }
         }
-        ModelFile.Save(path, Model.Layout, _bestValues, metadata);
+        ModelFile.Save(path, _trainer.Layout, _bestValues, metadata);
     }
 
     /// <summary>Restores a checkpoint after checking that it belongs to this configuration and these vocabularies.</summary>
@@ -378,112 +420,10 @@ public sealed class TrainingSession
         {
             // A checkpoint written without the session's state: its own parameters stand in for the best so far,
             // and the best score starts over (the first resumed epoch becomes the best).
-            Model.Parameters.Values.CopyTo(_bestValues, 0);
+            _trainer.Parameters.Values.CopyTo(_bestValues, 0);
             return;
         }
         RestoreSessionState(state, path);
-    }
-
-    private const string BestEpochKey = "spanattention.session.best_epoch";
-    private const string BestExactMatchKey = "spanattention.session.best_exact_match";
-    private const string BestTokenAccuracyKey = "spanattention.session.best_token_accuracy";
-    private const string SinceBestKey = "spanattention.session.epochs_since_best";
-    private const string HistoryKey = "spanattention.session.history";
-    private const string FirstStepLossKey = "spanattention.session.first_step_loss";
-
-    /// <summary>What early stopping and best-model keeping need to continue exactly: the best score, its epoch,
-    /// the epochs since, and the history; saved in every checkpoint beside the best parameters.</summary>
-    private Dictionary<string, string> SessionState()
-    {
-        var c = CultureInfo.InvariantCulture;
-        return new Dictionary<string, string>
-        {
-            [BestEpochKey] = BestEpoch.ToString(c),
-            [BestExactMatchKey] = _best.ToString("R", c),
-            [BestTokenAccuracyKey] = _bestTokens.ToString("R", c),
-            [SinceBestKey] = _sinceBest.ToString(c),
-            [FirstStepLossKey] = _firstStepLoss.ToString("R", c),
-            [HistoryKey] = HistoryJson(),
-        };
-    }
-
-    /// <summary>The history as a JSON array of rows: epoch, step, train loss, held-out loss, exact match, token
-    /// accuracy, tokens/s, learning rate, elapsed seconds, best (0 or 1).</summary>
-    private string HistoryJson()
-    {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartArray();
-            foreach (EpochReport e in _history)
-            {
-                json.WriteStartArray();
-                foreach (double v in (ReadOnlySpan<double>)[e.Epoch, e.Step, e.TrainLoss, e.HeldOutLoss, e.ExactMatch, e.TokenAccuracy,
-                    e.TokensPerSecond, e.LearningRate, e.Elapsed.TotalSeconds, e.IsBest ? 1 : 0])
-                {
-                    if (double.IsFinite(v))
-                    {
-                        json.WriteNumberValue(v);
-                    }
-                    else
-                    {
-                        json.WriteStringValue(v.ToString(CultureInfo.InvariantCulture));   // NaN, Infinity
-                    }
-                }
-                json.WriteEndArray();
-            }
-            json.WriteEndArray();
-        }
-        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
-    }
-
-    private void RestoreSessionState(IReadOnlyDictionary<string, string> state, string path)
-    {
-        var c = CultureInfo.InvariantCulture;
-        string Get(string key) => state.TryGetValue(key, out string? v) ? v
-            : throw new ModelFileException($"{path}: checkpoint metadata '{key}' is missing (the file has the session's best parameters but not its scores).");
-        double Score(string key) => double.TryParse(Get(key), NumberStyles.Float, c, out double v) && (v == -1 || (v >= 0 && v <= 1)) ? v
-            : throw new ModelFileException($"{path}: checkpoint metadata '{key}' is not a score in [0, 1].");
-        int Count(string key, int max) => int.TryParse(Get(key), NumberStyles.None, c, out int v) && v <= max ? v
-            : throw new ModelFileException($"{path}: checkpoint metadata '{key}' is not an integer in [0, {max}].");
-        int bestEpoch = Count(BestEpochKey, EpochsDone);
-        double best = Score(BestExactMatchKey), bestTokens = Score(BestTokenAccuracyKey);
-        int sinceBest = Count(SinceBestKey, EpochsDone);
-        var history = new List<EpochReport>();
-        try
-        {
-            using JsonDocument document = JsonDocument.Parse(Get(HistoryKey));
-            foreach (JsonElement row in document.RootElement.EnumerateArray())
-            {
-                var r = new double[10];
-                int n = 0;
-                foreach (JsonElement v in row.EnumerateArray())
-                {
-                    if (n == r.Length)
-                    {
-                        throw new JsonException("a history row has more than 10 numbers");
-                    }
-                    r[n++] = v.ValueKind == JsonValueKind.String
-                        ? double.Parse(v.GetString()!, NumberStyles.Float, c)
-                        : v.GetDouble();
-                }
-                if (n != r.Length || !(r[0] >= 1 && r[0] <= EpochsDone) || !(r[1] >= 0 && r[1] <= long.MaxValue / 2) || !(r[8] >= 0 && r[8] < 1e9))
-                {
-                    throw new JsonException("a history row is not 10 numbers with a valid epoch, step and time");
-                }
-                history.Add(new EpochReport((int)r[0], (long)r[1], r[2], r[3], r[4], r[5], r[6], r[7], TimeSpan.FromSeconds(r[8]), r[9] != 0));
-            }
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or OverflowException or ArgumentException)
-        {
-            throw new ModelFileException($"{path}: checkpoint metadata '{HistoryKey}' is not a training history ({e.Message}).");
-        }
-        _firstStepLoss = state.TryGetValue(FirstStepLossKey, out string? first) && double.TryParse(first, NumberStyles.Float, c, out double f) ? f : double.NaN;
-        BestEpoch = bestEpoch;
-        _best = best;
-        _bestTokens = bestTokens;
-        _sinceBest = sinceBest;
-        _history.AddRange(history);
     }
 
     /// <summary>Images with their encoded captions in batches of similar caption length (sorted by length, then cut), as <see cref="Seq2SeqBatch.Bucketed"/> does for sentences.</summary>

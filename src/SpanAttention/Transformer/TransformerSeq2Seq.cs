@@ -86,6 +86,7 @@ internal sealed partial class TransformerSeq2Seq
     internal TransformerSeq2Seq(Seq2SeqConfig config, ParameterSet? shared, int maxBatch, int maxSource, int maxTarget)
     {
         ArgumentNullException.ThrowIfNull(config);
+        config = config with { Decoder = DecoderStyle.Transformer };        // the decoder is this class's, whatever the field said
         config.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSource, 1);
@@ -131,8 +132,13 @@ internal sealed partial class TransformerSeq2Seq
         _targets = new int[rows];
     }
 
-    /// <summary>The architecture.</summary>
+    /// <summary>The architecture (its <see cref="Seq2SeqConfig.Decoder"/> is <see cref="DecoderStyle.Transformer"/>).</summary>
     public Seq2SeqConfig Config { get; }
+
+    /// <summary>A short summary of a Transformer encoder-decoder configuration, for messages, headers and <c>spanattn info</c>.</summary>
+    internal static string Describe(Seq2SeqConfig config) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"Transformer encoder-decoder x{config.EncoderLayers} E={config.EmbeddingSize} heads={config.Heads} F={config.EffectiveFeedForwardSize}" +
+        $"{(config.Activation == FeedForwardActivation.Gelu ? " gelu" : "")} V={config.SourceVocabSize}->{config.TargetVocabSize}");
 
     /// <summary>Every parameter value and gradient, one flat buffer each, with PyTorch-named slots.</summary>
     public ParameterSet Parameters { get; }

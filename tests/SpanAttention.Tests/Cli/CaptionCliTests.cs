@@ -106,4 +106,15 @@ public sealed class CaptionCliTests
         CliRunner.AssertOneErrorLine(error, $"'{text}' is not a valid captioning model file: {text}: this is a text model (its recurrent encoder reads token ids)");
         Assert.Equal("", output);
     }
+
+    [Fact]
+    public void Translate_CaptioningModel_OneLineSayingToUseCaption()
+    {
+        using var folder = new TempFolder();
+        (string model, _, _) = Setup(folder, 1);
+        (int code, string output, string error) = CliRunner.Run("translate", model, "a b");
+        Assert.Equal(ExitCodes.Failure, code);
+        CliRunner.AssertOneErrorLine(error, $"'{model}' is a captioning model (it reads images, not text): use 'spanattn caption {model} IMAGE...', or attend, eval and info.");
+        Assert.Equal("", output);
+    }
 }

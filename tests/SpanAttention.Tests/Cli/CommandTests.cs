@@ -296,6 +296,10 @@ public class CommandTests : IClassFixture<TinyModels>
     [InlineData("--dropout", "1", "--dropout")]
     [InlineData("--dropout", "-0.2", "--dropout")]
     [InlineData("--momentum", "1.5", "--momentum")]
+    [InlineData("--clip", "1,5", "--clip")] // a comma is not a decimal separator, and not read as 15 either
+    [InlineData("--lr", "1,000", "--lr")]
+    [InlineData("--lr-decay", "0.8.1", "--lr-decay")]
+    [InlineData("--dropout", "a lot", "--dropout")]
     public void Train_BadValue_UsageError(string option, string value, string fragment)
     {
         using var folder = new TempFolder();

@@ -29,11 +29,46 @@ public class EvalGradientFlowTests : IClassFixture<TinyModels>
         int first = Array.IndexOf(lines, header) + 2;                                   // under the dashed rule
         Assert.Equal(["1", "2", "3", "4", "5", "6"], lines.Skip(first).Take(6).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[0]));  // sources of 3-6 tokens
 
+        string fromEnd = lines.Single(l => l.StartsWith("steps to end k", StringComparison.Ordinal));
+        int firstK = Array.IndexOf(lines, fromEnd) + 2;
+        Assert.Equal(["0", "1", "2", "3", "4", "5"], lines.Skip(firstK).Take(6).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[0]));
+        Assert.Contains("trained weights", output, StringComparison.Ordinal);
+
         XDocument svg = XDocument.Load(plot);
         XElement[] series = [.. svg.Descendants(Ns + "polyline").Where(p => (string?)p.Attribute("class") == "series")];
-        Assert.Equal(["attn.safetensors", "none.safetensors"], series.Select(l => (string)l.Attribute("data-label")!));
+        // Two panels, by position j and by steps to the end k, each with one line per model.
+        Assert.Equal(["attn.safetensors", "none.safetensors", "attn.safetensors", "none.safetensors"], series.Select(l => (string)l.Attribute("data-label")!));
         Assert.All(series, l => Assert.Equal(6, ((string)l.Attribute("points")!).Split(' ', StringSplitOptions.RemoveEmptyEntries).Length));
         Assert.Equal([plot], Directory.GetFiles(folder.Path));                         // no temporary file left behind
+    }
+
+    [Fact]
+    public void Eval_GradientFlowAtInitialisation_MeasuresFreshWeightsOfTheSeed()
+    {
+        using var folder = new TempFolder();
+        string plot = folder.File("flow.svg");
+
+        (int code, string trained, string error) = CliRunner.Run("eval", _models.Attention, "--gradient-flow", plot);
+        Assert.True(code == 0, error);
+        (code, string fresh, error) = CliRunner.Run("eval", _models.Attention, "--gradient-flow", plot, "--at-initialisation");
+        Assert.True(code == 0, error);
+        (code, string otherSeed, error) = CliRunner.Run("eval", _models.Attention, "--gradient-flow", plot, "--at-initialisation", "--seed", "2");
+        Assert.True(code == 0, error);
+
+        Assert.Contains("freshly initialised weights (seed 1)", fresh, StringComparison.Ordinal);
+        Assert.Contains("freshly initialised weights (seed 2)", otherSeed, StringComparison.Ordinal);
+        static string Norms(string output) => string.Join('\n', CliRunner.Lines(output).SkipWhile(l => !l.StartsWith("position j", StringComparison.Ordinal)).Take(5));
+        Assert.NotEqual(Norms(trained), Norms(fresh));
+    }
+
+    [Fact]
+    public void Eval_AtInitialisationWithoutGradientFlow_OneUsageErrorLine()
+    {
+        (int code, string output, string error) = CliRunner.Run("eval", _models.Attention, "--at-initialisation");
+
+        Assert.Equal(ExitCodes.Usage, code);
+        CliRunner.AssertOneErrorLine(error, "--at-initialisation applies to --gradient-flow only");
+        Assert.Equal("", output);
     }
 
     [Fact]

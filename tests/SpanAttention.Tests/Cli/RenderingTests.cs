@@ -12,6 +12,16 @@ public class RenderingTests
         name => variables.FirstOrDefault(v => v.Name == name).Value;
 
     [Fact]
+    public void SvgAxisTicks_RangeStartingJustBelowZero_ZeroIsLabelledWithoutASign()
+    {
+        var axis = new SvgAxis(-0.3, 39.3, 0, 100, logarithmic: false, integers: true);
+
+        string[] labels = [.. axis.Ticks().Select(SvgAxis.Label)];
+
+        Assert.Equal(["0", "10", "20", "30"], labels);
+    }
+
+    [Fact]
     public void DetectColor_Redirected_Plain() =>
         Assert.Equal(ColorMode.Plain, Terminal.DetectColor(Env(("COLORTERM", "truecolor")), outputRedirected: true));
 

@@ -65,6 +65,25 @@ public class TrainingLogTests
     }
 
     [Fact]
+    public void Write_FloatLearningRate_WritesTheDecimalTheFloatStandsFor()
+    {
+        using var folder = new TempFolder();
+        TrainingOptions options = Tiny(2, lr: 3e-3f) with { LearningRateDecay = 0.8f };
+        var session = new TrainingSession(TinyReverse(), options);
+        TrainingLog jsonl = TrainingLog.For(folder.File("run.jsonl"), "tiny");
+        TrainingLog csv = TrainingLog.For(folder.File("run.csv"), "tiny");
+
+        TrainingResult result = session.Run(new TrainingLog.Writer(new TrainingLog.Writer(new Sink(() => { }), jsonl, session), csv, session));
+
+        // 3e-3f is 0.003000000026077032 exactly; the history and both files say 0.003.
+        Assert.Equal(0.003, result.History[0].LearningRate);
+        Assert.Contains("\"learning_rate\":0.003,", File.ReadAllLines(jsonl.Path)[0]);
+        Assert.Equal("0.003", File.ReadAllLines(csv.Path)[1].Split(',')[7]);
+        // Every later rate is the shortest text of the float the optimizer used.
+        Assert.All(result.History, e => Assert.Equal(((float)e.LearningRate).ToString("R", CultureInfo.InvariantCulture), e.LearningRate.ToString("R", CultureInfo.InvariantCulture)));
+    }
+
+    [Fact]
     public void Svg_History_IsWellFormedWithLabelledAxesAndOnePathPerCurve()
     {
         TrainingResult result = new TrainingSession(TinyReverse(), Tiny(3)).Run();

@@ -87,6 +87,54 @@ public sealed class GradientFlowTests
     }
 
     [Fact]
+    public void Measure_SentencesOfTwoLengths_FromEndLinesThemUpByTheirLastToken()
+    {
+        using var translation = new TranslationModel(Tiny(DecoderStyle.Bahdanau), Source, Target);
+        SentencePair shortPair = new("g f", "q"), longPair = new("a b c d", "p r s");
+
+        GradientFlowReport both = GradientFlow.Measure(translation, [shortPair, longPair]);
+        GradientFlowReport shortOnly = GradientFlow.Measure(translation, [shortPair]);
+        GradientFlowReport longOnly = GradientFlow.Measure(translation, [longPair]);
+
+        // k = 0 is each sentence's last token: "f" and "d"; k = 1 is "g" and "c"; k = 2, 3 only the long one's "b", "a".
+        Assert.Equal([2, 2, 1, 1], both.SentencesFromEnd);
+        Assert.Equal(longOnly.MeanNorms[3], longOnly.MeanNormsFromEnd[0], 12);
+        Assert.Equal(longOnly.MeanNorms[0], longOnly.MeanNormsFromEnd[3], 12);
+        for (int k = 0; k < 4; k++)
+        {
+            double expected = k < 2 ? (shortOnly.MeanNormsFromEnd[k] + longOnly.MeanNormsFromEnd[k]) / 2 : longOnly.MeanNormsFromEnd[k];
+            Assert.Equal(expected, both.MeanNormsFromEnd[k], 12);
+        }
+        Assert.Equal(shortOnly.MeanNorms[1], shortOnly.MeanNormsFromEnd[0], 12);
+    }
+
+    [Fact]
+    public void MeasureAtInitialisation_TrainedModel_UsesTheSeedsFreshWeightsNotTheTrainedOnes()
+    {
+        Seq2SeqModel trained = Tiny(DecoderStyle.Bahdanau);
+        using var translation = new TranslationModel(trained, Source, Target);
+        SentencePair[] pairs = [new("a b c d", "p r s"), new("g f", "q")];
+        var random = new Random(5);
+        Span<float> values = trained.Parameters.Values;
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] += (float)(random.NextDouble() - 0.5);                  // the "trained" weights differ from any seed's
+        }
+
+        GradientFlowReport atInit = GradientFlow.MeasureAtInitialisation(translation, pairs, seed: 3);
+        GradientFlowReport atTrained = GradientFlow.Measure(translation, pairs);
+        GradientFlowReport again = GradientFlow.MeasureAtInitialisation(translation, pairs, seed: 3);
+        GradientFlowReport otherSeed = GradientFlow.MeasureAtInitialisation(translation, pairs, seed: 4);
+        using var freshTranslation = new TranslationModel(new Seq2SeqModel(trained.Config, 1, 8, 8, seed: 3), Source, Target);
+        GradientFlowReport freshSeed3 = GradientFlow.Measure(freshTranslation, pairs);
+
+        Assert.Equal(freshSeed3.MeanNorms, atInit.MeanNorms);                   // exactly the weights of seed 3
+        Assert.Equal(atInit.MeanNorms, again.MeanNorms);
+        Assert.NotEqual(atTrained.MeanNorms, atInit.MeanNorms);
+        Assert.NotEqual(otherSeed.MeanNorms, atInit.MeanNorms);
+    }
+
+    [Fact]
     public void Measure_BadInput_ThrowsNamingIt()
     {
         using var translation = new TranslationModel(Tiny(DecoderStyle.Bahdanau), Source, Target);

@@ -14,7 +14,7 @@ public sealed class TransformerSeq2SeqModelFileTests
     private static readonly int[][] Sources = [[4, 5, 6, 7, 8], [9, 4], [10, 11, 5, 6]];
 
     private static Seq2SeqConfig Config(int layers = 2, FeedForwardActivation activation = FeedForwardActivation.Relu) =>
-        TransformerSeq2SeqTests.Tiny(sourceVocab: 12, targetVocab: 13, layers, activation) with { EmbeddingSize = 8, Heads = 2, FeedForwardSize = 10 };
+        TransformerSeq2SeqTests.Tiny(sourceVocab: 12, targetVocab: 13, layers, activation) with { EmbeddingSize = 8, Heads = 2, FeedForwardSize = 10, Decoder = DecoderStyle.Transformer };
 
     private static Vocabulary Vocab(int count) => Vocabulary.FromTokens(Enumerable.Range(0, count - 4).Select(i => "t" + i), Tokenization.Word);
 
@@ -107,7 +107,7 @@ public sealed class TransformerSeq2SeqModelFileTests
     public void Load_RecurrentFileAsTransformer_OneClearError()
     {
         // The same configuration as a Transformer encoder feeding a GRU decoder: only the marker tells the two apart.
-        var recurrent = new Seq2SeqModel(Config() with { HiddenSize = 8 }, 1, 8, 8, seed: 1);
+        var recurrent = new Seq2SeqModel(Config() with { HiddenSize = 8, Decoder = DecoderStyle.Bahdanau }, 1, 8, 8, seed: 1);
         WithFile(path =>
         {
             Seq2SeqModelFile.Save(path, recurrent);
@@ -162,7 +162,7 @@ public sealed class TransformerSeq2SeqModelFileTests
                     case "heads": meta[Seq2SeqModelFile.ConfigKey] = json.Replace("\"Heads\":2", "\"Heads\":3", StringComparison.Ordinal); break;
                     case "layers": meta[Seq2SeqModelFile.ConfigKey] = json.Replace("\"EncoderLayers\":2", "\"EncoderLayers\":64", StringComparison.Ordinal); break;
                     case "hugelayers": meta[Seq2SeqModelFile.ConfigKey] = json.Replace("\"EncoderLayers\":2", "\"EncoderLayers\":2147483647", StringComparison.Ordinal); break;
-                    case "encoder": meta[Seq2SeqModelFile.ConfigKey] = (model.Config with { Encoder = EncoderKind.Recurrent }).ToJson(); break;
+                    case "encoder": meta[Seq2SeqModelFile.ConfigKey] = (model.Config with { Encoder = EncoderKind.Recurrent, Decoder = DecoderStyle.Bahdanau }).ToJson(); break;
                     case "noconfig": meta.Remove(Seq2SeqModelFile.ConfigKey); break;
                     case "json": meta[Seq2SeqModelFile.ConfigKey] = json[..^3]; break;
                     case "architecture": meta[Seq2SeqModelFile.ArchitectureKey] = new string('x', 5000); break;
