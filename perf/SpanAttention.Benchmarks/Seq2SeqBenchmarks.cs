@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using SpanAttention.Kernels;
+using SpanAttention.Seq2Seq;
 
 namespace SpanAttention.Benchmarks;
 
@@ -96,7 +97,11 @@ public class Seq2SeqDecodeBenchmarks
         KernelThreads.Count = Threads;
         _workload = new Seq2SeqWorkload(Hidden, 1);
         _workload.UsePlainDecode = false;
-        _ = _workload.Prepared;                     // PrepareInference once, outside the measurement
+        foreach (InferenceWeightFormat format in Enum.GetValues<InferenceWeightFormat>())
+        {
+            _workload.WeightFormat = format;
+            _ = _workload.Prepared;                 // PrepareInference once per format, outside the measurement
+        }
     }
 
     /// <summary>Encoder + 32 greedy steps on the training code's path (no prepared weights); reported per token.</summary>
@@ -109,9 +114,20 @@ public class Seq2SeqDecodeBenchmarks
 
     /// <summary>Encoder + 32 greedy steps on the prepared path (Seq2SeqModel.PrepareInference); reported per token.</summary>
     [Benchmark(OperationsPerInvoke = Seq2SeqWorkload.T)]
-    public int GreedyDecode()
+    public int GreedyDecode() => DecodePrepared(InferenceWeightFormat.Float32);
+
+    /// <summary>As <see cref="GreedyDecode"/> with bf16 GEMV weights (PrepareInference(BFloat16)).</summary>
+    [Benchmark(OperationsPerInvoke = Seq2SeqWorkload.T)]
+    public int GreedyDecodeBFloat16() => DecodePrepared(InferenceWeightFormat.BFloat16);
+
+    /// <summary>As <see cref="GreedyDecode"/> with int8 GEMV weights and per-row scales (PrepareInference(Int8)).</summary>
+    [Benchmark(OperationsPerInvoke = Seq2SeqWorkload.T)]
+    public int GreedyDecodeInt8() => DecodePrepared(InferenceWeightFormat.Int8);
+
+    private int DecodePrepared(InferenceWeightFormat format)
     {
         _workload.UsePlainDecode = false;
+        _workload.WeightFormat = format;
         return _workload.Decode();
     }
 }

@@ -128,10 +128,13 @@ internal sealed class Seq2SeqWorkload
     /// <summary>"prepared" or "plain": the decoding path <see cref="Decode"/> takes.</summary>
     public string DecodePath => UsePlainDecode ? "plain" : "prepared";
 
-    /// <summary>The prepared decoding weights (null on the plain path); built on first use.</summary>
-    public InferenceWeights? Prepared => UsePlainDecode ? null : _prepared ??= Model.PrepareInference();
+    /// <summary>How the prepared path stores its GEMV weights (fp32 by default).</summary>
+    public InferenceWeightFormat WeightFormat { get; set; }
 
-    private InferenceWeights? _prepared;
+    /// <summary>The prepared decoding weights of <see cref="WeightFormat"/> (null on the plain path); built on first use.</summary>
+    public InferenceWeights? Prepared => UsePlainDecode ? null : _prepared[(int)WeightFormat] ??= Model.PrepareInference(WeightFormat);
+
+    private readonly InferenceWeights?[] _prepared = new InferenceWeights?[3];
 
     /// <summary>The tokens of the last <see cref="Decode"/>.</summary>
     public int[] Tokens { get; }

@@ -83,6 +83,27 @@ internal static class CommonOptions
         DefaultValueFactory = _ => Inference.DecodeLimits.DefaultMaxSourceLength,
     };
 
+    /// <summary><c>--weights fp32|bf16|int8</c>: how the decoding weights are stored (<see cref="Seq2Seq.InferenceWeightFormat"/>).</summary>
+    public static Option<string> Weights()
+    {
+        var option = new Option<string>("--weights")
+        {
+            Description = "Decoding weights: fp32 (exact, default), bf16 or int8 (per-row scales): narrower weights decode faster, with results within their rounding error.",
+            DefaultValueFactory = _ => "fp32",
+        };
+        option.AcceptOnlyFromAmong("fp32", "bf16", "int8");
+        return option;
+    }
+
+    /// <summary>The format a <c>--weights</c> value names.</summary>
+    public static Seq2Seq.InferenceWeightFormat ParseWeights(string? value) => value switch
+    {
+        null or "fp32" => Seq2Seq.InferenceWeightFormat.Float32,
+        "bf16" => Seq2Seq.InferenceWeightFormat.BFloat16,
+        "int8" => Seq2Seq.InferenceWeightFormat.Int8,
+        _ => throw new UsageException($"--weights must be fp32, bf16 or int8, got '{value}'."),
+    };
+
     /// <summary>The range <c>--max-source-length</c> accepts.</summary>
     public static void CheckMaxSourceLength(int value) => Commands.TrainCommand.CheckRange(value, 1, 100_000, "--max-source-length");
 }

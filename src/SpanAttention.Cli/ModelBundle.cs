@@ -31,7 +31,8 @@ internal sealed class ModelBundle
     /// <summary>Loads and checks a model file.</summary>
     /// <param name="path">The model file.</param>
     /// <param name="maxBatch">Largest batch the model will decode (beam width or greedy batch).</param>
-    public static ModelBundle Load(string path, int maxBatch = 64)
+    /// <param name="weights">How the decoding weights are stored.</param>
+    public static ModelBundle Load(string path, int maxBatch = 64, InferenceWeightFormat weights = InferenceWeightFormat.Float32)
     {
         FileChecks.RequireReadableFile(path, "model file");
         if (CaptionBundle.IsCaptioning(path))
@@ -41,7 +42,7 @@ internal sealed class ModelBundle
         TranslationModel model;
         try
         {
-            model = TranslationModel.Load(path, maxBatch: Math.Max(1, maxBatch));
+            model = TranslationModel.Load(path, Math.Max(1, maxBatch), weights);
         }
         catch (ModelFileException e)
         {

@@ -70,7 +70,7 @@ public sealed class CaptionModel : IDisposable
     /// <param name="maxBatch">Most rows decoded at once: the chunk size of a greedy batch and the largest beam width.</param>
     /// <returns>The model, to dispose after use.</returns>
     /// <exception cref="ModelFileException">The file is not a valid model file, is a text model (its encoder reads
-    /// token ids: load it with <see cref="TranslationModel.Load"/>), or has no caption vocabulary that fits.</exception>
+    /// token ids: load it with <see cref="TranslationModel.Load(string, int)"/>), or has no caption vocabulary that fits.</exception>
     /// <exception cref="IOException">The file cannot be read (e.g. <see cref="FileNotFoundException"/>).</exception>
     public static CaptionModel Load(string path, int maxBatch = DefaultMaxBatch)
     {

@@ -23,11 +23,11 @@ namespace SpanAttention;
 /// <see cref="MaxBatch"/> rows) from a pool and returns it, so concurrent calls give exactly the results of the same
 /// calls made one after the other. Do not change the wrapped model's parameters (train it) while translating.</para>
 /// <para><see cref="Dispose"/> releases the pooled workspaces; later calls throw <see cref="ObjectDisposedException"/>.
-/// The model holds no file handle: the file is read completely by <see cref="Load"/>.</para>
+/// The model holds no file handle: the file is read completely by <see cref="Load(string, int)"/>.</para>
 /// </remarks>
 public sealed partial class TranslationModel : IDisposable
 {
-    /// <summary>The <see cref="MaxBatch"/> of <see cref="Load"/> when none is given.</summary>
+    /// <summary>The <see cref="MaxBatch"/> of <see cref="Load(string, int)"/> when none is given.</summary>
     public const int DefaultMaxBatch = 32;
 
     private readonly Seq2SeqModel? _model;              // a recurrent decoder, or
@@ -42,11 +42,23 @@ public sealed partial class TranslationModel : IDisposable
     /// <param name="target">The target vocabulary.</param>
     /// <exception cref="ArgumentException">The vocabularies do not fit the model.</exception>
     public TranslationModel(Seq2SeqModel model, Vocabulary source, Vocabulary target)
-        : this(model, source, target, new Dictionary<string, string>(StringComparer.Ordinal))
+        : this(model, source, target, InferenceWeightFormat.Float32)
     {
     }
 
-    private TranslationModel(Seq2SeqModel model, Vocabulary source, Vocabulary target, IReadOnlyDictionary<string, string> metadata)
+    /// <summary>Wraps a model and its vocabularies, decoding with the matrix-vector weights stored as <paramref name="weights"/>.</summary>
+    /// <param name="model">The model (see <see cref="TranslationModel(Seq2SeqModel, Vocabulary, Vocabulary)"/>).</param>
+    /// <param name="source">The source vocabulary.</param>
+    /// <param name="target">The target vocabulary.</param>
+    /// <param name="weights">fp32 (exact), bf16 or int8 (<see cref="InferenceWeightFormat"/>: faster batch-1 decoding,
+    /// results within the format's rounding error).</param>
+    /// <exception cref="ArgumentException">The vocabularies do not fit the model.</exception>
+    public TranslationModel(Seq2SeqModel model, Vocabulary source, Vocabulary target, InferenceWeightFormat weights)
+        : this(model, source, target, new Dictionary<string, string>(StringComparer.Ordinal), weights)
+    {
+    }
+
+    private TranslationModel(Seq2SeqModel model, Vocabulary source, Vocabulary target, IReadOnlyDictionary<string, string> metadata, InferenceWeightFormat weights)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(source);
@@ -61,7 +73,8 @@ public sealed partial class TranslationModel : IDisposable
         SourceVocabulary = source;
         TargetVocabulary = target;
         Metadata = metadata;
-        _translator = new Translator(model);
+        WeightFormat = weights;
+        _translator = new Translator(model, weights);
     }
 
     private TranslationModel(TransformerSeq2Seq model, Vocabulary source, Vocabulary target, IReadOnlyDictionary<string, string> metadata)
@@ -85,7 +98,16 @@ public sealed partial class TranslationModel : IDisposable
     /// <returns>The model, to dispose after use.</returns>
     /// <exception cref="ModelFileException">The file is not a valid model file, has no vocabularies, or they do not fit the model.</exception>
     /// <exception cref="IOException">The file cannot be read (e.g. <see cref="FileNotFoundException"/>).</exception>
-    public static TranslationModel Load(string path, int maxBatch = DefaultMaxBatch)
+    public static TranslationModel Load(string path, int maxBatch = DefaultMaxBatch) => Load(path, maxBatch, InferenceWeightFormat.Float32);
+
+    /// <summary>Loads a model file (see <see cref="Load(string, int)"/>) and decodes with the matrix-vector weights stored as <paramref name="weights"/>.</summary>
+    /// <param name="path">The <c>.safetensors</c> file.</param>
+    /// <param name="maxBatch">Most rows decoded at once.</param>
+    /// <param name="weights">fp32 (exact), bf16 or int8 (<see cref="InferenceWeightFormat"/>).</param>
+    /// <returns>The model, to dispose after use.</returns>
+    /// <exception cref="ModelFileException">The file is not a valid model file, has no vocabularies, or they do not fit the model.</exception>
+    /// <exception cref="IOException">The file cannot be read (e.g. <see cref="FileNotFoundException"/>).</exception>
+    public static TranslationModel Load(string path, int maxBatch, InferenceWeightFormat weights)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
@@ -107,9 +129,13 @@ public sealed partial class TranslationModel : IDisposable
         {
             Seq2SeqModelFileContents file = Seq2SeqModelFile.Load(stream, path, maxBatch, maxSource: 16, maxTarget: 16);
             (Vocabulary source, Vocabulary target) = file.ReadVocabularies();
-            return new TranslationModel(file.Model, source, target, file.Metadata);
+            return new TranslationModel(file.Model, source, target, file.Metadata, weights);
         }
     }
+
+    /// <summary>How the decoding weights are stored (<see cref="InferenceWeightFormat.Float32"/> unless chosen at construction or
+    /// load; a Transformer encoder-decoder always decodes with fp32 weights).</summary>
+    public InferenceWeightFormat WeightFormat { get; }
 
     /// <summary>The architecture (a full Transformer encoder-decoder has <see cref="DecoderStyle.Transformer"/>).</summary>
     public Seq2SeqConfig Config { get; }

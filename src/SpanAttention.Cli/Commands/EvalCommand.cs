@@ -33,9 +33,10 @@ internal static class EvalCommand
         var atInit = new Option<bool>("--at-initialisation") { Description = "With --gradient-flow: measure each model's architecture with freshly initialised weights (the weights training with --seed starts from, default 1) instead of its trained ones, so the losses are equal and the models compare by their gradient paths alone." };
         Option<string> format = CommonOptions.Format();
         Option<int> maxSource = CommonOptions.MaxSourceLength();
+        Option<string> weights = CommonOptions.Weights();
         var command = new Command("eval", "Score models on held-out data: exact match, token accuracy, BLEU-4, by source length.")
         {
-            models, task, data, images, allLines, seed, count, minLength, maxLength, limit, buckets, bucketWidth, plot, gradientFlow, atInit, format, maxSource,
+            models, task, data, images, allLines, seed, count, minLength, maxLength, limit, buckets, bucketWidth, plot, gradientFlow, atInit, format, maxSource, weights,
         };
         command.SetAction(parsed =>
         {
@@ -61,13 +62,14 @@ internal static class EvalCommand
             BucketChoice choice = BucketChoice.Parse(parsed.GetValue(buckets), parsed.GetValue(bucketWidth));
             return Execute(context, parsed.GetValue(models) ?? [], parsed.GetValue(task), parsed.GetValue(data), parsed.GetValue(seed), parsed.GetValue(count),
                 parsed.GetValue(minLength), parsed.GetValue(maxLength), parsed.GetValue(limit), CommonOptions.ParseFormat(parsed.GetValue(format)), parsed.GetValue(maxSource), parsed.GetValue(allLines), choice,
-                parsed.GetValue(plot), parsed.GetValue(gradientFlow), parsed.GetValue(atInit));
+                parsed.GetValue(plot), parsed.GetValue(gradientFlow), parsed.GetValue(atInit), CommonOptions.ParseWeights(parsed.GetValue(weights)));
         });
         return command;
     }
 
     internal static int Execute(CliContext context, string[] modelPaths, string? task, string? data, int? seed, int? count, int? minLength, int? maxLength, int limit, TableFormat format,
-        int maxSourceLength = Inference.DecodeLimits.DefaultMaxSourceLength, bool allLines = false, BucketChoice? buckets = null, string? plot = null, string? gradientFlow = null, bool atInitialisation = false)
+        int maxSourceLength = Inference.DecodeLimits.DefaultMaxSourceLength, bool allLines = false, BucketChoice? buckets = null, string? plot = null, string? gradientFlow = null, bool atInitialisation = false,
+        Seq2Seq.InferenceWeightFormat weights = Seq2Seq.InferenceWeightFormat.Float32)
     {
         if (atInitialisation && gradientFlow is null)
         {
@@ -90,7 +92,7 @@ internal static class EvalCommand
         var bundles = new List<ModelBundle>();
         foreach (string path in modelPaths)
         {
-            bundles.Add(ModelBundle.Load(path, maxBatch: 64));
+            bundles.Add(ModelBundle.Load(path, maxBatch: 64, weights));
         }
         if (gradientFlow is not null && bundles.FirstOrDefault(b => b.Model.Config.Encoder != Seq2Seq.EncoderKind.Recurrent) is ModelBundle other)
         {
@@ -173,9 +175,9 @@ internal static class EvalCommand
                     ? GradientFlow.MeasureAtInitialisation(bundle.Model, pairs, seed ?? 1)
                     : GradientFlow.Measure(bundle.Model, pairs)));
             }
-            string weights = atInitialisation ? $"freshly initialised weights (seed {seed ?? 1})" : "trained weights";
+            string measured = atInitialisation ? $"freshly initialised weights (seed {seed ?? 1})" : "trained weights";
             context.Out.WriteLine();
-            context.Out.WriteLine($"gradient reaching each source position: mean ‖dL/dx_j‖ over the pairs (x_j the embedded source token j), {weights}");
+            context.Out.WriteLine($"gradient reaching each source position: mean ‖dL/dx_j‖ over the pairs (x_j the embedded source token j), {measured}");
             context.Out.Write(GradientFlowView.Table(flows, format));
             context.Out.WriteLine();
             context.Out.WriteLine("the same by k = S - j, the steps from x_j to the source's last token (the recurrence a fixed context's gradient crosses)");

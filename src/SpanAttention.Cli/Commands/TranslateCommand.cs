@@ -20,14 +20,15 @@ internal static class TranslateCommand
         var attention = new Option<string?>("--attention") { Description = "Write the first sentence's attention heatmap to this SVG file." };
         var maxLength = new Option<int>("--max-length") { Description = "Maximum output tokens (0: twice the source length plus 10)." };
         Option<int> maxSource = CommonOptions.MaxSourceLength();
-        var command = new Command("translate", "Translate sentences with a trained model: one output line per input line (a blank line gives a blank line).") { model, text, beam, nbest, attention, maxLength, maxSource };
+        Option<string> weights = CommonOptions.Weights();
+        var command = new Command("translate", "Translate sentences with a trained model: one output line per input line (a blank line gives a blank line).") { model, text, beam, nbest, attention, maxLength, maxSource, weights };
         command.SetAction(parsed => Execute(context, parsed.GetRequiredValue(model), parsed.GetValue(text) ?? [], parsed.GetValue(beam),
-            parsed.GetValue(nbest), parsed.GetValue(attention), parsed.GetValue(maxLength), parsed.GetValue(maxSource)));
+            parsed.GetValue(nbest), parsed.GetValue(attention), parsed.GetValue(maxLength), parsed.GetValue(maxSource), CommonOptions.ParseWeights(parsed.GetValue(weights))));
         return command;
     }
 
     internal static int Execute(CliContext context, string modelPath, string[] text, int beam, int nbest, string? attention, int maxLength,
-        int maxSourceLength = Inference.DecodeLimits.DefaultMaxSourceLength)
+        int maxSourceLength = Inference.DecodeLimits.DefaultMaxSourceLength, Seq2Seq.InferenceWeightFormat weights = Seq2Seq.InferenceWeightFormat.Float32)
     {
         CommonOptions.CheckMaxSourceLength(maxSourceLength);
         TrainCommand.CheckRange(beam, 1, 64, "--beam");
@@ -42,7 +43,7 @@ internal static class TranslateCommand
         TrainCommand.CheckRange(nbest, 1, beam, "--nbest");
         TrainCommand.CheckRange(maxLength, 0, 10_000, "--max-length");
         FileChecks.CheckOutputs([(modelPath, "model file")], [(attention, "heatmap file")]);
-        ModelBundle bundle = ModelBundle.Load(modelPath, maxBatch: Math.Max(32, beam));
+        ModelBundle bundle = ModelBundle.Load(modelPath, maxBatch: Math.Max(32, beam), weights);
         var unknown = new UnknownTokens();
         var options = new DecodingOptions { BeamWidth = beam, MaxLength = maxLength, MaxSourceLength = maxSourceLength };
         var culture = CultureInfo.InvariantCulture;

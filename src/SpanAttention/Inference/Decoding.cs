@@ -13,9 +13,10 @@ public static partial class Decoding
     /// <param name="model">The model.</param>
     /// <param name="sources">Source id sequences (each non-empty).</param>
     /// <param name="maxLength">Maximum number of decoder steps per output (EOS included); no other cap applies.</param>
-    /// <param name="weights">Optional prepared weights (<see cref="Seq2SeqModel.PrepareInference"/> of this model or the
+    /// <param name="weights">Optional prepared weights (<see cref="Seq2SeqModel.PrepareInference()"/> of this model or the
     /// one it replicates): chunks of up to <see cref="PreparedMaxBatch"/> rows then take the prepared path (packed GEMVs,
-    /// row by row); larger chunks, and null, take the plain path (GEMMs over the batch).</param>
+    /// row by row); larger chunks, and null, take the plain path (GEMMs over the batch). Weights of a narrow
+    /// <see cref="InferenceWeights.Format"/> are used for every chunk (the plain path has no narrow weights).</param>
     /// <returns>One hypothesis per source, in order.</returns>
     public static Hypothesis[] Greedy(Seq2SeqModel model, IReadOnlyList<int[]> sources, int maxLength, InferenceWeights? weights = null)
     {
@@ -26,7 +27,7 @@ public static partial class Decoding
         for (int start = 0; start < sources.Count; start += model.MaxBatch)
         {
             int n = Math.Min(model.MaxBatch, sources.Count - start);
-            GreedyChunk(model, sources, Rows(start, n), Filled(n, maxLength), n <= PreparedMaxBatch ? weights : null, results);
+            GreedyChunk(model, sources, Rows(start, n), Filled(n, maxLength), PreparedFor(n, weights), results);
         }
         return results;
     }
@@ -52,7 +53,7 @@ public static partial class Decoding
             Seq2SeqBatch padded = FeatureBatch(model, chunk, nameof(grids));
             model.EnsureCapacity(n, padded.SourceLength, maxLength);
             GreedyCore(model, null, padded, padded.SourceLengths, padded.SourceLength, Rows(start, n), Filled(n, maxLength),
-                n <= PreparedMaxBatch ? weights : null, results);
+                PreparedFor(n, weights), results);
         }
         return results;
     }
@@ -78,7 +79,7 @@ public static partial class Decoding
             }
             Seq2SeqBatch batch = ImageBatch(model, chunk, nameof(images));
             model.EnsureCapacity(n, batch.SourceLength, maxLength);
-            GreedyCore(model, null, batch, batch.SourceLengths, batch.SourceLength, Rows(start, n), Filled(n, maxLength), n <= PreparedMaxBatch ? weights : null, results);
+            GreedyCore(model, null, batch, batch.SourceLengths, batch.SourceLength, Rows(start, n), Filled(n, maxLength), PreparedFor(n, weights), results);
         }
         return results;
     }
@@ -133,6 +134,11 @@ public static partial class Decoding
     /// </summary>
     public const int PreparedMaxBatch = 8;
 
+    /// <summary>The weights a chunk of <paramref name="rows"/> rows decodes with: fp32 prepared weights up to
+    /// <see cref="PreparedMaxBatch"/> rows, narrow ones always (so that the format asked for is the format used).</summary>
+    private static InferenceWeights? PreparedFor(int rows, InferenceWeights? weights) =>
+        weights is not null && (rows <= PreparedMaxBatch || weights.Format != InferenceWeightFormat.Float32) ? weights : null;
+
     /// <summary>
     /// Beam search for one source: keeps the <paramref name="beamWidth"/> best partial outputs by total
     /// log-probability; a candidate ending in EOS leaves the beam as a finished hypothesis. Stops when
@@ -145,7 +151,7 @@ public static partial class Decoding
     /// <param name="maxLength">Maximum decoder steps.</param>
     /// <param name="lengthPenalty">α of the length normalisation; 0 ranks by raw log-probability. Default 1.</param>
     /// <param name="nBest">How many hypotheses to return (≤ K); default all K.</param>
-    /// <param name="weights">Optional prepared weights (see <see cref="Greedy"/>); used when K ≤ <see cref="PreparedMaxBatch"/>.</param>
+    /// <param name="weights">Optional prepared weights (see <see cref="Greedy"/>); used when K ≤ <see cref="PreparedMaxBatch"/> or their format is narrow.</param>
     /// <returns>The n best hypotheses, best first.</returns>
     public static Hypothesis[] Beam(Seq2SeqModel model, int[] source, int beamWidth, int maxLength, float lengthPenalty = 1f, int nBest = 0, InferenceWeights? weights = null)
     {
@@ -198,10 +204,7 @@ public static partial class Decoding
         int k = beamWidth, v = model.Vocabulary;
         var lengths = new int[k];
         Array.Fill(lengths, s);
-        if (k > PreparedMaxBatch)
-        {
-            weights = null;
-        }
+        weights = PreparedFor(k, weights);
         model.Encode(grid is null ? new SourceInput(ids, lengths, k, s) : grid.Source, weights);
         bool attention = config.Decoder != DecoderStyle.None;
         var scores = new double[k];

@@ -18,7 +18,7 @@ public sealed class Translator : IDecoder
 
     /// <summary>
     /// Wraps a model. The model itself is used only as a template (never for decoding here). Prepares the decoding
-    /// layout once (<see cref="Seq2SeqModel.PrepareInference"/>), shared read-only by every call.
+    /// layout once (<see cref="Seq2SeqModel.PrepareInference()"/>), shared read-only by every call.
     /// </summary>
     /// <param name="model">The model.</param>
     /// <param name="prepare">Whether to decode on the prepared path (default); false keeps the plain training-code path.</param>
@@ -27,6 +27,17 @@ public sealed class Translator : IDecoder
         ArgumentNullException.ThrowIfNull(model);
         _template = model;
         _weights = prepare ? model.PrepareInference() : null;
+    }
+
+    /// <summary>Wraps a model and prepares its decoding layout with the GEMV matrices stored as <paramref name="format"/>
+    /// (<see cref="Seq2SeqModel.PrepareInference(InferenceWeightFormat)"/>); every call then decodes on the prepared path.</summary>
+    /// <param name="model">The model.</param>
+    /// <param name="format">How the matrices a decoder step multiplies by a vector are stored.</param>
+    public Translator(Seq2SeqModel model, InferenceWeightFormat format)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        _template = model;
+        _weights = model.PrepareInference(format);
     }
 
     /// <summary>The prepared weights every call decodes with, or null on the plain path.</summary>

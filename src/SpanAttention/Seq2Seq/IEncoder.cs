@@ -39,7 +39,7 @@ public interface IEncoder
     void Backward(ParameterSet parameters, SourceInput source, EncoderMemory memory, bool applyDropoutMasks);
 
     /// <summary>
-    /// The decoding forward with weights prepared by <see cref="Seq2SeqModel.PrepareInference"/>; caches nothing for
+    /// The decoding forward with weights prepared by <see cref="Seq2SeqModel.PrepareInference()"/>; caches nothing for
     /// backward. An encoder with nothing to pack runs <see cref="Forward"/> with <see cref="EncoderPass.Plain"/>.
     /// </summary>
     void ForwardPrepared(InferenceWeights weights, ParameterSet parameters, SourceInput source, EncoderMemory memory);

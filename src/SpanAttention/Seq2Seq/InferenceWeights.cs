@@ -5,7 +5,7 @@ using SpanAttention.Parameters;
 namespace SpanAttention.Seq2Seq;
 
 /// <summary>
-/// A model's weights re-laid out once for decoding (<see cref="Seq2SeqModel.PrepareInference"/>): every
+/// A model's weights re-laid out once for decoding (<see cref="Seq2SeqModel.PrepareInference()"/>): every
 /// matrix that a batch-1 decoder step multiplies by a vector is a <see cref="PackedGemvMatrix"/> (one sequential
 /// stream per four rows), every matrix applied to all source positions at once is a <see cref="PackedMatrix"/>,
 /// and small-vocabulary embeddings are folded into the recurrent input projection as lookup tables.
@@ -24,6 +24,8 @@ namespace SpanAttention.Seq2Seq;
 /// <item>Attention: Additive W_q (A, Dq) packed for GEMV and W_kᵀ packed for GEMM; General Wᵀ packed for GEMM.</item>
 /// <item>Luong combine W_c (H, Dc+H) and the output layer W_out (V, O) packed for GEMV.</item>
 /// </list>
+/// <para>With <see cref="InferenceWeightFormat.BFloat16"/> or <see cref="InferenceWeightFormat.Int8"/> the GEMV matrices
+/// above are stored narrow (the rest stays fp32) and widened to fp32 inside the kernels.</para>
 /// <para>Biases, v and the embeddings themselves are read from the model's parameter values at decode time.
 /// The object is immutable after construction, so any number of threads (model replicas sharing the same
 /// <see cref="ParameterSet"/>) may decode with it at once. It is a snapshot: after the parameters change
@@ -34,9 +36,17 @@ public sealed class InferenceWeights
     /// <summary>A vocabulary up to this many times E gets a lookup table (the table is then at most this many times W_e).</summary>
     internal const int TableVocabularyFactor = 4;
 
-    internal InferenceWeights(Seq2SeqConfig config, ParameterSet parameters, int gates, bool packEncoder)
+    internal InferenceWeights(Seq2SeqConfig config, ParameterSet parameters, int gates, bool packEncoder, InferenceWeightFormat format)
     {
         Parameters = parameters;
+        Format = format;
+        _element = format switch
+        {
+            InferenceWeightFormat.Float32 => PackedElement.Float32,
+            InferenceWeightFormat.BFloat16 => PackedElement.BFloat16,
+            InferenceWeightFormat.Int8 => PackedElement.Int8,
+            _ => throw new ArgumentOutOfRangeException(nameof(format), format, "The weight format must be Float32, BFloat16 or Int8."),
+        };
         ParameterLayout layout = parameters.Layout;
         ReadOnlySpan<float> values = parameters.Values;
         int e = config.EmbeddingSize, h = config.HiddenSize, gh = gates * h;
@@ -134,6 +144,11 @@ public sealed class InferenceWeights
         Out = Packed(outWeight.Of(values), outWeight.Shape[0], outWeight.Shape[1], outWeight.Shape[1]);     // W_out (V, O)
     }
 
+    private readonly PackedElement _element;
+
+    /// <summary>How the GEMV matrices are stored.</summary>
+    public InferenceWeightFormat Format { get; }
+
     /// <summary>The parameter set these weights were prepared from (a model may only decode with its own, or a replica's).</summary>
     internal ParameterSet Parameters { get; }
 
@@ -188,9 +203,9 @@ public sealed class InferenceWeights
     /// <summary>W_out (V, O).</summary>
     internal PackedGemvMatrix Out { get; }
 
-    private static PackedGemvMatrix Packed(ReadOnlySpan<float> w, int rows, int cols, int ldw)
+    private PackedGemvMatrix Packed(ReadOnlySpan<float> w, int rows, int cols, int ldw)
     {
-        var packed = new PackedGemvMatrix(rows, cols);
+        var packed = new PackedGemvMatrix(rows, cols, _element);
         packed.Pack(w, rows, cols, ldw);
         return packed;
     }

@@ -25,7 +25,16 @@ public sealed partial class Seq2SeqModel
     /// parameters change.
     /// </summary>
     /// <returns>An immutable object, usable by this model and its replicas from any number of threads.</returns>
-    public InferenceWeights PrepareInference() => new(Config, Parameters, GateCount(Config.Cell), packEncoder: _encoder is RecurrentEncoder);
+    public InferenceWeights PrepareInference() => PrepareInference(InferenceWeightFormat.Float32);
+
+    /// <summary>As <see cref="PrepareInference()"/>, with the GEMV matrices stored as <paramref name="format"/>
+    /// (<see cref="InferenceWeightFormat"/>: bf16 or int8 halve or quarter the bytes a decoder step streams).</summary>
+    /// <param name="format">How the matrices a decoder step multiplies by a vector are stored.</param>
+    /// <returns>An immutable object, usable by this model and its replicas from any number of threads.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="format"/> is not a defined value.</exception>
+    /// <exception cref="ArgumentException">Int8 and a weight is NaN or infinite.</exception>
+    public InferenceWeights PrepareInference(InferenceWeightFormat format) =>
+        new(Config, Parameters, GateCount(Config.Cell), packEncoder: _encoder is RecurrentEncoder, format);
 
     private static int GateCount(RecurrentKind kind) => kind switch
     {

@@ -37,7 +37,7 @@ public sealed record TrainingResult(
 
     /// <summary>The model, with the best epoch's parameters restored.</summary>
     /// <exception cref="InvalidOperationException">The session trained a Transformer encoder-decoder, which is not a
-    /// <see cref="Seq2SeqModel"/> (score it with <see cref="Score"/>, or load the saved file with <see cref="TranslationModel.Load"/>).</exception>
+    /// <see cref="Seq2SeqModel"/> (score it with <see cref="Score"/>, or load the saved file with <see cref="TranslationModel.Load(string, int)"/>).</exception>
     public Seq2SeqModel Model
     {
         get => _model ?? throw new InvalidOperationException("The session trained a Transformer encoder-decoder, which is not a Seq2SeqModel: use Score, or TranslationModel.Load on the saved file.");
