@@ -1,4 +1,5 @@
 using System.Globalization;
+using SpanAttention.Cli.Images;
 using SpanAttention.Cli.Rendering;
 using SpanAttention.Data;
 using SpanAttention.Seq2Seq;
@@ -49,14 +50,77 @@ internal static class TrainCaptioning
         throw new UsageException($"--grid must be ROWSxCOLUMNS with each in 1..64 (e.g. 6x6), got '{text}'.");
     }
 
+    /// <summary>Parses <c>--image-size</c> (e.g. <c>3x48x48</c>).</summary>
+    internal static ImageShape ParseImageSize(string text)
+    {
+        string[] parts = text.Split('x');
+        if (parts.Length == 3 && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int c) && c is 1 or 3
+            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int h) && h is >= 8 and <= 1024
+            && int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out int w) && w is >= 8 and <= 1024)
+        {
+            return new ImageShape(c, h, w);
+        }
+        throw new UsageException($"--image-size must be CHANNELSxROWSxCOLUMNS with channels 1 or 3 and rows and columns in 8..1024 (e.g. 3x48x48), got '{text}'.");
+    }
+
+    /// <summary>The most image floats a user dataset may hold in memory (2 GiB of pixels).</summary>
+    internal const long MaxPixelFloats = 1L << 29;
+
+    /// <summary>
+    /// <c>train --images FILE.tsv</c>: the user's captioned images, resized to one size, shuffled by the seed and split
+    /// 80/10/10 into training, validation (the held-out score) and test.
+    /// </summary>
+    public static int ExecuteOnImages(CliContext context, string tsvPath, string? imageSize, string? convChannels, string? grid, TrainingOptions settings,
+        string? logPath, CancellationToken cancellationToken)
+    {
+        ImageShape shape = imageSize is null ? new ImageShape(3, 48, 48) : ParseImageSize(imageSize);
+        FileChecks.RequireReadableFile(tsvPath, "image TSV");
+        var spec = new TaskSpec(null, tsvPath, "word", settings.Seed, 0, 0, 0) { DataSha256 = TaskSpec.Sha256(tsvPath) };
+        return Train(context, Path.GetFileName(tsvPath), () => LoadImages(tsvPath, shape, settings.Seed), spec, convChannels, grid, settings, logPath, cancellationToken);
+    }
+
+    /// <summary>The TSV's images at <paramref name="shape"/>, shuffled by <paramref name="seed"/> and split 80/10/10.</summary>
+    private static CaptionDataset LoadImages(string tsvPath, ImageShape shape, int seed)
+    {
+        long lines = File.ReadLines(tsvPath).LongCount(l => l.Trim().Length > 0);
+        if (lines * shape.Channels * shape.Height * shape.Width > MaxPixelFloats)
+        {
+            throw new CliException($"image TSV '{tsvPath}': {lines} images of {shape.Channels}x{shape.Height}x{shape.Width} need more than 2 GiB of pixels; use a smaller --image-size or fewer images.");
+        }
+        IReadOnlyList<CaptionedImage> loaded = ImageCaptionFile.Load(tsvPath, shape);
+        if (loaded.Count < 3)
+        {
+            throw new CliException($"image TSV '{tsvPath}': {loaded.Count} captioned image(s); training needs at least 3 (split 80/10/10 into training, validation and test).");
+        }
+        var order = new ImageCaption[loaded.Count];
+        for (int i = 0; i < order.Length; i++)
+        {
+            order[i] = new ImageCaption(loaded[i].Pixels, string.Join(' ', loaded[i].Words));
+        }
+        new Random(seed).Shuffle(order);
+        int test = Math.Max(1, order.Length / 10), validation = Math.Max(1, order.Length / 10);
+        int train = order.Length - test - validation;
+        return new CaptionDataset(Path.GetFileName(tsvPath), shape.Channels, shape.Height, shape.Width,
+            order[..train], order[train..(train + validation)], order[(train + validation)..]);
+    }
+
     public static int Execute(CliContext context, string task, int count, string? convChannels, string? grid, TrainingOptions settings,
+        string? logPath, CancellationToken cancellationToken)
+    {
+        TrainCommand.CheckRange(count, 0, 1_000_000, "--count");
+        var spec = new TaskSpec(task, null, "word", settings.Seed, count, 0, 0);
+        return Train(context, task, () => CaptionDataset.BuiltIn(task, settings.Seed, count), spec, convChannels, grid, settings, logPath, cancellationToken);
+    }
+
+    /// <summary>Checks the options and the output paths, then loads the data (<paramref name="load"/>) and trains.</summary>
+    private static int Train(CliContext context, string task, Func<CaptionDataset> load, TaskSpec spec, string? convChannels, string? grid, TrainingOptions settings,
         string? logPath, CancellationToken cancellationToken)
     {
         var culture = CultureInfo.InvariantCulture;
         Seq2SeqConfig c = settings.Config;
         if (c.Encoder != EncoderKind.Recurrent || c.Bidirectional || c.EncoderLayers != 1)
         {
-            throw new UsageException($"--encoder, --layers and --bidirectional do not apply to --task {task}: its encoder is a CNN (--conv-channels, --grid).");
+            throw new UsageException($"--encoder, --layers and --bidirectional do not apply to {(spec.Task is null ? "--images" : $"--task {task}")}: its encoder is a CNN (--conv-channels, --grid).");
         }
         TrainCommand.CheckRange(c.EmbeddingSize, 1, 4096, "--embedding-size");
         TrainCommand.CheckRange(c.HiddenSize, 1, 4096, "--hidden-size");
@@ -67,7 +131,6 @@ internal static class TrainCaptioning
         TrainCommand.CheckRange(settings.ClipNorm, 0, 1e9, "--clip");
         TrainCommand.CheckRange(settings.TeacherForcingRatio, 0, 1, "--teacher-forcing");
         TrainCommand.CheckRange(settings.Patience, 0, 100_000, "--patience");
-        TrainCommand.CheckRange(count, 0, 1_000_000, "--count");
         TrainCommand.CheckBelowOne(c.Dropout, "--dropout");
         TrainCommand.CheckBelowOne(settings.Momentum, "--momentum");
         settings = settings with { Threads = CommonOptions.ResolveThreads(context, settings.Threads, Environment.ProcessorCount) };
@@ -94,7 +157,7 @@ internal static class TrainCaptioning
             [(resumesOwnCheckpoint ? null : resume, "checkpoint to resume")],
             [(output, "model file"), (settings.CheckpointPath, "checkpoint"), (log?.Path, "training log"), (log?.PlotPath, "training plot")]);
 
-        CaptionDataset data = CaptionDataset.BuiltIn(task, settings.Seed, count);
+        CaptionDataset data = load();
         var config = c with
         {
             Encoder = EncoderKind.Image,
@@ -116,7 +179,6 @@ internal static class TrainCaptioning
             throw new UsageException(e.Message.Replace("Seq2SeqConfig: ", "", StringComparison.Ordinal));
         }
         settings = settings with { Config = config };
-        var spec = new TaskSpec(task, null, "word", settings.Seed, count, 0, 0);
         context.Error.WriteLine(string.Create(culture,
             $"training on {task} (seed {settings.Seed}): {data.Channels} x {data.Height} x {data.Width} images, conv {string.Join("-", conv)}, grid {gh}x{gw}"));
         TrainingResult result = TrainingRun.Run(context, data.Captions, spec, settings, cancellationToken, log, data);

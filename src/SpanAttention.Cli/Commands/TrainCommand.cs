@@ -23,6 +23,8 @@ internal static class TrainCommand
         task.AcceptOnlyFromAmong([.. BuiltInDatasets.Names, .. CaptionDataset.BuiltInNames]);
         var convChannels = new Option<string?>("--conv-channels") { Description = "Captioning: output channels of each conv block, e.g. 16,32,64 (each block: conv 3x3, ReLU, 2x2 max pooling; default 16,32,64)." };
         var grid = new Option<string?>("--grid") { Description = "Captioning: the pooled feature grid the decoder attends over, ROWSxCOLUMNS (default 6x6 for shapes, 1x14 for digits)." };
+        var images = new Option<string?>("--images") { Description = "Captioning on your own images: a TSV of image_path<TAB>caption lines over PNG/JPEG files (paths relative to the TSV's folder), resized to --image-size and split 80/10/10 by the seed." };
+        var imageSize = new Option<string?>("--image-size") { Description = "--images: the size every image is resized to, CHANNELSxROWSxCOLUMNS (default 3x48x48; channels 1 (grey) or 3 (RGB))." };
         var data = new Option<string?>("--data") { Description = "A TSV file of source<TAB>target lines (split 80/10/10 by source)." };
         var tokens = new Option<string>("--tokens") { Description = "Tokenisation of --data: word or char.", DefaultValueFactory = _ => "word" };
         tokens.AcceptOnlyFromAmong("word", "char");
@@ -67,7 +69,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a sequence-to-sequence model on a built-in task or a TSV file.")
         {
             task, data, tokens, count, minLength, maxLength, encoder, cell, layers, bidirectional, heads, ffSize, activation, scorer, decoder, gate, attentionReg, embedding, hidden,
-            batch, epochs, optimizer, momentum, lr, decay, clip, dropout, teacher, seed, threads, patience, output, checkpoint, resume, log, convChannels, grid,
+            batch, epochs, optimizer, momentum, lr, decay, clip, dropout, teacher, seed, threads, patience, output, checkpoint, resume, log, convChannels, grid, images, imageSize,
         };
         command.SetAction((parsed, cancellationToken) =>
         {
@@ -79,10 +81,18 @@ internal static class TrainCommand
             {
                 throw new UsageException("--min-length and --max-length apply to --task reverse only.");
             }
-            bool captioning = parsed.GetValue(task) is string t && CaptionDataset.BuiltInNames.Contains(t);
+            if (parsed.GetValue(images) is not null && (parsed.GetValue(task) is not null || parsed.GetValue(data) is not null))
+            {
+                throw new UsageException("give one of --task, --data or --images.");
+            }
+            if (parsed.GetValue(imageSize) is not null && parsed.GetValue(images) is null)
+            {
+                throw new UsageException("--image-size applies to --images only.");
+            }
+            bool captioning = (parsed.GetValue(task) is string t && CaptionDataset.BuiltInNames.Contains(t)) || parsed.GetValue(images) is not null;
             if (!captioning && (parsed.GetValue(convChannels) is not null || parsed.GetValue(grid) is not null))
             {
-                throw new UsageException("--conv-channels and --grid apply to the captioning tasks (--task shapes or digits) only.");
+                throw new UsageException("--conv-channels and --grid apply to the captioning tasks (--task shapes or digits) only, and to --images.");
             }
             bool fullTransformer = parsed.GetValue(decoder) == "transformer";
             if (fullTransformer && parsed.GetResult(encoder) is { Implicit: false } && parsed.GetValue(encoder) != "transformer")
@@ -143,6 +153,11 @@ internal static class TrainCommand
                 CheckpointPath = parsed.GetValue(checkpoint) ?? CheckpointPath(out_),
                 ResumeFrom = parsed.GetValue(resume),
             };
+            if (parsed.GetValue(images) is string tsv)
+            {
+                return Task.FromResult(TrainCaptioning.ExecuteOnImages(context, tsv, parsed.GetValue(imageSize), parsed.GetValue(convChannels), parsed.GetValue(grid),
+                    settings, parsed.GetValue(log), cancellationToken));
+            }
             if (captioning)
             {
                 return Task.FromResult(TrainCaptioning.Execute(context, parsed.GetValue(task)!, parsed.GetValue(count), parsed.GetValue(convChannels), parsed.GetValue(grid),

@@ -35,7 +35,7 @@ public sealed class CaptioningCliTests
     }
 
     [Theory]
-    [InlineData("--task hi-en --grid 3x3", "--conv-channels and --grid apply to the captioning tasks (--task shapes or digits) only.")]
+    [InlineData("--task hi-en --grid 3x3", "--conv-channels and --grid apply to the captioning tasks (--task shapes or digits) only, and to --images.")]
     [InlineData("--task shapes --encoder transformer", "--encoder, --layers and --bidirectional do not apply to --task shapes: its encoder is a CNN (--conv-channels, --grid).")]
     [InlineData("--task shapes --grid 7", "--grid must be ROWSxCOLUMNS with each in 1..64 (e.g. 6x6), got '7'.")]
     [InlineData("--task shapes --conv-channels 8,x", "--conv-channels must be a comma-separated list of 1 to 8 channel counts in 1..1024 (e.g. 16,32,64), got '8,x'.")]
