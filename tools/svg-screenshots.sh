@@ -12,7 +12,7 @@
 #     labels (rotated by 45 degrees);
 # plus the committed README images in docs/images. Each SVG becomes NAME.png at its own size, 2x device scale.
 #
-# Needs: Chromium (Debian: sudo apt-get install chromium) and a Devanagari font (fonts-lohit-deva or
+# Needs: Chromium (Debian: sudo apt-get install chromium, or the smaller chromium-headless-shell) and a Devanagari font (fonts-lohit-deva or
 # fonts-noto-core); CHROMIUM=/path/to/chrome picks another binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +20,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 out=${1:-svg-screenshots}
 mkdir -p "$out"
-chromium=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)}
+chromium=${CHROMIUM:-$(command -v chromium || command -v chromium-headless-shell || command -v chromium-browser || command -v google-chrome || true)}
 [ -n "$chromium" ] || { echo "svg-screenshots: no Chromium found (apt-get install chromium, or set CHROMIUM)" >&2; exit 1; }
 fc-list 2>/dev/null | grep -qi devanagari || echo "svg-screenshots: warning: no Devanagari font installed; Hindi labels will be boxes" >&2
 
