@@ -69,8 +69,7 @@ internal sealed class CaptionBundle
         {
             throw new CliException($"'{path}' is not a valid captioning model file: {e.Message}", e);
         }
-        TaskSpec? task = model.Metadata.TryGetValue(Seq2SeqModelFile.TaskKey, out string? json) ? TaskSpec.FromJson(json) : null;
-        return new CaptionBundle(path, model, task);
+        return new CaptionBundle(path, model, TaskSpec.FromMetadata(model.Metadata));
     }
 
     /// <summary>Reads every image file (all of them before anything is decoded), resized to the model's size.</summary>

@@ -48,12 +48,7 @@ internal sealed class ModelBundle
         {
             throw new CliException($"'{path}' is not a valid model file: {e.Message}", e);
         }
-        TaskSpec? task = null;
-        if (model.Metadata.TryGetValue(Seq2SeqModelFile.TaskKey, out string? taskJson))
-        {
-            task = TaskSpec.FromJson(taskJson);
-        }
-        return new ModelBundle(path, model, task);
+        return new ModelBundle(path, model, TaskSpec.FromMetadata(model.Metadata));
     }
 
     /// <summary>Saves a model with its vocabularies and task atomically (<see cref="Seq2SeqModelFile"/>).</summary>
@@ -128,6 +123,10 @@ internal sealed record TaskSpec(string? Task, string? Data, string Tokens, int S
         ["split"] = Data is null ? null : $"train/validation/test 80/10/10 by source sentence, seed {Seed}",
         ["test_pairs"] = Data is null ? null : TestPairs,
     });
+
+    /// <summary>The task a model file's metadata records under <see cref="Seq2SeqModelFile.TaskKey"/>; null when none or unreadable.</summary>
+    public static TaskSpec? FromMetadata(IReadOnlyDictionary<string, string> metadata) =>
+        metadata.TryGetValue(Seq2SeqModelFile.TaskKey, out string? json) ? FromJson(json) : null;
 
     /// <summary>Parses <see cref="ToJson"/>; null when the text is not such a description.</summary>
     public static TaskSpec? FromJson(string json)

@@ -51,7 +51,7 @@ internal static class InfoCaptioning
         lines.Add(string.Create(culture,
             $"decoder: {c.Cell} E={c.EmbeddingSize} H={c.HiddenSize}, {attention}{(c.ContextGate ? ", context gate" : "")}{(c.AttentionRegularization > 0 ? $", attention-reg {c.AttentionRegularization}" : "")}; vocabulary {c.TargetVocabSize} tokens"));
         lines.Add(string.Create(culture, $"parameters: {parameters:N0}"));
-        if (metadata.TryGetValue(Seq2SeqModelFile.TaskKey, out string? task) && TaskSpec.FromJson(task) is { Task: string name } spec)
+        if (TaskSpec.FromMetadata(metadata) is { Task: string name } spec)
         {
             lines.Add(string.Create(culture, $"trained on: {name} (seed {spec.Seed}{(spec.Count > 0 ? $", count {spec.Count}" : "")})"));
         }

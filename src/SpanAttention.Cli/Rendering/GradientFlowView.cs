@@ -23,10 +23,10 @@ internal static class GradientFlowView
         ArgumentNullException.ThrowIfNull(models);
         int positions = models.Max(m => m.Report.Positions);
         string[] headers = [fromEnd ? "steps to end k" : "position j", "sentences", .. models.Select(m => $"{m.Model} ‖dL/dx_j‖")];
+        IReadOnlyList<int> sentences = fromEnd ? models[0].Report.SentencesFromEnd : models[0].Report.Sentences;
         var rows = new List<IReadOnlyList<string>>(positions);
         for (int i = 0; i < positions; i++)
         {
-            IReadOnlyList<int> sentences = fromEnd ? models[0].Report.SentencesFromEnd : models[0].Report.Sentences;
             var row = new List<string> { (fromEnd ? i : i + 1).ToString(C), sentences[i].ToString(C) };
             foreach ((_, GradientFlowReport report) in models)
             {
