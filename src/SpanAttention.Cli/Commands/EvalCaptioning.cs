@@ -2,12 +2,13 @@ using System.Globalization;
 using SpanAttention.Cli.Images;
 using SpanAttention.Cli.Rendering;
 using SpanAttention.Data;
+using SpanAttention.Data.Captioning;
 using SpanAttention.Evaluation;
 
 namespace SpanAttention.Cli.Commands;
 
 /// <summary>
-/// <c>eval MODEL... [--task shapes|digits | --images FILE.tsv]</c> for captioning models: greedy exact match and BLEU-4,
+/// <c>eval MODEL... [--task shapes|digits | --images FILE.tsv | --features FILE]</c> for captioning models: greedy exact match and BLEU-4,
 /// and on a built-in task the grounding score (the mean attention mass inside the box of the object each correct word
 /// names) beside its uniform-attention baseline and the ceiling the grid allows. A built-in task is scored on both
 /// splits the model never saw (shapes: held-out scenes and the compositional split); several models give one table, e.g.
@@ -15,12 +16,17 @@ namespace SpanAttention.Cli.Commands;
 /// </summary>
 internal static class EvalCaptioning
 {
-    internal static int Execute(CliContext context, string[] modelPaths, string? task, string? images, int? seed, int? count, int limit, TableFormat format)
+    internal static int Execute(CliContext context, string[] modelPaths, string? task, string? images, int? seed, int? count, int limit, TableFormat format,
+        string? features = null)
     {
         TrainCommand.CheckRange(limit, 0, int.MaxValue, "--limit");
         if (task is not null && images is not null)
         {
             throw new UsageException("give either --task or --images, not both.");
+        }
+        if (features is not null && (task is not null || images is not null))
+        {
+            throw new UsageException("give one of --task, --images or --features.");
         }
         if (task is not null && !CaptionDataset.BuiltInNames.Contains(task))
         {
@@ -39,7 +45,26 @@ internal static class EvalCaptioning
         var culture = CultureInfo.InvariantCulture;
         var rows = new List<IReadOnlyList<string>>();
         string what;
-        if (images is not null)
+        if (features is not null)
+        {
+            FileChecks.RequireReadableFile(features, "features file");
+            what = features;
+            FeatureGrids grids = FeatureGridFile.Load(features);
+            int n = limit > 0 ? Math.Min(limit, grids.Count) : grids.Count;
+            ImageCaption[] scored = [.. Enumerable.Range(0, n).Select(i => new ImageCaption(grids.Grid(i).ToArray(), string.Join(' ', grids.Captions[i])))];
+            foreach (CaptionBundle bundle in bundles)
+            {
+                Seq2Seq.Seq2SeqConfig c = bundle.Model.Config;
+                if (c.Encoder != Seq2Seq.EncoderKind.Features || c.FeatureSize != grids.FeatureSize)
+                {
+                    throw new CliException(c.Encoder != Seq2Seq.EncoderKind.Features
+                        ? $"model '{bundle.Path}' reads images, not feature grids: score it with --task or --images."
+                        : $"model '{bundle.Path}' reads grids of {c.FeatureSize} features per cell; '{features}' has {grids.FeatureSize}.");
+                }
+                rows.Add(Row(bundle, CaptionEvaluation.Score(bundle.Model, scored, Path.GetFileName(features)), culture));
+            }
+        }
+        else if (images is not null)
         {
             FileChecks.RequireReadableFile(images, "image TSV");
             what = images;
@@ -53,7 +78,7 @@ internal static class EvalCaptioning
         else
         {
             TaskSpec? recorded = bundles[0].Task is { Task: string t } r && CaptionDataset.BuiltInNames.Contains(t) ? r : null;
-            string name = task ?? recorded?.Task ?? throw new UsageException($"model '{bundles[0].Path}' does not record a built-in captioning task: give --task shapes|digits or --images FILE.tsv.");
+            string name = task ?? recorded?.Task ?? throw new UsageException($"model '{bundles[0].Path}' does not record a built-in captioning task: give --task shapes|digits, --images FILE.tsv or --features FILE.");
             bool same = recorded?.Task == name;
             int s = seed ?? (same ? recorded!.Seed : 1), n = count ?? (same ? recorded!.Count : 0);
             TrainCommand.CheckRange(n, 0, 1_000_000, "--count");

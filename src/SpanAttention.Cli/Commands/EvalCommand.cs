@@ -19,6 +19,7 @@ internal static class EvalCommand
         var task = new Option<string?>("--task") { Description = "Built-in dataset whose test split is scored (default: the task the first model was trained on); shapes or digits for captioning models (both held-out splits, with grounding)." };
         task.AcceptOnlyFromAmong([.. BuiltInDatasets.Names, .. CaptionDataset.BuiltInNames]);
         var images = new Option<string?>("--images") { Description = "Captioning models: a TSV of image_path<TAB>caption lines (PNG or JPEG, paths relative to the TSV's folder); every line is scored." };
+        var features = new Option<string?>("--features") { Description = "Captioning models that read precomputed features: a features file (F32 'features' (N, h', w', D) with its 'captions' metadata, as train --features reads); every grid is scored." };
         var data = new Option<string?>("--data") { Description = "A TSV file of source<TAB>target lines: every line is scored, or only its held-out test pairs when the first model was trained on this very file." };
         var allLines = new Option<bool>("--all-lines") { Description = "With --data: score every line, even of the file the model was trained on (its training pairs included)." };
         var seed = new Option<int?>("--seed") { Description = "Seed of the built-in task (default: the model's)." };
@@ -36,7 +37,7 @@ internal static class EvalCommand
         Option<string> weights = CommonOptions.Weights();
         var command = new Command("eval", "Score models on held-out data: exact match, token accuracy, BLEU-4, by source length.")
         {
-            models, task, data, images, allLines, seed, count, minLength, maxLength, limit, buckets, bucketWidth, plot, gradientFlow, atInit, format, maxSource, weights,
+            models, task, data, images, features, allLines, seed, count, minLength, maxLength, limit, buckets, bucketWidth, plot, gradientFlow, atInit, format, maxSource, weights,
         };
         command.SetAction(parsed =>
         {
@@ -50,14 +51,14 @@ internal static class EvalCommand
                 if (parsed.GetValue(data) is not null || parsed.GetValue(allLines) || parsed.GetValue(minLength) is not null || parsed.GetValue(maxLength) is not null
                     || parsed.GetValue(buckets) is not null || parsed.GetValue(bucketWidth) is not null || parsed.GetValue(plot) is not null || parsed.GetValue(gradientFlow) is not null || parsed.GetValue(atInit))
                 {
-                    throw new UsageException("--data, --all-lines, --min-length, --max-length, --buckets, --bucket-width, --plot, --gradient-flow and --at-initialisation apply to text models; a captioning model takes --task shapes|digits or --images FILE.tsv.");
+                    throw new UsageException("--data, --all-lines, --min-length, --max-length, --buckets, --bucket-width, --plot, --gradient-flow and --at-initialisation apply to text models; a captioning model takes --task shapes|digits, --images FILE.tsv or --features FILE.");
                 }
                 return EvalCaptioning.Execute(context, paths, parsed.GetValue(task), parsed.GetValue(images), parsed.GetValue(seed), parsed.GetValue(count), parsed.GetValue(limit),
-                    CommonOptions.ParseFormat(parsed.GetValue(format)));
+                    CommonOptions.ParseFormat(parsed.GetValue(format)), parsed.GetValue(features));
             }
-            if (parsed.GetValue(images) is not null)
+            if (parsed.GetValue(images) is not null || parsed.GetValue(features) is not null)
             {
-                throw new UsageException("--images applies to captioning models; a text model takes --task or --data.");
+                throw new UsageException($"{(parsed.GetValue(images) is not null ? "--images" : "--features")} applies to captioning models; a text model takes --task or --data.");
             }
             BucketChoice choice = BucketChoice.Parse(parsed.GetValue(buckets), parsed.GetValue(bucketWidth));
             return Execute(context, parsed.GetValue(models) ?? [], parsed.GetValue(task), parsed.GetValue(data), parsed.GetValue(seed), parsed.GetValue(count),

@@ -2,6 +2,7 @@ using System.Globalization;
 using SpanAttention.Cli.Images;
 using SpanAttention.Cli.Rendering;
 using SpanAttention.Data;
+using SpanAttention.Data.Captioning;
 using SpanAttention.Seq2Seq;
 using SpanAttention.Training;
 
@@ -79,6 +80,43 @@ internal static class TrainCaptioning
         return Train(context, Path.GetFileName(tsvPath), () => LoadImages(tsvPath, shape, settings.Seed), spec, convChannels, grid, settings, logPath, cancellationToken);
     }
 
+    /// <summary>
+    /// <c>train --features FILE</c>: precomputed feature grids with their captions (<see cref="FeatureGridFile"/>, e.g. a
+    /// pretrained ResNet's last convolutional grid written by tools/pytorch/image_features.py), shuffled by the seed and
+    /// split 80/10/10; the decoder attends over the h'·w' cells of D features, with no CNN of its own.
+    /// </summary>
+    public static int ExecuteOnFeatures(CliContext context, string featuresPath, TrainingOptions settings, string? logPath, CancellationToken cancellationToken)
+    {
+        FileChecks.RequireReadableFile(featuresPath, "features file");
+        var spec = new TaskSpec(null, featuresPath, "word", settings.Seed, 0, 0, 0) { DataSha256 = TaskSpec.Sha256(featuresPath) };
+        return Train(context, Path.GetFileName(featuresPath), () => LoadFeatures(featuresPath, settings.Seed), spec, null, null, settings, logPath, cancellationToken, features: true);
+    }
+
+    /// <summary>The file's grids, shuffled by <paramref name="seed"/> and split 80/10/10, as a dataset of (h'·w', D) "images" (D as channels).</summary>
+    private static CaptionDataset LoadFeatures(string path, int seed)
+    {
+        FeatureGrids grids = FeatureGridFile.Load(path);
+        if (grids.Count < 3)
+        {
+            throw new CliException($"features file '{path}': {grids.Count} feature grid(s); training needs at least 3 (split 80/10/10 into training, validation and test).");
+        }
+        var order = new ImageCaption[grids.Count];
+        for (int i = 0; i < order.Length; i++)
+        {
+            order[i] = new ImageCaption(grids.Grid(i).ToArray(), string.Join(' ', grids.Captions[i]));
+        }
+        return Split(Path.GetFileName(path), grids.FeatureSize, grids.GridHeight, grids.GridWidth, order, seed);
+    }
+
+    /// <summary>Shuffles by <paramref name="seed"/> and splits 80/10/10 (at least one validation and one test example).</summary>
+    private static CaptionDataset Split(string name, int channels, int height, int width, ImageCaption[] order, int seed)
+    {
+        new Random(seed).Shuffle(order);
+        int test = Math.Max(1, order.Length / 10), validation = Math.Max(1, order.Length / 10);
+        int train = order.Length - test - validation;
+        return new CaptionDataset(name, channels, height, width, order[..train], order[train..(train + validation)], order[(train + validation)..]);
+    }
+
     /// <summary>The TSV's images at <paramref name="shape"/>, shuffled by <paramref name="seed"/> and split 80/10/10.</summary>
     private static CaptionDataset LoadImages(string tsvPath, ImageShape shape, int seed)
     {
@@ -97,11 +135,7 @@ internal static class TrainCaptioning
         {
             order[i] = new ImageCaption(loaded[i].Pixels, string.Join(' ', loaded[i].Words));
         }
-        new Random(seed).Shuffle(order);
-        int test = Math.Max(1, order.Length / 10), validation = Math.Max(1, order.Length / 10);
-        int train = order.Length - test - validation;
-        return new CaptionDataset(Path.GetFileName(tsvPath), shape.Channels, shape.Height, shape.Width,
-            order[..train], order[train..(train + validation)], order[(train + validation)..]);
+        return Split(Path.GetFileName(tsvPath), shape.Channels, shape.Height, shape.Width, order, seed);
     }
 
     public static int Execute(CliContext context, string task, int count, string? convChannels, string? grid, TrainingOptions settings,
@@ -112,15 +146,21 @@ internal static class TrainCaptioning
         return Train(context, task, () => CaptionDataset.BuiltIn(task, settings.Seed, count), spec, convChannels, grid, settings, logPath, cancellationToken);
     }
 
-    /// <summary>Checks the options and the output paths, then loads the data (<paramref name="load"/>) and trains.</summary>
+    /// <summary>
+    /// Checks the options and the output paths, then loads the data (<paramref name="load"/>) and trains: a CNN encoder
+    /// over images, or, with <paramref name="features"/>, a Features encoder over precomputed grids (the dataset's
+    /// (Channels, Height, Width) read as D features on an h' x w' grid).
+    /// </summary>
     private static int Train(CliContext context, string task, Func<CaptionDataset> load, TaskSpec spec, string? convChannels, string? grid, TrainingOptions settings,
-        string? logPath, CancellationToken cancellationToken)
+        string? logPath, CancellationToken cancellationToken, bool features = false)
     {
         var culture = CultureInfo.InvariantCulture;
         Seq2SeqConfig c = settings.Config;
         if (c.Encoder != EncoderKind.Recurrent || c.Bidirectional || c.EncoderLayers != 1)
         {
-            throw new UsageException($"--encoder, --layers and --bidirectional do not apply to {(spec.Task is null ? "--images" : $"--task {task}")}: its encoder is a CNN (--conv-channels, --grid).");
+            throw new UsageException(features
+                ? "--encoder, --layers and --bidirectional do not apply to --features: the decoder attends over the file's feature grids directly."
+                : $"--encoder, --layers and --bidirectional do not apply to {(spec.Task is null ? "--images" : $"--task {task}")}: its encoder is a CNN (--conv-channels, --grid).");
         }
         TrainCommand.CheckRange(c.EmbeddingSize, 1, 4096, "--embedding-size");
         TrainCommand.CheckRange(c.HiddenSize, 1, 4096, "--hidden-size");
@@ -154,11 +194,11 @@ internal static class TrainCaptioning
         bool resumesOwnCheckpoint = resume is not null && settings.CheckpointPath is not null
             && FileChecks.RealPath(resume) == FileChecks.RealPath(settings.CheckpointPath);
         FileChecks.CheckOutputs(
-            [(resumesOwnCheckpoint ? null : resume, "checkpoint to resume")],
+            [(resumesOwnCheckpoint ? null : resume, "checkpoint to resume"), (spec.Data, features ? "features file" : "image TSV")],
             [(output, "model file"), (settings.CheckpointPath, "checkpoint"), (log?.Path, "training log"), (log?.PlotPath, "training plot")]);
 
         CaptionDataset data = load();
-        var config = c with
+        Seq2SeqConfig config = features ? c with { Encoder = EncoderKind.Features, FeatureSize = data.Channels } : c with
         {
             Encoder = EncoderKind.Image,
             ImageChannels = data.Channels,
@@ -179,8 +219,9 @@ internal static class TrainCaptioning
             throw new UsageException(e.Message.Replace("Seq2SeqConfig: ", "", StringComparison.Ordinal));
         }
         settings = settings with { Config = config };
-        context.Error.WriteLine(string.Create(culture,
-            $"training on {task} (seed {settings.Seed}): {data.Channels} x {data.Height} x {data.Width} images, conv {string.Join("-", conv)}, grid {gh}x{gw}"));
+        context.Error.WriteLine(features
+            ? string.Create(culture, $"training on {task} (seed {settings.Seed}): {data.Height} x {data.Width} feature grids of {data.Channels} features (L = {data.Height * data.Width} positions)")
+            : string.Create(culture, $"training on {task} (seed {settings.Seed}): {data.Channels} x {data.Height} x {data.Width} images, conv {string.Join("-", conv)}, grid {gh}x{gw}"));
         TrainingResult result = TrainingRun.Run(context, data.Captions, spec, settings, cancellationToken, log, data);
         if (result.BestEpoch == 0)
         {
@@ -190,7 +231,7 @@ internal static class TrainCaptioning
         // The best model on the test split (shapes: the compositional one).
         List<int[]> targets = HeldOutEvaluation.Encode(data.Captions.Test, result.Source, result.Target).Targets;
         int maxLength = targets.Max(t => t.Length) + 10;
-        result.Model.EnsureCapacity(result.Model.MaxBatch, config.GridHeight * config.GridWidth, maxLength);
+        result.Model.EnsureCapacity(result.Model.MaxBatch, features ? data.Height * data.Width : config.GridHeight * config.GridWidth, maxLength);
         (double exact, double tokens) = HeldOutEvaluation.Score(result.Model, [.. data.Test.Select(x => x.Pixels)], targets, maxLength);
         context.Out.WriteLine(string.Create(culture,
             $"best epoch {result.BestEpoch}: held-out exact match {result.BestExactMatch:P1} (token accuracy {result.BestTokenAccuracy:P1}); {data.TestName} exact match {exact:P1}, token accuracy {tokens:P1} ({data.Test.Count} images); {result.EpochsRun} epochs in {ProgressReporter.Duration(result.Elapsed)}"));

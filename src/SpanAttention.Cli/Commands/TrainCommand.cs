@@ -24,6 +24,7 @@ internal static class TrainCommand
         var convChannels = new Option<string?>("--conv-channels") { Description = "Captioning: output channels of each conv block, e.g. 16,32,64 (each block: conv 3x3, ReLU, 2x2 max pooling; default 16,32,64)." };
         var grid = new Option<string?>("--grid") { Description = "Captioning: the pooled feature grid the decoder attends over, ROWSxCOLUMNS (default 6x6 for shapes, 1x14 for digits)." };
         var images = new Option<string?>("--images") { Description = "Captioning on your own images: a TSV of image_path<TAB>caption lines over PNG/JPEG files (paths relative to the TSV's folder), resized to --image-size and split 80/10/10 by the seed." };
+        var features = new Option<string?>("--features") { Description = "Captioning on precomputed image features: a safetensors file with an F32 tensor 'features' (N, h', w', D) and a JSON array of N captions in its metadata 'captions' (tools/pytorch/image_features.py writes one from a pretrained ResNet), split 80/10/10 by the seed; the decoder attends over the h' x w' cells." };
         var imageSize = new Option<string?>("--image-size") { Description = "--images: the size every image is resized to, CHANNELSxROWSxCOLUMNS (default 3x48x48; channels 1 (grey) or 3 (RGB))." };
         var data = new Option<string?>("--data") { Description = "A TSV file of source<TAB>target lines (split 80/10/10 by source)." };
         var tokens = new Option<string>("--tokens") { Description = "Tokenisation of --data: word or char.", DefaultValueFactory = _ => "word" };
@@ -69,7 +70,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a sequence-to-sequence model on a built-in task or a TSV file.")
         {
             task, data, tokens, count, minLength, maxLength, encoder, cell, layers, bidirectional, heads, ffSize, activation, scorer, decoder, gate, attentionReg, embedding, hidden,
-            batch, epochs, optimizer, momentum, lr, decay, clip, dropout, teacher, seed, threads, patience, output, checkpoint, resume, log, convChannels, grid, images, imageSize,
+            batch, epochs, optimizer, momentum, lr, decay, clip, dropout, teacher, seed, threads, patience, output, checkpoint, resume, log, convChannels, grid, images, imageSize, features,
         };
         command.SetAction((parsed, cancellationToken) =>
         {
@@ -81,9 +82,13 @@ internal static class TrainCommand
             {
                 throw new UsageException("--min-length and --max-length apply to --task reverse only.");
             }
-            if (parsed.GetValue(images) is not null && (parsed.GetValue(task) is not null || parsed.GetValue(data) is not null))
+            if (new[] { parsed.GetValue(task), parsed.GetValue(data), parsed.GetValue(images), parsed.GetValue(features) }.Count(x => x is not null) > 1)
             {
-                throw new UsageException("give one of --task, --data or --images.");
+                throw new UsageException("give one of --task, --data, --images or --features.");
+            }
+            if (parsed.GetValue(features) is not null && (parsed.GetValue(convChannels) is not null || parsed.GetValue(grid) is not null))
+            {
+                throw new UsageException("--conv-channels and --grid do not apply to --features: the grids are the file's (h' x w' cells of D features).");
             }
             if (parsed.GetValue(imageSize) is not null && parsed.GetValue(images) is null)
             {
@@ -153,6 +158,10 @@ internal static class TrainCommand
                 CheckpointPath = parsed.GetValue(checkpoint) ?? CheckpointPath(out_),
                 ResumeFrom = parsed.GetValue(resume),
             };
+            if (parsed.GetValue(features) is string featuresFile)
+            {
+                return Task.FromResult(TrainCaptioning.ExecuteOnFeatures(context, featuresFile, settings, parsed.GetValue(log), cancellationToken));
+            }
             if (parsed.GetValue(images) is string tsv)
             {
                 return Task.FromResult(TrainCaptioning.ExecuteOnImages(context, tsv, parsed.GetValue(imageSize), parsed.GetValue(convChannels), parsed.GetValue(grid),

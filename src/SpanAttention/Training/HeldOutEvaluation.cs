@@ -53,9 +53,9 @@ public static partial class HeldOutEvaluation
         return Compare(Decoding.Greedy(model, sources, maxLength), targets);
     }
 
-    /// <summary>Greedy exact match and token accuracy of an <see cref="EncoderKind.Image"/> model's captions.</summary>
+    /// <summary>Greedy exact match and token accuracy of an <see cref="EncoderKind.Image"/> (or <see cref="EncoderKind.Features"/>) model's captions.</summary>
     /// <param name="model">The model; its workspaces must hold <paramref name="maxLength"/>.</param>
-    /// <param name="images">(C, H, W) pixels per image, the model's image size.</param>
+    /// <param name="images">(C, H, W) pixels per image, the model's image size; or, for a Features model, (L, F) feature grids.</param>
     /// <param name="targets">Reference caption ids per image (no specials).</param>
     /// <param name="maxLength">Longest caption decoded.</param>
     /// <returns>Both fractions in [0, 1]; (0, 0) without images.</returns>
@@ -68,7 +68,9 @@ public static partial class HeldOutEvaluation
         {
             throw new ArgumentException($"{images.Count} images but {targets.Count} targets.", nameof(targets));
         }
-        return images.Count == 0 ? (0, 0) : Compare(Decoding.GreedyImages(model, images, maxLength), targets);
+        return images.Count == 0 ? (0, 0) : Compare(model.Config.Encoder == EncoderKind.Features
+            ? Decoding.GreedyFeatures(model, images, maxLength)
+            : Decoding.GreedyImages(model, images, maxLength), targets);
     }
 
     private static (double ExactMatch, double TokenAccuracy) Compare(Hypothesis[] hypotheses, IReadOnlyList<int[]> targets)

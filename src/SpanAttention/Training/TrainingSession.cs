@@ -67,9 +67,12 @@ public sealed partial class TrainingSession
     /// vocabulary comes from the training captions, there is no source vocabulary, and the held-out score is the greedy
     /// exact caption match on the validation images.
     /// </summary>
+    /// <remarks>With an <see cref="EncoderKind.Features"/> model the dataset's "images" are precomputed feature grids:
+    /// each holds <c>Height·Width</c> positions of <c>Channels</c> features, channels last ((Height·Width, Channels)
+    /// row-major), and <c>Channels</c> must equal the model's <see cref="Seq2SeqConfig.FeatureSize"/>.</remarks>
     /// <param name="data">The images and captions.</param>
     /// <param name="options">Settings.</param>
-    /// <exception cref="ArgumentException">No training or validation images, an encoder other than Image, or invalid options.</exception>
+    /// <exception cref="ArgumentException">No training or validation images, an encoder other than Image or Features, or invalid options.</exception>
     /// <exception cref="ModelFileException">The checkpoint to resume from does not fit.</exception>
     public TrainingSession(CaptionDataset data, TrainingOptions options)
         : this((data ?? throw new ArgumentNullException(nameof(data))).Captions, data, options)
@@ -97,9 +100,9 @@ public sealed partial class TrainingSession
         ArgumentOutOfRangeException.ThrowIfNegative(options.ValidationLimit, nameof(options.ValidationLimit));
         _options = options;
         Data = data;
-        if (images is not null && options.Config.Encoder != EncoderKind.Image)
+        if (images is not null && options.Config.Encoder is not (EncoderKind.Image or EncoderKind.Features))
         {
-            throw new ArgumentException($"A captioning session needs an Image encoder, got {options.Config.Encoder}.", nameof(options));
+            throw new ArgumentException($"A captioning session needs an Image or Features encoder, got {options.Config.Encoder}.", nameof(options));
         }
         Source = images is null ? data.BuildSourceVocabulary() : Vocabulary.FromTokens([], data.SourceTokenization);   // images: no source tokens
         Target = data.BuildTargetVocabulary();
@@ -118,7 +121,8 @@ public sealed partial class TrainingSession
             ? data.Validation.Take(options.ValidationLimit).ToList()
             : data.Validation;
         (_heldOutSources, _heldOutTargets) = HeldOutEvaluation.Encode(HeldOut, Source, Target);
-        int maxSource = images is null ? Longest(trainSources, _heldOutSources) : config.GridPositions;
+        bool grids = config.Encoder == EncoderKind.Features;
+        int maxSource = images is null ? Longest(trainSources, _heldOutSources) : grids ? images.Height * images.Width : config.GridPositions;
         int maxTarget = Longest(trainTargets, _heldOutTargets) + 1;
         _decodeLength = maxTarget + 10;
 
@@ -129,7 +133,11 @@ public sealed partial class TrainingSession
         }
         else
         {
-            if (config.ImageChannels != images.Channels || config.ImageHeight != images.Height || config.ImageWidth != images.Width)
+            if (grids && config.FeatureSize != images.Channels)
+            {
+                throw new ArgumentException($"The model reads grids of {config.FeatureSize} features per position; dataset {images.Name} has {images.Channels}.", nameof(options));
+            }
+            if (!grids && (config.ImageChannels != images.Channels || config.ImageHeight != images.Height || config.ImageWidth != images.Width))
             {
                 throw new ArgumentException($"The model reads {config.ImageChannels} x {config.ImageHeight} x {config.ImageWidth} images; dataset {images.Name} has {images.Channels} x {images.Height} x {images.Width}.", nameof(options));
             }
@@ -141,7 +149,7 @@ public sealed partial class TrainingSession
         bool transformer = config.Decoder == DecoderStyle.Transformer;
         if (transformer && images is not null)
         {
-            throw new ArgumentException("A captioning session needs an Image encoder and a recurrent decoder, got a Transformer decoder.", nameof(options));
+            throw new ArgumentException("A captioning session needs an Image or Features encoder and a recurrent decoder, got a Transformer decoder.", nameof(options));
         }
         if (transformer && options.TeacherForcingRatio != 1f)
         {
@@ -426,7 +434,7 @@ public sealed partial class TrainingSession
         RestoreSessionState(state, path);
     }
 
-    /// <summary>Images with their encoded captions in batches of similar caption length (sorted by length, then cut), as <see cref="Seq2SeqBatch.Bucketed"/> does for sentences.</summary>
+    /// <summary>Images (or feature grids, for a Features encoder) with their encoded captions in batches of similar caption length (sorted by length, then cut), as <see cref="Seq2SeqBatch.Bucketed"/> does for sentences.</summary>
     private static List<Seq2SeqBatch> ImageBatches(List<float[]> images, List<int[]> targets, Seq2SeqConfig config, int batchSize)
     {
         int[] order = [.. Enumerable.Range(0, images.Count).OrderBy(i => targets[i].Length).ThenBy(i => i)];
@@ -434,8 +442,12 @@ public sealed partial class TrainingSession
         for (int start = 0; start < order.Length; start += batchSize)
         {
             int[] rows = order[start..Math.Min(start + batchSize, order.Length)];
-            batches.Add(Seq2SeqBatch.FromImages([.. rows.Select(i => images[i])], (config.ImageChannels, config.ImageHeight, config.ImageWidth), config.GridPositions,
-                [.. rows.Select(i => targets[i])], Vocabulary.PadId, Vocabulary.SosId, Vocabulary.EosId));
+            float[][] inputs = [.. rows.Select(i => images[i])];
+            int[][] captions = [.. rows.Select(i => targets[i])];
+            batches.Add(config.Encoder == EncoderKind.Features
+                ? Seq2SeqBatch.FromFeatureGrids(inputs, config.FeatureSize, captions, Vocabulary.PadId, Vocabulary.SosId, Vocabulary.EosId)
+                : Seq2SeqBatch.FromImages(inputs, (config.ImageChannels, config.ImageHeight, config.ImageWidth), config.GridPositions,
+                    captions, Vocabulary.PadId, Vocabulary.SosId, Vocabulary.EosId));
         }
         return batches;
     }

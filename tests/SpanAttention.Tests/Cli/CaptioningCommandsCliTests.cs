@@ -116,7 +116,7 @@ public sealed class CaptioningCommandsCliTests
     [InlineData("--task hi-en", "--task hi-en is a text task; captioning models are scored on shapes or digits, or on --images FILE.tsv.", 2)]
     [InlineData("--task digits", "The digits images are 1 x 24 x 112; the model reads 3 x 48 x 48 (it was trained on another task).", 1)]
     [InlineData("--task shapes --images x.tsv", "give either --task or --images, not both.", 2)]
-    [InlineData("--plot p.svg", "apply to text models; a captioning model takes --task shapes|digits or --images FILE.tsv.", 2)]
+    [InlineData("--plot p.svg", "apply to text models; a captioning model takes --task shapes|digits, --images FILE.tsv or --features FILE.", 2)]
     public void Eval_CaptioningModelBadOptions_OneClearLine(string options, string message, int exit)
     {
         using var folder = new TempFolder();

@@ -82,7 +82,7 @@ public sealed class TrainImagesCliTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--task shapes", "give one of --task, --data or --images")]
+    [InlineData("--task shapes", "give one of --task, --data, --images or --features")]
     [InlineData("--image-size 3x24", "--image-size must be CHANNELSxROWSxCOLUMNS")]
     [InlineData("--image-size 2x24x24", "--image-size must be CHANNELSxROWSxCOLUMNS")]
     [InlineData("--lr 0", "--lr")]
@@ -97,6 +97,20 @@ public sealed class TrainImagesCliTests : IDisposable
         CliRunner.AssertOneErrorLine(error, fragment);
         Assert.Equal("", output);
         Assert.False(File.Exists(model));
+    }
+
+    [Fact]
+    public void Train_OutputIsTheImageTsv_RefusedAndTheFileKept()
+    {
+        string tsv = ShapesTsv(5);
+        byte[] before = File.ReadAllBytes(tsv);
+
+        (int code, string output, string error) = CliRunner.Run(Small(tsv, tsv));
+
+        Assert.Equal(2, code);
+        CliRunner.AssertOneErrorLine(error, "image TSV");
+        Assert.Equal("", output);
+        Assert.Equal(before, File.ReadAllBytes(tsv));
     }
 
     [Fact]

@@ -3,20 +3,46 @@ using SpanAttention.IO;
 
 namespace SpanAttention.Data.Captioning;
 
-/// <summary>Precomputed image features with their captions: what <see cref="FeatureGridFile"/> reads.</summary>
-/// <param name="GridHeight">h', rows of each feature grid.</param>
-/// <param name="GridWidth">w', columns of each feature grid.</param>
-/// <param name="FeatureSize">D, features per grid cell.</param>
-/// <param name="Features">(N, h'·w', D) row-major: example n's cell (i, j) starts at (n·h'·w' + i·w' + j)·D, the layout
-/// <see cref="Seq2Seq.FeatureGridEncoder"/> reads as (B, S, F).</param>
-/// <param name="Captions">N captions, each as words.</param>
-internal sealed record FeatureGrids(int GridHeight, int GridWidth, int FeatureSize, float[] Features, string[][] Captions)
+/// <summary>Precomputed image features with their captions: what <see cref="FeatureGridFile"/> reads and writes.</summary>
+/// <param name="gridHeight">h', rows of each feature grid.</param>
+/// <param name="gridWidth">w', columns of each feature grid.</param>
+/// <param name="featureSize">D, features per grid cell.</param>
+/// <param name="features">(N, h'·w', D) row-major: example n's cell (i, j) starts at (n·h'·w' + i·w' + j)·D, the layout
+/// a <see cref="Seq2Seq.EncoderKind.Features"/> model reads as (B, S, F). Held, not copied.</param>
+/// <param name="captions">N captions, each as words. Held, not copied.</param>
+public sealed class FeatureGrids(int gridHeight, int gridWidth, int featureSize, float[] features, string[][] captions)
 {
+    /// <summary>h', rows of each feature grid.</summary>
+    public int GridHeight { get; } = gridHeight;
+
+    /// <summary>w', columns of each feature grid.</summary>
+    public int GridWidth { get; } = gridWidth;
+
+    /// <summary>D, features per grid cell.</summary>
+    public int FeatureSize { get; } = featureSize;
+
+    /// <summary>(N, h'·w', D) row-major, every grid one after the other.</summary>
+    public float[] Features { get; } = features ?? throw new ArgumentNullException(nameof(features));
+
+    /// <summary>N captions, each as words.</summary>
+    public IReadOnlyList<string[]> Captions { get; } = captions ?? throw new ArgumentNullException(nameof(captions));
+
     /// <summary>N, the number of images.</summary>
-    public int Count => Captions.Length;
+    public int Count => Captions.Count;
 
     /// <summary>S = h'·w', the positions the decoder attends over.</summary>
     public int Positions => GridHeight * GridWidth;
+
+    /// <summary>Example <paramref name="index"/>'s grid, (h'·w', D) row-major.</summary>
+    /// <param name="index">0..N-1.</param>
+    /// <returns>A view of <see cref="Features"/>.</returns>
+    public ReadOnlySpan<float> Grid(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Count);
+        int size = Positions * FeatureSize;
+        return Features.AsSpan(index * size, size);
+    }
 }
 
 /// <summary>
@@ -28,7 +54,7 @@ internal sealed record FeatureGrids(int GridHeight, int GridWidth, int FeatureSi
 /// <remarks>Nothing else is required in the file; other tensors or metadata keys are ignored (e.g. the script records
 /// the network and the image size it used under <c>source</c> and <c>image_size</c>). Every problem is one
 /// <see cref="DatasetFormatException"/> naming the file and what is wrong.</remarks>
-internal static class FeatureGridFile
+public static class FeatureGridFile
 {
     /// <summary>The tensor name of the grids.</summary>
     public const string FeaturesName = "features";
@@ -154,7 +180,7 @@ internal static class FeatureGridFile
         AtomicFile.Write(path, stream => SafeTensorsWriter.Write(stream, [tensor], metadata));
     }
 
-    private static string CaptionsJson(string[][] captions)
+    private static string CaptionsJson(IReadOnlyList<string[]> captions)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
