@@ -6,7 +6,8 @@
 #   perf/compare.sh --sizes 64,256 --batches 32 --threads 1 --rounds 2 --reps 5 --svg docs/perf.svg
 #   perf/compare.sh --engines spanattention,libtorch,onnxruntime      a subset of the engines
 #
-# Engines: pytorch (Debian's torch 1.13 + OpenBLAS), spanattention, libtorch (libtorch 2.10 through TorchSharp
+# Engines: pytorch (Debian's torch 1.13 + OpenBLAS), spanattention, spanattention-bf16 and spanattention-int8
+# (decoding rows only: the prepared decoding weights stored as bf16 or int8 with per-row scales), libtorch (libtorch 2.10 through TorchSharp
 # 0.107, perf/torchsharp), onnxruntime and onnxruntime-int8 (ONNX Runtime 1.32 from C#, perf/onnxruntime;
 # decoding rows only). The anchors run PyTorch's own weights and batches, written once per run by
 # perf/pytorch/export_reference.py into the output directory (with the ONNX graphs), and check themselves
@@ -58,7 +59,7 @@ warmup=3
 out=""
 svg=""
 csharp=auto
-engines=pytorch,spanattention,libtorch,onnxruntime,onnxruntime-int8
+engines=pytorch,spanattention,spanattention-bf16,spanattention-int8,libtorch,onnxruntime,onnxruntime-int8
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -180,14 +181,20 @@ run_pytorch() {   # mode H B threads
     LD_PRELOAD="${SPANATTN_TORCH_PRELOAD:-}" "$python_torch" "$root/perf/pytorch/seq2seq_bench.py" --modes "$1" --sizes "$2" --batches "$3" \
         --threads "$4" --reps "$reps" --warmup "$warmup" | grep '^{' >> "$results"
 }
-run_csharp() {    # mode H B threads   (the C# hook; see the contract at the top)
+run_csharp() {    # weights mode H B threads   (the C# hook; see the contract at the top)
     [[ $csharp_ok == yes ]] || return 0
+    local weights=$1; shift
+    local narrow=()
+    if [[ $weights != fp32 ]]; then
+        [[ $1 == decode ]] || return 0   # narrow weights are an inference-only option
+        narrow=(--weights "$weights")
+    fi
     # DOTNET_TieredCompilation=0: optimised code from the first call. With the default tiered JIT the
     # hot paths of the small rows stay on slow code for several seconds on a busy 2-core machine
     # (docs/performance.md, "The C# side"); steady-state speed is the same or slightly better.
     # shellcheck disable=SC2086
     DOTNET_TieredCompilation="${DOTNET_TieredCompilation:-0}" $CSHARP_CMD --mode "$1" --hidden "$2" --batch "$3" --threads "$4" --reps "$reps" --warmup "$warmup" \
-        | grep '^{' >> "$results"
+        "${narrow[@]}" | grep '^{' >> "$results"
 }
 
 run_torchsharp() {   # mode H B threads
@@ -210,7 +217,9 @@ run_engine() {   # engine mode H B threads
     local engine=$1; shift
     case "$engine" in
         pytorch) run_pytorch "$@";;
-        spanattention) run_csharp "$@";;
+        spanattention) run_csharp fp32 "$@";;
+        spanattention-bf16) run_csharp bf16 "$@";;
+        spanattention-int8) run_csharp int8 "$@";;
         libtorch) run_torchsharp "$@";;
         onnxruntime) run_ort fp32 "$@";;
         onnxruntime-int8) run_ort int8 "$@";;
@@ -219,7 +228,7 @@ run_engine() {   # engine mode H B threads
     esac
 }
 { wanted pytorch && [[ $torch_ok == yes ]]; } || run_pytorch() { :; }
-wanted spanattention || run_csharp() { :; }
+{ wanted spanattention || wanted spanattention-bf16 || wanted spanattention-int8; } || run_csharp() { :; }
 
 for ((round = 1; round <= rounds; round++)); do
     for t in "${thread_list[@]}"; do

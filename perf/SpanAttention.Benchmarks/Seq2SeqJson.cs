@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using SpanAttention.Kernels;
+using SpanAttention.Seq2Seq;
 using SpanAttention.Training;
 
 namespace SpanAttention.Benchmarks;
@@ -9,13 +10,16 @@ namespace SpanAttention.Benchmarks;
 /// <summary>
 /// The <c>seq2seq-json</c> mode: the C# side of perf/compare.sh (docs/performance.md, "The C# hook").
 /// <code>
-/// seq2seq-json --mode train|decode --hidden H --batch B --threads N --reps R --warmup W [--trainer-threads M] [--profile]
+/// seq2seq-json --mode train|decode --hidden H --batch B --threads N --reps R --warmup W [--trainer-threads M]
+///              [--weights fp32|bf16|int8] [--profile]
 /// </code>
 /// prints one JSON line per row: engine "spanattention", the row's keys, the median and every sample in the
 /// row's unit (tokens/s for train = B·T / step time; us/token for decode = (encoder + 32 steps) / 32), the
 /// achieved model GFLOP/s with workload.py's formula, the process-CPU-time median (<c>cpu_median</c>) and the
 /// bytes allocated per timed run. Each sample is one Stopwatch-timed run after the warm-up (at least W runs and
 /// 1.5 s, and until the JIT has stopped compiling; at most 500 runs / 30 s; the row records warmup_runs).
+/// <c>--weights bf16|int8</c> (decoding only) stores the prepared decoding weights narrower, widened to fp32 in the
+/// GEMV kernels; such rows are engine "spanattention-bf16" / "spanattention-int8".
 /// <c>--profile</c> adds a Stopwatch breakdown (medians of the phases of one run) on stderr.
 /// </summary>
 internal static class Seq2SeqJson
@@ -30,6 +34,7 @@ internal static class Seq2SeqJson
         string mode = "train";
         int hidden = 64, batch = 32, threads = 1, reps = 10, warmup = 3, trainerThreads = 0;
         bool profile = false, traceAlloc = false;
+        string weights = "fp32";
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"seq2seq-json: {args[i]} needs a value.");
@@ -43,16 +48,29 @@ internal static class Seq2SeqJson
                 case "--reps": reps = NextInt(); break;
                 case "--warmup": warmup = NextInt(); break;
                 case "--trainer-threads": trainerThreads = NextInt(); break;
+                case "--weights": weights = Next(); break;
                 case "--profile": profile = true; break;
                 case "--trace-alloc": traceAlloc = true; break;
                 default:
-                    Console.Error.WriteLine($"seq2seq-json: unknown argument '{args[i]}'. Usage: seq2seq-json --mode train|decode --hidden H --batch B --threads N --reps R --warmup W [--trainer-threads M] [--profile]");
+                    Console.Error.WriteLine($"seq2seq-json: unknown argument '{args[i]}'. Usage: seq2seq-json --mode train|decode --hidden H --batch B --threads N --reps R --warmup W [--trainer-threads M] [--weights fp32|bf16|int8] [--profile]");
                     return 2;
             }
         }
         if (mode is not ("train" or "decode") || hidden < 1 || batch < 1 || reps < 1 || warmup < 0 || threads is < 1 or > KernelThreads.MaxCount)
         {
             Console.Error.WriteLine($"seq2seq-json: invalid arguments (mode {mode}, H {hidden}, B {batch}, threads {threads} (1..{KernelThreads.MaxCount}), reps {reps}, warmup {warmup}).");
+            return 2;
+        }
+        InferenceWeightFormat weightFormat = weights switch
+        {
+            "fp32" => InferenceWeightFormat.Float32,
+            "bf16" => InferenceWeightFormat.BFloat16,
+            "int8" => InferenceWeightFormat.Int8,
+            _ => (InferenceWeightFormat)(-1),
+        };
+        if ((int)weightFormat < 0 || (weights != "fp32" && mode != "decode"))
+        {
+            Console.Error.WriteLine($"seq2seq-json: --weights must be fp32, bf16 or int8, and narrower than fp32 only with --mode decode (got '{weights}', mode {mode}).");
             return 2;
         }
         if (mode == "decode")
@@ -68,7 +86,8 @@ internal static class Seq2SeqJson
             return 2;
         }
         KernelThreads.Count = threads;
-        var w = new Seq2SeqWorkload(hidden, batch, mode == "train" ? trainerThreads : 1);
+        var w = new Seq2SeqWorkload(hidden, batch, mode == "train" ? trainerThreads : 1) { WeightFormat = weightFormat };
+        string engine = weights == "fp32" ? "spanattention" : "spanattention-" + weights;
         bool train = mode == "train";
         float lossFirst = float.NaN, lossLast = float.NaN;
         // Warm-up: at least W runs, at least MinWarmupSeconds of runs, and until the JIT has stopped compiling (the
@@ -158,7 +177,7 @@ internal static class Seq2SeqJson
 
         var sb = new StringBuilder(256 + 24 * reps);
         var inv = CultureInfo.InvariantCulture;
-        sb.Append(inv, $"{{\"engine\":\"spanattention\",\"mode\":\"{mode}\",\"H\":{hidden},\"E\":{hidden},\"B\":{batch},\"threads\":{threads},");
+        sb.Append(inv, $"{{\"engine\":\"{engine}\",\"mode\":\"{mode}\",\"H\":{hidden},\"E\":{hidden},\"B\":{batch},\"threads\":{threads},");
         sb.Append(inv, $"\"median\":{Num(median)},\"unit\":\"{(train ? "tokens/s" : "us/token")}\",\"gflops\":{Num(gflops)},\"flops\":{Num(flops)},");
         sb.Append("\"samples\":[");
         for (int r = 0; r < reps; r++)
@@ -168,7 +187,7 @@ internal static class Seq2SeqJson
         sb.Append(inv, $"],\"cpu_median\":{Num(cpuMedian)},");
         if (!train)
         {
-            sb.Append(inv, $"\"decode_path\":\"{w.DecodePath}\",");
+            sb.Append(inv, $"\"decode_path\":\"{w.DecodePath}\",\"weights\":\"{weights}\",");
         }
         if (train)
         {

@@ -4,8 +4,8 @@
 Usage: compare_table.py results.jsonl [more.jsonl ...] [--svg chart.svg] [--title TEXT]
 
 Input rows (one JSON object per line; other lines are ignored):
-  engine "pytorch" | "spanattention" | "libtorch" | "onnxruntime" | "onnxruntime-int8": mode ("train"|"decode"),
-  H, B, threads, median, unit, samples
+  engine "pytorch" | "spanattention" | "spanattention-bf16" | "spanattention-int8" | "libtorch" | "onnxruntime" |
+  "onnxruntime-int8": mode ("train"|"decode"), H, B, threads, median, unit, samples
   engine "peak": threads, gflops (from perf/peak/peak_fma)
 The same configuration may appear in several rows (one per interleaved round): their samples are
 pooled and the table shows the median of all samples. GFLOP/s is recomputed from that median with
@@ -15,6 +15,11 @@ means SpanAttention is faster. The bar column is issue 7's minimum speedup for t
 When rows of the anchors (perf/torchsharp: libtorch 2.10; perf/onnxruntime: ONNX Runtime fp32 and int8) are
 present, each gets a median column and a SpanAttention / anchor ratio column, with the same "> 1 = SpanAttention
 faster" convention; anchors that have no rows get no columns.
+Rows of SpanAttention with narrow decoding weights (spanattention-bf16 / -int8) get a second table, "decoding past
+the fp32 limit": each format against SpanAttention's own fp32 decoding, the fastest SpanAttention format against
+ORT fp32, and the fastest narrow format against ORT int8, with the bars of the performance issue.
+The SVG chart has one bar per row and comparison: SpanAttention against PyTorch 1.13, libtorch 2.10, ORT fp32
+and (narrow weights) ORT int8, each with its bar as a black tick.
 Runs with any Python 3 (no torch needed).
 """
 
@@ -27,7 +32,14 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from workload import ISSUE_PYTORCH_1T, PEAK_BARS, SPEEDUP_BARS, gflops, lookup  # noqa: E402
 
-ENGINES = ("pytorch", "spanattention", "libtorch", "onnxruntime", "onnxruntime-int8")
+ENGINES = ("pytorch", "spanattention", "spanattention-bf16", "spanattention-int8", "libtorch", "onnxruntime",
+           "onnxruntime-int8")
+NARROW = {"spanattention-bf16": "bf16", "spanattention-int8": "int8"}
+# The bars against the anchors (ratios, > 1 = SpanAttention faster): training >= 2x libtorch 2.10; decoding >= 3x
+# ORT fp32 (fastest SpanAttention format); narrow decoding >= 1.8x SpanAttention's own fp32 at H = 256 and 1024 and
+# >= 2x ORT int8.
+ANCHOR_BARS = {("train", "libtorch"): 2.0, ("decode", "onnxruntime"): 3.0, ("decode", "onnxruntime-int8"): 2.0}
+NARROW_OWN_BAR = {256: 1.8, 1024: 1.8}
 # The anchors beyond PyTorch 1.13: engine -> column title.
 ANCHORS = {"libtorch": "libtorch 2.10", "onnxruntime": "ORT fp32", "onnxruntime-int8": "ORT int8"}
 
@@ -96,6 +108,7 @@ def build_table(peak, med, counts):
                "n (" + "/".join(["PT", "SA"] + [ANCHORS[e] for e in anchors]) + ")"]
     lines = []
     chart = []
+    chart_anchor = []
     for key in order:
         mode, H, B, thr = key
         pt = med[key].get("pytorch")
@@ -125,12 +138,53 @@ def build_table(peak, med, counts):
             an = med[key].get(e)
             ratio = speedup(mode, an, sa)
             line += [fmt(an), "-" if ratio is None else "%.2fx" % ratio]
+            if ratio is not None and e != "onnxruntime-int8":
+                chart_anchor.append(("%s H=%d B=%d %dT vs %s" % (mode, H, B, thr, ANCHORS[e]), ratio,
+                                     ANCHOR_BARS.get((mode, e))))
         line += [fmt(g_pt), fmt(100 * g_pt / pk_thr if g_pt and pk_thr else None),
                  fmt(g_sa), fmt(100 * g_sa / pk_thr if g_sa and pk_thr else None),
                  fmt(issue), "/".join(str(n.get(e, 0)) for e in ["pytorch", "spanattention"] + anchors)]
         lines.append(line)
         if sp is not None:
-            chart.append(("%s H=%d B=%d %dT" % (mode, H, B, thr), sp, bar))
+            chart.append(("%s H=%d B=%d %dT vs PyTorch 1.13" % (mode, H, B, thr), sp, bar))
+    return header, lines, chart + chart_anchor
+
+
+def build_narrow_table(med, counts):
+    """Decoding with narrow weights: each format against SpanAttention's fp32, and against ONNX Runtime."""
+    keys = sorted((k for k in med if k[0] == "decode" and any(e in med[k] for e in NARROW)), key=lambda k: (k[3], k[1]))
+    header = ["H", "thr", "SA fp32", "SA bf16", "SA int8", "bf16 / fp32", "int8 / fp32", "own bar",
+              "ORT fp32", "best SA / ORT fp32 (bar 3x)", "ORT int8", "best narrow SA / ORT int8 (bar 2x)", "n (fp32/bf16/int8)"]
+    lines, chart = [], []
+    for key in keys:
+        _, H, B, thr = key
+        m = med[key]
+        fp32 = m.get("spanattention")
+        line = [str(H), str(thr), fmt(fp32)]
+        line += [fmt(m.get(e)) for e in NARROW]
+        own = {e: speedup("decode", fp32, m.get(e)) for e in NARROW}
+        line += ["-" if own[e] is None else "%.2fx" % own[e] for e in NARROW]
+        line.append("-" if H not in NARROW_OWN_BAR else "%gx" % NARROW_OWN_BAR[H])
+        formats = [e for e in ["spanattention"] + list(NARROW) if m.get(e)]
+        best = min((m[e] for e in formats), default=None)
+        best_name = min(formats, key=lambda e: m[e]) if formats else None
+        narrow = [e for e in NARROW if m.get(e)]
+        best_narrow = min((m[e] for e in narrow), default=None)
+        best_narrow_name = min(narrow, key=lambda e: m[e]) if narrow else None
+        ort, ort8 = m.get("onnxruntime"), m.get("onnxruntime-int8")
+        r_ort = speedup("decode", ort, best)
+        r_ort8 = speedup("decode", ort8, best_narrow)
+        line += [fmt(ort), "-" if r_ort is None else "%.2fx (%s)" % (r_ort, NARROW.get(best_name, "fp32")),
+                 fmt(ort8), "-" if r_ort8 is None else "%.2fx (%s)" % (r_ort8, NARROW.get(best_narrow_name, "?")),
+                 "/".join(str(counts[key].get(e, 0)) for e in ["spanattention"] + list(NARROW))]
+        lines.append(line)
+        for e in NARROW:
+            if own[e] is not None:
+                chart.append(("decode H=%d %dT %s vs SA fp32" % (H, thr, NARROW[e]), own[e], NARROW_OWN_BAR.get(H)))
+        if r_ort is not None:
+            chart.append(("decode H=%d %dT best SA vs ORT fp32" % (H, thr), r_ort, 3.0))
+        if r_ort8 is not None:
+            chart.append(("decode H=%d %dT narrow SA vs ORT int8" % (H, thr), r_ort8, 2.0))
     return header, lines, chart
 
 
@@ -143,7 +197,7 @@ def markdown(header, lines):
 def svg(chart, title):
     """Horizontal bars of the speedups (log scale), the issue's bar as a tick; 1x marked."""
     import math
-    w, left, row_h, top = 760, 190, 22, 40
+    w, left, row_h, top = 900, 330, 22, 40
     h = top + row_h * len(chart) + 40
     lo, hi = 0.1, max([10.0] + [max(s, b or 0) * 1.3 for _, s, b in chart])
     def x(v):
@@ -174,7 +228,7 @@ def main():
                     help="wall: wall-clock samples (default, the official numbers); cpu: the rows' "
                          "cpu_median (process CPU time; a diagnostic for a shared machine, meaningful "
                          "for 1 thread only)")
-    ap.add_argument("--title", default="SpanAttention speedup over PyTorch (black tick: issue 7 bar)")
+    ap.add_argument("--title", default="SpanAttention speedup over each engine (black tick: the bar)")
     args = ap.parse_args()
     peak, med, counts, meta = aggregate(load(args.files), args.metric)
     if args.metric == "cpu":
@@ -191,6 +245,13 @@ def main():
     print()
     print(markdown(header, lines))
     print()
+    n_header, n_lines, n_chart = build_narrow_table(med, counts)
+    if n_lines:
+        print("Decoding past the fp32 limit (us/token; ratios > 1 = faster):")
+        print()
+        print(markdown(n_header, n_lines))
+        print()
+        chart += n_chart
     print("speedup > 1: SpanAttention faster (train: tokens/s ratio SA/PT; decode: us/token ratio PT/SA; "
           "the 'SA / anchor' columns likewise). "
           "%peak: achieved model GFLOP/s / measured FMA peak at the row's thread count. "
