@@ -9,6 +9,11 @@ internal static class Program
         {
             return Seq2SeqJson.Run(args[1..]);
         }
+        // The Transformer encoder-decoder on PyTorch's weights (perf/compare-transformer.sh): one JSON line per row.
+        if (args.Length > 0 && args[0] == "transformer-json")
+        {
+            return TransformerJson.Run(args[1..]);
+        }
         // Best-of-N Stopwatch timings of the kernels the bars name, for a loaded machine (KernelProbe).
         if (args.Length > 0 && args[0] == "kernel-probe")
         {

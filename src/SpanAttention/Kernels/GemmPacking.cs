@@ -35,19 +35,34 @@ internal static unsafe class GemmPacking
             if (transposeA == Transpose.No)
             {
                 // op(A)[i, p] = a[i·lda + p]: each row of the panel is a contiguous run of A's row.
+                float* rows = a + (ic + ir) * lda + pc;
+                if (Isa.Vector256 && Avx.IsSupported && mrFull == 8 && mr == 8)
+                {
+                    // A full 8-row panel: 8 x 8 register transposes (a copy: bit-exact), the last kc % 8 steps element by element.
+                    int p = 0;
+                    for (; p <= kc - 8; p += 8)
+                    {
+                        Transpose8x8(rows + p, lda, panel + p * 8, 8);
+                    }
+                    for (; p < kc; p++)
+                    {
+                        for (int i = 0; i < 8; i++)
+                        {
+                            panel[p * 8 + i] = rows[i * lda + p];
+                        }
+                    }
+                    continue;
+                }
+                if (mr < mrFull)
+                {
+                    new Span<float>(panel, kc * mrFull).Clear();     // the padding rows, in one contiguous pass
+                }
                 for (int i = 0; i < mr; i++)
                 {
-                    float* source = a + (ic + ir + i) * lda + pc;
+                    float* source = rows + i * lda;
                     for (int p = 0; p < kc; p++)
                     {
                         panel[p * mrFull + i] = source[p];
-                    }
-                }
-                for (int i = mr; i < mrFull; i++)
-                {
-                    for (int p = 0; p < kc; p++)
-                    {
-                        panel[p * mrFull + i] = 0f;
                     }
                 }
             }
@@ -58,6 +73,11 @@ internal static unsafe class GemmPacking
                 {
                     float* source = a + (pc + p) * lda + ic + ir;
                     float* target = panel + p * mrFull;
+                    if (mr == mrFull)
+                    {
+                        Unsafe.CopyBlockUnaligned(target, source, (uint)(mrFull * sizeof(float)));
+                        continue;
+                    }
                     int i = 0;
                     for (; i < mr; i++)
                     {
@@ -142,19 +162,16 @@ internal static unsafe class GemmPacking
                     }
                     continue;
                 }
+                if (nr < nrFull)
+                {
+                    new Span<float>(panel, kc * nrFull).Clear();     // the padding columns, in one contiguous pass
+                }
                 for (int j = 0; j < nr; j++)
                 {
                     float* source = b + (jc + jr + j) * ldb + pc;
                     for (int p = 0; p < kc; p++)
                     {
                         panel[p * nrFull + j] = source[p];
-                    }
-                }
-                for (int j = nr; j < nrFull; j++)
-                {
-                    for (int p = 0; p < kc; p++)
-                    {
-                        panel[p * nrFull + j] = 0f;
                     }
                 }
             }
