@@ -72,7 +72,9 @@ public sealed class CaptionTrainingSessionTests(ITestOutputHelper output)
     {
         CaptionDataset data = OneObjectShapes(20, 5);
         var e = Assert.Throws<ArgumentException>(() => new TrainingSession(data, new TrainingOptions { Config = new Seq2SeqConfig() }));
-        Assert.StartsWith("A captioning session needs an Image encoder, got Recurrent.", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith("A captioning session needs an Image or Features encoder, got Recurrent.", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ArgumentException>(() => new TrainingSession(data, new TrainingOptions { Config = new Seq2SeqConfig { Encoder = EncoderKind.Features, FeatureSize = 5 } }));
+        Assert.StartsWith("The model reads grids of 5 features per position; dataset shapes-1 has 3.", e.Message, StringComparison.Ordinal);
         e = Assert.Throws<ArgumentException>(() => new TrainingSession(data, new TrainingOptions { Config = Config() with { ImageHeight = 48, ImageWidth = 48 } }));
         Assert.StartsWith("The model reads 3 x 48 x 48 images; dataset shapes-1 has 3 x 32 x 32.", e.Message, StringComparison.Ordinal);
         e = Assert.Throws<ArgumentException>(() => new CaptionDataset("x", 3, 32, 32, [new ImageCaption(new float[5], "a")], [], []));
