@@ -1,3 +1,5 @@
+using SpanAttention.Kernels;
+
 namespace SpanAttention.Parameters;
 
 /// <summary>
@@ -14,6 +16,20 @@ public sealed class ParameterSet
         ArgumentNullException.ThrowIfNull(layout);
         Layout = layout;
         Values = new float[layout.Count];
+        Gradients = new float[layout.Count];
+    }
+
+    /// <summary>
+    /// Gradients of its own over another set's values: a second training thread reads the same weights and
+    /// accumulates into a separate buffer, so nothing is copied per step.
+    /// </summary>
+    /// <param name="layout">The layout of <paramref name="values"/>.</param>
+    /// <param name="values">The shared values: (layout.Count).</param>
+    internal ParameterSet(ParameterLayout layout, float[] values)
+    {
+        Guard.SameLength(values.Length, layout.Count, nameof(values));
+        Layout = layout;
+        Values = values;
         Gradients = new float[layout.Count];
     }
 

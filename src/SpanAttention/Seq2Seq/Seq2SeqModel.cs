@@ -225,6 +225,13 @@ public sealed partial class Seq2SeqModel
     /// <returns>The replica.</returns>
     public Seq2SeqModel CreateReplica() => new(Config, Parameters, _maxBatch, _maxSource, _maxTarget, _createEncoder);
 
+    /// <summary>
+    /// Another model instance with its own workspaces and its own gradient buffer over this one's parameter values
+    /// (not a copy): the trainer's second thread, whose backward must not accumulate into this model's gradients.
+    /// </summary>
+    internal Seq2SeqModel CreateGradientReplica() =>
+        new(Config, new ParameterSet(Parameters.Layout, Parameters.Values), _maxBatch, _maxSource, _maxTarget, _createEncoder);
+
     /// <summary>Grows the workspaces (never shrinks). Allocates only when growing; call outside the hot loop.</summary>
     /// <param name="maxBatch">Largest B.</param>
     /// <param name="maxSource">Largest S.</param>

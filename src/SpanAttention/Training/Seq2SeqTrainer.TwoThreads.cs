@@ -11,8 +11,8 @@ public sealed partial class Seq2SeqTrainer
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Seq2SeqBatch, Seq2SeqBatch[]> _halves = [];
 
     /// <summary>
-    /// Rows [0, B1) on this thread with <see cref="Model"/>, rows [B1, B) on the worker with its own model (parameter
-    /// values copied in first). Both halves start from the same RNG state, so they make the same teacher-forcing draws
+    /// Rows [0, B1) on this thread with <see cref="Model"/>, rows [B1, B) on the worker with its own model over the
+    /// same parameter values (read by both, never copied) and its own gradient buffer. Both halves start from the same RNG state, so they make the same teacher-forcing draws
     /// (same T). Then g = (n1 g1 + n2 g2) / (n1 + n2), the gradient of the mean over all counted tokens.
     /// </summary>
     private (float Loss, int Tokens, int Correct) TwoThreadForwardBackward(Seq2SeqBatch batch, long step)
@@ -20,7 +20,6 @@ public sealed partial class Seq2SeqTrainer
         Seq2SeqBatch[] halves = _halves.GetValue(batch, Split);
         HalfBatchWorker worker = _worker!;
         Seq2SeqModel model = Model;
-        Array.Copy(model.Parameters.Values, worker.Model.Parameters.Values, model.Parameters.Values.Length);
         worker.Random.State = Random.State;
         worker.Model.Training = true;
         worker.Model.DropoutSeed = model.DropoutSeed;

@@ -63,7 +63,7 @@ public sealed partial class Seq2SeqTrainer
         Options = options;
         if (options.Threads == 2 && recurrent is not null)
         {
-            _worker = new HalfBatchWorker(new Seq2SeqModel(recurrent.Config, recurrent.MaxBatch, recurrent.MaxSource, recurrent.MaxTarget));
+            _worker = new HalfBatchWorker(recurrent.CreateGradientReplica());
         }
         int count = Layout.Count;
         Optimizer = options.Optimizer switch
